@@ -1,0 +1,71 @@
+"""Errors that reach the user as one clear sentence plus a hint.
+
+Every error raised on purpose by datamill derives from :class:`DatamillError`. The CLI prints
+``message`` and ``hint`` and exits with ``exit_code``; a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class DatamillError(Exception):
+    """Base class: ``message`` says what went wrong, ``hint`` what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
+
+
+class RecipeError(DatamillError):
+    """The recipe (or a ``--set`` override) is invalid; ``location`` is like ``steps[2].params.min_chars``."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None, location: str | None = None) -> None:
+        super().__init__(f"{location}: {message}" if location else message, hint)
+        self.location = location
+
+
+class InputError(DatamillError):
+    """An input cannot be found, opened or recognised."""
+
+    exit_code = 3
+
+
+class FormatDetectionError(InputError):
+    """Auto-detection could not decide; the message lists the candidates."""
+
+
+class StepError(DatamillError):
+    """A step failed as a whole (not a single bad record, which goes to quarantine)."""
+
+    exit_code = 4
+
+
+class MissingExtraError(DatamillError):
+    """An optional dependency is not installed; the hint names the ``pip install`` command."""
+
+    exit_code = 5
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        super().__init__(
+            f"{feature} needs the optional package '{package}', which is not installed",
+            hint=f"pip install 'datamill[{extra}]'",
+        )
+        self.package = package
+        self.extra = extra
+
+
+def require(module: str, extra: str, feature: str) -> object:
+    """Import ``module`` lazily, or raise :class:`MissingExtraError` naming the install command."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - exercised via tests with a fake module name
+        raise MissingExtraError(module.split(".")[0], extra, feature) from exc

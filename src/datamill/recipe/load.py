@@ -1,0 +1,203 @@
+"""Load a recipe: YAML -> ``--set`` overrides -> ``${ENV}`` interpolation -> typed, validated models.
+
+Errors name their location (``steps[2].params.min_chars``) and what was expected. The *resolved*
+recipe written to the work directory keeps ``${VAR}`` references as written: environment values
+(API keys) never reach disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from datamill.errors import RecipeError
+from datamill.recipe.model import Recipe
+from datamill.steps.base import Params, Step
+from datamill.steps.registry import StepRegistry, default_registry
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass
+class LoadedRecipe:
+    """A validated recipe, its folder (relative input paths resolve against it) and its steps."""
+
+    recipe: Recipe
+    base_dir: Path
+    #: the recipe as written plus overrides, with ``${VAR}`` left unresolved: safe to write to disk
+    resolved: dict[str, Any]
+    steps: list[Step]
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> RecipeError:
+    err = exc.errors()[0]
+    loc = format_location(tuple(err["loc"]))
+    where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    more = len(exc.errors()) - 1
+    hint = f"{more} more problem(s) after this one" if more else None
+    if err["type"] == "extra_forbidden":
+        hint = "check the spelling; 'datamill schema' lists every key" + (f"; {hint}" if hint else "")
+    return RecipeError(message, hint=hint, location=where or None)
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """``steps[1].params.ratios.train=0.8`` -> (path tokens, YAML-parsed value)."""
+    if "=" not in text:
+        raise RecipeError(f"--set expects key=value, got '{text}'", hint="e.g. --set executor.workers=2")
+    key, raw = text.split("=", 1)
+    tokens: list[str | int] = []
+    pos = 0
+    for m in _PATH_TOKEN.finditer(key):
+        if m.start() != pos and key[pos:m.start()] != ".":
+            raise RecipeError(f"--set: cannot parse key '{key}'")
+        tokens.append(int(m.group(2)) if m.group(2) is not None else m.group(1))
+        pos = m.end()
+    if not tokens or pos != len(key):
+        raise RecipeError(f"--set: cannot parse key '{key}'", hint="use dots and [i], e.g. steps[0].params.on")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return tokens, value
+
+
+def apply_override(data: dict[str, Any], tokens: list[str | int], value: Any) -> None:
+    node: Any = data
+    for i, tok in enumerate(tokens[:-1]):
+        nxt = tokens[i + 1]
+        if isinstance(tok, int):
+            if not isinstance(node, list) or tok >= len(node):
+                raise RecipeError(f"--set: index [{tok}] does not exist", location=format_location(tuple(tokens)))
+            node = node[tok]
+        else:
+            if not isinstance(node, dict):
+                raise RecipeError("--set: not a mapping", location=format_location(tuple(tokens[: i + 1])))
+            if tok not in node or node[tok] is None:
+                node[tok] = [] if isinstance(nxt, int) else {}
+            node = node[tok]
+    last = tokens[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            raise RecipeError(f"--set: index [{last}] does not exist", location=format_location(tuple(tokens)))
+        node[last] = value
+    else:
+        if not isinstance(node, dict):
+            raise RecipeError("--set: not a mapping", location=format_location(tuple(tokens)))
+        node[last] = value
+
+
+def _normalize_steps(data: dict[str, Any]) -> None:
+    """Rewrite short step forms to ``{step, params}`` so overrides and errors use one shape."""
+    steps = data.get("steps")
+    if not isinstance(steps, list):
+        return
+    for i, s in enumerate(steps):
+        if isinstance(s, str):
+            steps[i] = {"step": s, "params": {}}
+        elif isinstance(s, dict) and "step" not in s and len(s) == 1:
+            (name, params), = s.items()
+            steps[i] = {"step": name, "params": params if params is not None else {}}
+
+
+def interpolate_env(value: Any, env: dict[str, str] | None = None, where: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in strings; a missing variable without default is an error."""
+    env = dict(os.environ) if env is None else env
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise RecipeError(f"environment variable ${{{name}}} is not set", location=where or None,
+                              hint=f"export {name}=... or write ${{{name}:-default}}")
+        return _ENV_REF.sub(sub, value)
+    if isinstance(value, list):
+        return [interpolate_env(v, env, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: interpolate_env(v, env, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    return value
+
+
+def build_step(registry: StepRegistry, name: str, params: dict[str, Any], location: str) -> Step:
+    try:
+        cls = registry.get(name)
+    except RecipeError as exc:
+        raise RecipeError(exc.message, hint=exc.hint, location=location) from None
+    params_cls: type[Params] = cls.Params
+    try:
+        p = params_cls.model_validate(params or {})
+    except ValidationError as exc:
+        raise _first_error(exc, prefix=f"{location}.params") from None
+    return cls(p)
+
+
+def load_recipe_data(
+    data: Any,
+    base_dir: Path,
+    overrides: list[str] | None = None,
+    registry: StepRegistry | None = None,
+    env: dict[str, str] | None = None,
+) -> LoadedRecipe:
+    if not isinstance(data, dict):
+        raise RecipeError("a recipe must be a YAML mapping with name, inputs, steps and outputs")
+    data = copy.deepcopy(data)
+    _normalize_steps(data)
+    for text in overrides or []:
+        tokens, value = parse_override(text)
+        apply_override(data, tokens, value)
+    resolved = copy.deepcopy(data)
+    live = interpolate_env(data, env)
+    try:
+        recipe = Recipe.model_validate(live)
+    except ValidationError as exc:
+        raise _first_error(exc) from None
+    registry = registry or default_registry()
+    steps = [build_step(registry, s.step, s.params, f"steps[{i}]") for i, s in enumerate(recipe.steps)]
+    return LoadedRecipe(recipe=recipe, base_dir=base_dir, resolved=resolved, steps=steps)
+
+
+def load_recipe(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    registry: StepRegistry | None = None,
+    env: dict[str, str] | None = None,
+) -> LoadedRecipe:
+    """Read and validate a recipe file. Relative input paths resolve against the recipe's folder."""
+    p = Path(path)
+    if not p.exists():
+        raise RecipeError(f"recipe file '{path}' does not exist", hint="check the path")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise RecipeError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    return load_recipe_data(data, p.resolve().parent, overrides, registry, env)
+
+
+def dump_resolved(loaded: LoadedRecipe) -> str:
+    return yaml.safe_dump(loaded.resolved, allow_unicode=True, sort_keys=False)

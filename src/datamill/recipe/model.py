@@ -1,0 +1,91 @@
+"""Typed recipe models. Unknown keys are rejected everywhere; step params are validated by each step."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RECORD_FORMATS = ("auto", "canonical", "alpaca", "sharegpt", "openai", "text", "raw")
+FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(Strict):
+    """One named input: files, a glob, an fsspec URL (s3://...), hf://org/dataset or a dataset_info.json."""
+
+    path: str | list[str] = Field(description="path, glob, URL, hf://org/dataset, or a dataset_info.json")
+    name: str | None = Field(None, description="provenance name; default: derived from the path")
+    format: str = Field("auto", description="record format: auto or a named format adapter")
+    file_format: str = Field("auto", description=f"container: one of {', '.join(FILE_FORMATS)}")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="field mapping onto canonical parts, e.g. {prompt: question, answer: solution}",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="reader options: delimiter, header, encoding, split (hf), text_unit (line|file) ...",
+    )
+    kind: str | None = Field(None, description="override the detected record kind (sft, chat, cot, ...)")
+    limit: int | None = Field(None, ge=1, description="read at most this many rows (for trials)")
+
+    @field_validator("file_format")
+    @classmethod
+    def _known_file_format(cls, v: str) -> str:
+        if v not in FILE_FORMATS:
+            raise ValueError(f"must be one of {', '.join(FILE_FORMATS)}")
+        return v
+
+    def paths(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+
+class StepSpec(Strict):
+    """A step as written in a recipe: ``- dedup_exact: {on: prompt}`` or ``{step: ..., params: {...}}``."""
+
+    step: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(None, description="optional label, used in the step's directory name")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"step": data, "params": {}}
+        if isinstance(data, dict) and "step" not in data and len(data) == 1:
+            (name, params), = data.items()
+            return {"step": name, "params": params if params is not None else {}}
+        return data
+
+
+class OutputSpec(Strict):
+    """Where and how the final records are written."""
+
+    format: str = Field("jsonl", description="exporter name (jsonl, parquet, ... see 'datamill formats')")
+    path: str = Field("export/", description="directory (or file) relative to the work directory, or a URL")
+    name: str | None = Field(None, description="base file name; default 'data' (or the split name)")
+    shard_size: int | None = Field(None, ge=1, description="records per file; None writes one file per split")
+    split_by: str | None = Field(
+        "split", description="field whose value names the file (train.jsonl, test.jsonl); None for one set"
+    )
+    options: dict[str, Any] = Field(default_factory=dict, description="exporter-specific options")
+
+
+class ExecutorSpec(Strict):
+    type: Literal["local"] = "local"
+    workers: int | None = Field(None, ge=1, description="processes; default: number of CPU cores")
+    shard_size: int = Field(10_000, ge=1, description="records per shard; bounds memory per worker")
+
+
+class Recipe(Strict):
+    """A datamill recipe: named inputs, an ordered list of steps, outputs."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str | None = None
+    inputs: list[InputSpec] = Field(min_length=1)
+    steps: list[StepSpec] = Field(default_factory=list)
+    outputs: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec()])
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)

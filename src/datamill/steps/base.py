@@ -1,0 +1,115 @@
+"""Step base classes: one narrow method per family, executor-agnostic.
+
+* :class:`RowStep` implements ``process(record) -> record | Drop`` (or the batched
+  ``process_batch``); pure and picklable, run in parallel over shards.
+* :class:`GlobalStep` implements three phases: ``signature(record)`` in parallel over shards,
+  ``reduce(...)`` once over the small signatures, then ``apply(record, plan)`` in parallel.
+
+Steps never know which executor runs them: they see records, signatures and plans, never files.
+Parameters are a pydantic model (``Params``) with unknown keys rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from datamill.records import Record
+
+
+class Params(BaseModel):
+    """Base for step parameters: unknown keys are an error, values are validated and frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    """For steps without parameters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """A record a step removes, with the reason (a short stable key) and optional details.
+
+    The reason becomes a key of ``dropped`` in ``stats.json``; ``detail`` is written next to the
+    record in ``dropped/*.jsonl`` (for a duplicate: the id that kept its place and the similarity).
+    """
+
+    reason: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+P = TypeVar("P", bound=Params)
+
+
+class Step(Generic[P]):
+    """Common parts of every step.
+
+    Subclasses set ``name`` (the short name used in recipes), ``Params`` and ``version`` (bump it when
+    the output for the same input changes, so resume recomputes the step).
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[Params]] = NoParams
+    version: ClassVar[str] = "1"
+    #: Fields the step reads and writes, for ``datamill steps`` and validation.
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: P) -> None:
+        self.params: P = params
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Load heavy resources (models, tables) once per worker process, before the first record."""
+
+    @classmethod
+    def doc(cls) -> str:
+        return (cls.__doc__ or "").strip()
+
+
+class RowStep(Step[P]):
+    """A step that maps or filters records independently of each other."""
+
+    def process(self, record: Record) -> Record | Drop:
+        raise NotImplementedError
+
+    def process_batch(self, records: Sequence[Record]) -> list[Record | Drop]:
+        """Override for steps that gain from batching (embeddings, LLM calls)."""
+        return [self.process(r) for r in records]
+
+
+S = TypeVar("S")  # one record's signature
+L = TypeVar("L")  # one shard's plan
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSignatures(Generic[S]):
+    """The signatures of one shard, in record order."""
+
+    shard: str
+    signatures: list[S]
+
+
+class GlobalStep(Step[P], Generic[P, S, L]):
+    """A step whose decision needs every record: dedup, sample, split, quota synthesis.
+
+    1. ``signature(record)`` runs in parallel and must be small (a hash, a group key, a random key);
+    2. ``reduce(shards)`` runs once over all signatures in shard order and returns a plan per shard;
+    3. ``apply(record, index, plan)`` runs in parallel, with only that shard's plan.
+    """
+
+    def signature(self, record: Record) -> S:
+        raise NotImplementedError
+
+    def reduce(self, shards: Iterator[ShardSignatures[S]]) -> dict[str, L]:
+        raise NotImplementedError
+
+    def apply(self, record: Record, index: int, plan: L) -> Record | Drop:
+        raise NotImplementedError
+
+    def report(self) -> dict[str, Any]:
+        """Extra statistics from the reduce phase (e.g. a category table) for ``stats.json``."""
+        return {}

@@ -20,6 +20,10 @@ class DatamillError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message} (hint: {self.hint})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # errors cross process boundaries (worker -> parent): rebuild from state, not __init__ args
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
 
 class RecipeError(DatamillError):
     """The recipe (or a ``--set`` override) is invalid; ``location`` is like ``steps[2].params.min_chars``."""
@@ -69,3 +73,10 @@ def require(module: str, extra: str, feature: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - exercised via tests with a fake module name
         raise MissingExtraError(module.split(".")[0], extra, feature) from exc
+
+
+def _rebuild(cls: type[DatamillError], args: tuple[object, ...], state: dict[str, object]) -> DatamillError:
+    err = Exception.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err

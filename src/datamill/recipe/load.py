@@ -47,7 +47,7 @@ def format_location(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _first_error(exc: ValidationError, prefix: str = "") -> RecipeError:
+def validation_error(exc: ValidationError, prefix: str = "") -> RecipeError:
     err = exc.errors()[0]
     loc = format_location(tuple(err["loc"]))
     where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
@@ -151,7 +151,7 @@ def build_step(registry: StepRegistry, name: str, params: dict[str, Any], locati
     try:
         p = params_cls.model_validate(params or {})
     except ValidationError as exc:
-        raise _first_error(exc, prefix=f"{location}.params") from None
+        raise validation_error(exc, prefix=f"{location}.params") from None
     return cls(p)
 
 
@@ -174,7 +174,7 @@ def load_recipe_data(
     try:
         recipe = Recipe.model_validate(live)
     except ValidationError as exc:
-        raise _first_error(exc) from None
+        raise validation_error(exc) from None
     registry = registry or default_registry()
     steps = [build_step(registry, s.step, s.params, f"steps[{i}]") for i, s in enumerate(recipe.steps)]
     return LoadedRecipe(recipe=recipe, base_dir=base_dir, resolved=resolved, steps=steps)

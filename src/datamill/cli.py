@@ -1,0 +1,187 @@
+"""The ``datamill`` command line. Thin: it parses, calls the library, prints, and picks exit codes.
+
+Exit codes: 0 success; 1 unexpected error; 2 recipe or usage error; 3 input error; 4 a step failed;
+5 an optional dependency is missing; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from datamill.errors import DatamillError
+
+app = typer.Typer(
+    name="datamill",
+    help="Turn raw, messy data into training-ready datasets for LLM fine-tuning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_STATE: dict[str, bool] = {"debug": False}
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or log lines; errors only.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    if _STATE["debug"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, DatamillError):
+        _err(f"error: {exc.message}")
+        if exc.hint:
+            _err(f"hint: {exc.hint}")
+        return typer.Exit(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        _err("interrupted; run the same command again to resume")
+        return typer.Exit(130)
+    _err(f"error: unexpected {type(exc).__name__}: {exc}")
+    _err("hint: run again with --debug for the traceback, and please report it")
+    return typer.Exit(1)
+
+
+def _sink(quiet: bool) -> Any:
+    from datamill.exec.progress import QuietProgress, RichProgress
+
+    return QuietProgress() if quiet else RichProgress()
+
+
+@app.command()
+def run(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+    workdir: Annotated[Path | None, typer.Option("--workdir", "-w", help="Work directory; default runs/<name>.")]
+    = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: steps[0].params.on=answer")]
+    = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
+    = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Run a recipe (resumes by default: unchanged finished steps are skipped)."""
+    _STATE["debug"] = debug
+    from datamill.exec.run import run_recipe
+    from datamill.recipe.load import load_recipe
+
+    sink = None
+    try:
+        loaded = load_recipe(recipe, overrides=set_ or [])
+        wd = workdir or Path("runs") / loaded.recipe.name
+        sink = _sink(quiet)
+        summary = run_recipe(loaded, wd, fresh=fresh, workers=workers, sink=sink)
+    except (Exception, KeyboardInterrupt) as exc:
+        if sink is not None:
+            sink.close()
+        raise _fail(exc) from None
+    sink.close()
+    if not quiet:
+        _print_totals(summary)
+
+
+def _print_totals(summary: dict[str, Any]) -> None:
+    t = summary["totals"]
+    dropped = ", ".join(f"{k}: {v}" for k, v in t["dropped"].items()) or "none"
+    _err(f"read {t['read']}  written {t['written']}  dropped {sum(t['dropped'].values())} ({dropped})  "
+         f"quarantined {t['quarantined']}  in {summary['seconds']:.1f}s")
+    if t["quarantined"]:
+        _err(f"{t['quarantined']} rows were quarantined; see {summary['workdir']}/quarantine/")
+    _err(f"summary: {summary['workdir']}/summary.json")
+
+
+@app.command()
+def inspect(
+    path: Annotated[str, typer.Argument(help="File, glob, s3:// URL, hf://org/dataset or dataset_info.json.")],
+    format_: Annotated[str, typer.Option("--format", help="Record format (default: detect).")] = "auto",
+    samples: Annotated[int, typer.Option("--samples", "-n", help="Canonical samples to show.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    debug: Debug = False,
+) -> None:
+    """Detect an input's format and show its record count, field statistics and a few samples."""
+    _STATE["debug"] = debug
+    from datamill.inspect import inspect_path, render_inspection
+
+    try:
+        result = inspect_path(path, record_format=format_, samples=samples)
+    except (Exception, KeyboardInterrupt) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(render_inspection(result))
+
+
+@app.command()
+def steps(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List every step with its parameters and documentation."""
+    from datamill.recipe.schema import describe_steps
+
+    try:
+        items = describe_steps()
+    except Exception as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2, default=str))
+        return
+    for item in items:
+        first = item["doc"].split("\n\n")[0].replace("\n", " ")
+        typer.echo(f"{item['name']}  ({item['family']} step)\n    {first}")
+        for p in item["params"]:
+            default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
+            typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
+        typer.echo("")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of recipes (for editors and validation)."""
+    from datamill.recipe.schema import recipe_schema
+
+    typer.echo(json.dumps(recipe_schema(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def formats() -> None:
+    """List the input record formats and the output formats."""
+    from datamill.export.registry import exporter_class, exporter_names
+    from datamill.formats.registry import adapter_names, get_adapter
+
+    typer.echo("input formats (inputs[].format):")
+    for name in adapter_names():
+        typer.echo(f"  {name:<14} {getattr(get_adapter(name, None), 'description', '')}")
+    typer.echo("output formats (outputs[].format, convert --to):")
+    for name in exporter_names():
+        typer.echo(f"  {name:<14} {exporter_class(name).description}")
+
+
+@app.command()
+def version() -> None:
+    """Print the datamill version."""
+    from datamill import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

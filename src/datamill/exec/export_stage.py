@@ -1,0 +1,181 @@
+"""The export stage: the final shards -> each output's files (+ files like dataset_info.json).
+
+Records are written in shard order, so the files are identical however the run was interrupted.
+Local files are written to a temporary name and renamed; remote ones (``s3://``) are single PUTs.
+Records the exporter refuses are written to ``<stage>/dropped/`` with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import fsspec
+
+from datamill.exec import progress
+from datamill.exec.shards import JsonlSink, read_shard
+from datamill.export.base import Exporter, ExportedFile, RowWriter
+from datamill.recipe.model import OutputSpec
+from datamill.records import get_field
+from datamill.report.stats import StageStats
+from datamill.steps.base import Drop
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def resolve_output_path(path: str, workdir: Path) -> str:
+    if is_url(path) or os.path.isabs(path):
+        return path
+    return str(workdir / path)
+
+
+class _HashingFile:
+    """Wraps a binary file to compute the SHA-1 of what is written."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+        self.sha1 = hashlib.sha1()
+
+    def write(self, data: bytes) -> int:
+        self.sha1.update(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+@dataclass
+class _OpenFile:
+    path: str
+    tmp: str | None
+    raw: IO[bytes]
+    hashing: _HashingFile
+    writer: RowWriter
+    split: str | None
+    count: int = 0
+
+
+class ExportRun:
+    """Writes one output: groups rows by ``split_by``, shards by ``shard_size``, single file if asked."""
+
+    def __init__(self, spec: OutputSpec, exporter: Exporter, target: str) -> None:
+        self.spec = spec
+        self.exporter = exporter
+        self.target = target.rstrip("/")
+        self.single_file = PurePosixPath(self.target).suffix == exporter.extension
+        self.fs, self.root = fsspec.core.url_to_fs(self.target)
+        self._open: dict[str | None, _OpenFile] = {}
+        self._shard_no: Counter[str | None] = Counter()
+        self.files: list[ExportedFile] = []
+
+    def _name(self, split: str | None) -> str:
+        if self.single_file:
+            return self.root
+        base = split or self.spec.name or "data"
+        if self.spec.name and split:
+            base = f"{self.spec.name}-{split}"
+        if self.spec.shard_size:
+            base = f"{base}-{self._shard_no[split]:05d}"
+        return f"{self.root}/{base}{self.exporter.extension}"
+
+    def _open_file(self, split: str | None) -> _OpenFile:
+        path = self._name(split)
+        local = self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol
+        parent = path.rsplit("/", 1)[0] if "/" in path else "."
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = None
+        if local:
+            tmp = f"{parent}/.{path.rsplit('/', 1)[-1]}.tmp"
+            raw = self.fs.open(tmp, "wb")
+        else:
+            raw = self.fs.open(path, "wb")
+        hashing = _HashingFile(raw)
+        of = _OpenFile(path, tmp, raw, hashing, self.exporter.writer(hashing), split)  # type: ignore[arg-type]
+        self._open[split] = of
+        return of
+
+    def _close(self, of: _OpenFile) -> None:
+        of.writer.close()
+        of.raw.close()
+        if of.tmp is not None:
+            self.fs.mv(of.tmp, of.path)
+        self.files.append(ExportedFile(self._public(of.path), of.split, of.count, of.hashing.sha1.hexdigest()))
+        self._open.pop(of.split, None)
+
+    def _public(self, path: str) -> str:
+        return self.fs.unstrip_protocol(path) if not self.fs.protocol or "file" not in self.fs.protocol else path
+
+    def write(self, row: Any, split: str | None) -> None:
+        key = None if self.single_file else split
+        of = self._open.get(key) or self._open_file(key)
+        of.writer.write(row)
+        of.count += 1
+        if self.spec.shard_size and of.count >= self.spec.shard_size:
+            self._close(of)
+            self._shard_no[key] += 1
+
+    def finish(self) -> list[ExportedFile]:
+        for of in list(self._open.values()):
+            self._close(of)
+        if not self.files:  # nothing to write: still produce an (empty) file so consumers find it
+            self._close(self._open_file(None))
+        extra = self.exporter.finalize(self.files, self.target if not self.single_file else
+                                       self.target.rsplit("/", 1)[0])
+        base = self.target if not self.single_file else self.target.rsplit("/", 1)[0]
+        for name, text in extra.items():
+            with self.fs.open(f"{self.fs._strip_protocol(base)}/{name}", "wb") as fh:
+                fh.write(text.encode("utf-8"))
+        return sorted(self.files, key=lambda f: f.path)
+
+
+def export_output(
+    spec: OutputSpec,
+    exporter: Exporter,
+    target: str,
+    shards: list[Path],
+    dropped_dir: Path,
+    progress_key: str,
+) -> tuple[StageStats, list[ExportedFile]]:
+    """Write one output from the final shards. Returns its stats and the files written."""
+    started = time.perf_counter()
+    stats = StageStats()
+    run = ExportRun(spec, exporter, target)
+    dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
+    try:
+        for shard in shards:
+            for record in read_shard(shard):
+                stats.records_in += 1
+                row = exporter.convert(record)
+                if isinstance(row, Drop):
+                    stats.dropped[row.reason] += 1
+                    dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+                else:
+                    split = get_field(record, spec.split_by) if spec.split_by else None
+                    run.write(row, None if split is None else str(split))
+                    stats.records_out += 1
+                progress.tick(progress_key)
+        files = run.finish()
+        dropped.close()
+    except BaseException:
+        dropped.abort()
+        raise
+    progress.flush()
+    stats.seconds = time.perf_counter() - started
+    return stats, files

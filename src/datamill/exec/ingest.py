@@ -1,0 +1,165 @@
+"""The read stage, worker side: one input file -> canonical records in shards, bad rows quarantined.
+
+Each file is read by one task. Rows are detected (unless the recipe names the format), mapped by a
+format adapter, given provenance (``id``, ``source``, ``source_id``) and written to shards of
+``shard_size`` records named ``iII-fFFFFF-cCCCCCC``. A row that cannot be parsed or mapped goes to
+``quarantine/`` with its location and the reason. When the file is finished, a marker with its
+statistics is published; on resume, files without a marker are read again from the start.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datamill.exec import progress
+from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter
+from datamill.exec.workdir import write_json_atomic
+from datamill.formats.base import AdapterConfig, AdapterError, Detection, FormatAdapter
+from datamill.formats.registry import adapter_for_hint, detect_format, get_adapter
+from datamill.io.read import read_rows
+from datamill.io.rows import RawRow
+from datamill.io.sources import SourceFile
+from datamill.records import Record
+from datamill.report.stats import StageStats
+
+DETECT_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class IngestTask:
+    """Everything a worker needs to read one file (picklable)."""
+
+    input_index: int
+    file_index: int
+    source_name: str
+    file_label: str | None  # None when the input has a single file
+    source: SourceFile
+    format: str
+    fields: dict[str, str]
+    options: dict[str, Any]
+    kind: str | None
+    limit: int | None
+    shard_size: int
+    stage_path: Path
+    quarantine_path: Path
+    progress_key: str = "read"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return f"i{self.input_index:02d}-f{self.file_index:05d}"
+
+    @property
+    def marker(self) -> Path:
+        return self.stage_path / "_files" / f"{self.prefix}.json"
+
+
+def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter, Detection | None]:
+    config = AdapterConfig(fields=task.fields, options=task.options, kind=task.kind)
+    if task.format != "auto":
+        return get_adapter(task.format, config), None
+    if task.source.hint and not task.fields:
+        return adapter_for_hint(task.source.hint), None
+    rows = [r.value for r in sample if r.error is None and isinstance(r.value, dict)]
+    detection = detect_format(rows, config)
+    return get_adapter(detection.format, config), detection
+
+
+def _record_id(task: IngestTask, row_no: int) -> str:
+    if task.file_label is None:
+        return f"{task.source_name}:{row_no}"
+    return f"{task.source_name}:{task.file_label}:{row_no}"
+
+
+def _quarantine_entry(task: IngestTask, row: RawRow, error: str, stage: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"stage": stage, "source": task.source_name, "location": row.location, "error": error}
+    if row.offset is not None:
+        entry["offset"] = row.offset
+    if row.value is not None:
+        entry["row"] = row.value
+    elif row.raw is not None:
+        entry["raw"] = row.raw
+    return entry
+
+
+def ingest_file(task: IngestTask) -> dict[str, Any]:
+    """Read one file into shards. Returns the file's marker data (stats, detection, shard names)."""
+    started = time.perf_counter()
+    stats = StageStats()
+    rows = read_rows(task.source)
+    iterator: Iterator[RawRow] = iter(rows)
+    if task.limit is not None:
+        iterator = itertools.islice(iterator, task.limit)
+    sample = list(itertools.islice(iterator, DETECT_SAMPLE))
+    adapter, detection = _choose_adapter(task, sample)
+    quarantine = JsonlSink(task.quarantine_path / f"read-{task.source_name}-{task.prefix}.jsonl")
+    shards: list[str] = []
+    writer: ShardWriter | None = None
+    try:
+        for row_no, row in enumerate(itertools.chain(sample, iterator)):
+            stats.records_in += 1
+            if row.note:
+                stats.notes[row.note] += 1
+            if row.error is not None:
+                quarantine.write(_quarantine_entry(task, row, row.error, "read"))
+                stats.quarantined += 1
+                continue
+            if not isinstance(row.value, dict):
+                got = "null" if row.value is None else type(row.value).__name__
+                quarantine.write(_quarantine_entry(task, row, f"not a JSON object (got {got})", "read"))
+                stats.quarantined += 1
+                continue
+            try:
+                mapped = adapter.to_record(row.value)
+            except AdapterError as exc:
+                quarantine.write(_quarantine_entry(task, row, f"{adapter.name}: {exc}", "read"))
+                stats.quarantined += 1
+                continue
+            record: Record = {"id": _record_id(task, row_no), "source": task.source_name,
+                              "source_id": row.location}
+            record.update(mapped)
+            if task.kind:
+                record["kind"] = task.kind
+            if writer is None or writer.count >= task.shard_size:
+                if writer is not None:
+                    writer.close()
+                name = f"{task.prefix}-c{len(shards):06d}"
+                shards.append(name)
+                writer = ShardWriter(task.stage_path / f"{name}{SHARD_SUFFIX}")
+            writer.write(record)
+            stats.records_out += 1
+            progress.tick(task.progress_key)
+        if writer is not None:
+            writer.close()
+        quarantine.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        quarantine.abort()
+        raise
+    for attr, note in (("blank_lines", "blank lines skipped"), ("bom", "BOM removed")):
+        value = getattr(rows, attr, 0)
+        if value:
+            stats.notes[note] += int(value)
+    stats.seconds = time.perf_counter() - started
+    marker = {
+        "file": task.source.display,
+        "url": task.source.url,
+        "format": adapter.name,
+        "detection": None if detection is None else {
+            "format": detection.format, "confidence": round(detection.confidence, 3),
+            "fields": detection.fields, "sampled": detection.sampled,
+            "candidates": {k: round(v, 3) for k, v in detection.candidates.items()},
+        },
+        "file_detection": getattr(rows, "detection_description", None),
+        "shards": shards,
+        "stats": stats.to_json(),
+    }
+    progress.flush()
+    write_json_atomic(task.marker, marker)
+    return marker

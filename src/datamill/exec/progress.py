@@ -1,0 +1,127 @@
+"""Progress reporting: workers send counts through a queue, the parent draws bars with rate and ETA."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+_QUEUE: Any = None  # set in worker processes by the pool initializer
+_PENDING: dict[str, int] = {}
+_LAST_SENT = 0.0
+
+
+def init_worker(queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
+def tick(key: str, n: int = 1) -> None:
+    """Record ``n`` units of progress for ``key``; sent to the parent at most every 0.2 s."""
+    global _LAST_SENT
+    _PENDING[key] = _PENDING.get(key, 0) + n
+    now = time.monotonic()
+    if now - _LAST_SENT >= 0.2:
+        flush()
+        _LAST_SENT = now
+
+
+def flush() -> None:
+    if _QUEUE is None:
+        _PENDING.clear()
+        return
+    for key, n in _PENDING.items():
+        if n:
+            _QUEUE.put((key, n))
+    _PENDING.clear()
+
+
+class ProgressSink(Protocol):
+    def start(self, key: str, description: str, total: float | None, unit: str) -> None: ...
+    def advance(self, key: str, n: float) -> None: ...
+    def finish(self, key: str) -> None: ...
+    def log(self, message: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class QuietProgress:
+    """No bars; log lines are kept (and returned in the summary) but not printed."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def start(self, key: str, description: str, total: float | None, unit: str) -> None:
+        pass
+
+    def advance(self, key: str, n: float) -> None:
+        pass
+
+    def finish(self, key: str) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+
+    def close(self) -> None:
+        pass
+
+
+class RichProgress:
+    """Rich progress bars on stderr: description, bar, done/total, rate, elapsed and ETA."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._progress.start()
+        self._tasks: dict[str, Any] = {}
+        self._units: dict[str, str] = {}
+        self.messages: list[str] = []
+
+    def start(self, key: str, description: str, total: float | None, unit: str) -> None:
+        self._tasks[key] = self._progress.add_task(description, total=total, rate="")
+        self._units[key] = unit
+
+    def advance(self, key: str, n: float) -> None:
+        task_id = self._tasks.get(key)
+        if task_id is None:
+            return
+        self._progress.advance(task_id, n)
+        task = self._progress.tasks[task_id]
+        speed = task.speed
+        if speed:
+            self._progress.update(task_id, rate=f"{speed:,.0f} {self._units[key]}/s")
+
+    def finish(self, key: str) -> None:
+        task_id = self._tasks.get(key)
+        if task_id is not None:
+            task = self._progress.tasks[task_id]
+            if task.total is None or task.completed < task.total:
+                self._progress.update(task_id, total=task.completed)
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+        self._progress.console.print(message, highlight=False, markup=False)
+
+    def close(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,322 @@
+"""Run a recipe: read -> steps -> outputs, stage by stage, resumable, with reconciled counts.
+
+This module decides *what* runs (stages, fingerprints, the reduce of global steps, the summary);
+the executor decides *where* (``LocalExecutor.map``). Steps never see either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pickle
+import re
+import time
+from collections import Counter
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from datamill import __version__
+from datamill.errors import DatamillError, InputError
+from datamill.exec.export_stage import export_output, resolve_output_path
+from datamill.exec.ingest import IngestTask, ingest_file
+from datamill.exec.local import LocalExecutor
+from datamill.exec.progress import ProgressSink, QuietProgress
+from datamill.exec.shards import SHARD_SUFFIX
+from datamill.exec.step_tasks import (
+    ShardTask,
+    StepRef,
+    load_pickle,
+    run_apply_shard,
+    run_row_shard,
+    run_signature_shard,
+)
+from datamill.exec.workdir import StageDir, WorkDir, fingerprint, write_json_atomic, write_text_atomic
+from datamill.export.registry import build_exporter
+from datamill.io.sources import SourceFile, expand_input, input_fingerprint
+from datamill.recipe.load import LoadedRecipe, dump_resolved
+from datamill.recipe.model import InputSpec
+from datamill.report.stats import StageStats
+from datamill.steps.base import GlobalStep, RowStep, ShardSignatures, Step
+
+READ_VERSION = "1"
+EXPORT_VERSION = "1"
+
+
+def input_name(spec: InputSpec, index: int) -> str:
+    """A short provenance name for an input: its ``name`` or one derived from its path."""
+    if spec.name:
+        return spec.name
+    first = spec.paths()[0]
+    if first.startswith("hf://"):
+        return first[len("hf://"):].replace("/", "__")
+    p = PurePosixPath(first.split("://", 1)[-1])
+    name = p.name
+    while name and any(ch in name for ch in "*?[") and p.parent != p:
+        p = p.parent
+        name = p.name
+    for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
+        name = name.removesuffix(suffix)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _shards(stage: StageDir) -> list[str]:
+    return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
+    total = StageStats()
+    for shard in shards:
+        total.add(StageStats.from_json(json.loads((stage.path / f"{shard}.stats.json").read_text())))
+    return total
+
+
+class Runner:
+    """One run of one recipe in one work directory."""
+
+    def __init__(self, loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False,
+                 workers: int | None = None, sink: ProgressSink | None = None) -> None:
+        self.loaded = loaded
+        self.recipe = loaded.recipe
+        self.wd = WorkDir(workdir)
+        self.fresh = fresh
+        self.sink: ProgressSink = sink or QuietProgress()
+        self.executor = LocalExecutor(workers or self.recipe.executor.workers, self.sink)
+        self.stage_reports: list[dict[str, Any]] = []
+        self.messages: list[str] = []
+
+    def log(self, message: str) -> None:
+        self.messages.append(message)
+        self.sink.log(message)
+
+    # -- read ---------------------------------------------------------------------------------
+    def _read(self) -> tuple[StageDir, list[dict[str, Any]]]:
+        names: list[str] = []
+        plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
+        for i, spec in enumerate(self.recipe.inputs):
+            name = input_name(spec, i)
+            while name in names:
+                name = f"{name}_{i}"
+            names.append(name)
+            files = expand_input(spec, self.loaded.base_dir)
+            plans.append((i, spec, name, files))
+        fp = fingerprint(
+            "read", READ_VERSION, self.recipe.executor.shard_size,
+            [[spec.model_dump(mode="json"), name, input_fingerprint(files)] for _, spec, name, files in plans],
+        )
+        stage = self.wd.stage(0, "read", fp)
+        if stage.is_done():
+            self.log("read: unchanged inputs, reusing the previous read")
+            return stage, stage.read_stats().get("files", [])
+        stage.prepare()
+        tasks: list[IngestTask] = []
+        markers: list[Any] = []
+        for i, spec, name, files in plans:
+            for j, source in enumerate(files):
+                task = IngestTask(
+                    input_index=i, file_index=j, source_name=name,
+                    file_label=None if len(files) == 1 else source.display,
+                    source=source, format=spec.format, fields=dict(spec.fields), options=dict(spec.options),
+                    kind=spec.kind, limit=spec.limit, shard_size=self.recipe.executor.shard_size,
+                    stage_path=stage.path, quarantine_path=self.wd.quarantine,
+                )
+                tasks.append(task)
+        todo = []
+        for task in tasks:
+            if task.marker.exists():
+                continue
+            for partial in stage.path.glob(f"{task.prefix}-*"):  # an interrupted file starts over
+                partial.unlink()
+            todo.append(task)
+        self.sink.start("read", "read", None, "records")
+        self.executor.map(ingest_file, [(t,) for t in todo])
+        self.sink.finish("read")
+        stats = StageStats()
+        files_info = []
+        for task in tasks:
+            marker = json.loads(task.marker.read_text(encoding="utf-8"))
+            stats.add(StageStats.from_json(marker["stats"]))
+            info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
+            info.update(source=task.source_name, stats=marker["stats"])
+            files_info.append(info)
+            det = marker.get("detection")
+            how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
+                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+            fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
+            self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
+                     f"{marker['stats']['quarantined']} quarantined")
+            markers.append(marker)
+        stage.mark_done(stats, {"files": files_info})
+        return stage, files_info
+
+    # -- steps --------------------------------------------------------------------------------
+    def _run_step(self, index: int, step: Step, prev: StageDir) -> StageDir:
+        spec = self.recipe.steps[index - 1]
+        label = f"{index:02d}-{spec.id or step.name}"
+        params = step.params.model_dump(mode="json")
+        fp = fingerprint("step", step.name, step.version, params, prev.fingerprint)
+        stage = StageDir(self.wd.steps / label, fp)
+        if stage.is_done():
+            self.log(f"{label}: unchanged, skipped (resume)")
+            return stage
+        stage.prepare()
+        ref = StepRef(step.name, params)
+        shards = _shards(prev)
+        key = label
+        total = int(prev.read_stats()["out"])
+
+        def task(shard: str) -> ShardTask:
+            return ShardTask(ref, stage.path, shard, prev.path / f"{shard}{SHARD_SUFFIX}",
+                             self.wd.quarantine, key)
+
+        extra: dict[str, Any] = {"step": step.name, "params": params}
+        if isinstance(step, RowStep):
+            todo = [task(s) for s in shards if not task(s).stats_path.exists()]
+            self.sink.start(key, label, total, "records")
+            self.sink.advance(key, self._done_in(stage, shards))
+            self.executor.map(run_row_shard, [(t, label) for t in todo])
+            self.sink.finish(key)
+        elif isinstance(step, GlobalStep):
+            extra["report"] = self._run_global(step, stage, shards, task, label, total)
+        else:
+            raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
+        stats = _sum_shard_stats(stage, shards)
+        stage.mark_done(stats, extra)
+        return stage
+
+    @staticmethod
+    def _done_in(stage: StageDir, shards: list[str]) -> int:
+        """Records already processed by shards finished before an interruption (for the progress bar)."""
+        done = 0
+        for shard in shards:
+            path = stage.path / f"{shard}.stats.json"
+            if path.exists():
+                done += int(json.loads(path.read_text())["in"])
+        return done
+
+    def _run_global(self, step: GlobalStep, stage: StageDir, shards: list[str], task: Any, label: str,
+                    total: int) -> dict[str, Any]:
+        sig_todo = [task(s) for s in shards if not task(s).signature_path.exists()]
+        self.sink.start(label + ":sig", f"{label} (signatures)", total, "records")
+        self.executor.map(run_signature_shard, [(t,) for t in sig_todo])
+        self.sink.finish(label + ":sig")
+        reduced = stage.path / "plans" / "_REDUCED"
+        report_path = stage.path / "report.json"
+        if not reduced.exists():
+            started = time.perf_counter()
+
+            def signatures() -> Any:
+                for s in shards:
+                    yield ShardSignatures(s, load_pickle(task(s).signature_path))
+
+            plans = step.reduce(signatures())
+            (stage.path / "plans").mkdir(exist_ok=True)
+            for s in shards:
+                t = task(s)
+                tmp = t.plan_path.with_name(f".{t.plan_path.name}.tmp")
+                with open(tmp, "wb") as fh:
+                    pickle.dump(plans.get(s), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                tmp.replace(t.plan_path)
+            report = step.report()
+            report["reduce_seconds"] = round(time.perf_counter() - started, 3)
+            write_json_atomic(report_path, report)
+            write_text_atomic(reduced, "ok\n")
+        apply_todo = [task(s) for s in shards if not task(s).stats_path.exists()]
+        self.sink.start(label, label, total, "records")
+        self.sink.advance(label, self._done_in(stage, shards))
+        self.executor.map(run_apply_shard, [(t, label) for t in apply_todo])
+        self.sink.finish(label)
+        data: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+        return data
+
+    # -- outputs ------------------------------------------------------------------------------
+    def _export(self, last: StageDir) -> list[dict[str, Any]]:
+        results = []
+        shards = [last.path / f"{s}{SHARD_SUFFIX}" for s in _shards(last)]
+        total = int(last.read_stats()["out"])
+        for i, spec in enumerate(self.recipe.outputs):
+            exporter = build_exporter(spec.format, spec.options, f"outputs[{i}]")
+            target = resolve_output_path(spec.path, self.wd.root)
+            fp = fingerprint("export", EXPORT_VERSION, spec.model_dump(mode="json"), last.fingerprint, target)
+            stage = StageDir(self.wd.root / "outputs" / f"{i:02d}-{spec.format}", fp)
+            if stage.is_done():
+                self.log(f"output {i} ({spec.format}): unchanged, skipped (resume)")
+                results.append(stage.read_stats())
+                continue
+            stage.prepare()
+            key = f"export:{i}"
+            self.sink.start(key, f"export {spec.format}", total, "records")
+            stats, files = self.executor.call(export_output, spec, exporter, target, shards,
+                                              stage.dropped_dir, key)
+            self.sink.finish(key)
+            extra = {"format": spec.format, "path": target,
+                     "files": [{"path": f.path, "split": f.split, "records": f.records, "sha1": f.sha1}
+                               for f in files]}
+            stage.mark_done(stats, extra)
+            for f in files:
+                self.log(f"wrote {f.path} ({f.records} records)")
+            results.append(stage.read_stats())
+        return results
+
+    # -- whole run ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        self.wd.create(self.fresh)
+        write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
+        try:
+            stage, files_info = self._read()
+            stages = [stage]
+            for i, step in enumerate(self.loaded.steps, start=1):
+                stage = self._run_step(i, step, stage)
+                stages.append(stage)
+            self.wd.remove_stale_stages({s.path.name for s in stages})
+            outputs = self._export(stage)
+        finally:
+            self.executor.shutdown()
+        return self._summary(stages, files_info, outputs, started, started_at)
+
+    def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
+                 started: float, started_at: str) -> dict[str, Any]:
+        steps = []
+        dropped: Counter[str] = Counter()
+        quarantined = 0
+        for st in stages:
+            data = st.read_stats()
+            data = {"name": st.path.name, **data}
+            steps.append(data)
+            dropped.update(data.get("dropped", {}))
+            quarantined += int(data.get("quarantined", 0))
+        read = int(steps[0]["in"])
+        written = int(steps[-1]["out"])
+        if outputs:
+            first = outputs[0]
+            dropped.update({f"export:{k}": v for k, v in first.get("dropped", {}).items()})
+            written = int(first["out"])
+        reconciled = read == written + sum(dropped.values()) + quarantined
+        if not reconciled:
+            self.log("WARNING: counts do not reconcile; this is a datamill bug, please report it")
+        summary = {
+            "recipe": self.recipe.name,
+            "datamill_version": __version__,
+            "workdir": str(self.wd.root),
+            "started_at": started_at,
+            "seconds": round(time.perf_counter() - started, 3),
+            "inputs": files_info,
+            "steps": steps,
+            "outputs": outputs,
+            "totals": {"read": read, "written": written, "dropped": dict(sorted(dropped.items())),
+                       "quarantined": quarantined},
+            "reconciled": reconciled,
+            "log": self.messages,
+        }
+        write_json_atomic(self.wd.summary_file, summary)
+        return summary
+
+
+def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, workers: int | None = None,
+               sink: ProgressSink | None = None) -> dict[str, Any]:
+    """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
+    if not loaded.recipe.inputs:
+        raise InputError("the recipe has no inputs")
+    return Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()

@@ -1,0 +1,227 @@
+"""Worker-side execution of steps over one shard: row steps, and the two parallel phases of global steps.
+
+Each task streams its input shard, so memory is bounded by the batch size, not the shard or input
+size. Outputs are published atomically and the per-shard ``.stats.json`` is written last: its
+presence is what marks the shard as done for resume.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from datamill.exec import progress
+from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, read_shard
+from datamill.exec.workdir import write_json_atomic
+from datamill.records import Record
+from datamill.report.stats import StageStats
+from datamill.steps.base import Drop, GlobalStep, RowStep, Step
+from datamill.steps.registry import default_registry
+
+BATCH = 256
+
+_STEP_CACHE: dict[str, Step] = {}
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A step by name and params: rebuilt (and set up once) in each worker process."""
+
+    name: str
+    params: dict[str, Any]
+
+    def key(self) -> str:
+        return self.name + "\x00" + orjson.dumps(self.params, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def get_step(ref: StepRef) -> Step:
+    key = ref.key()
+    step = _STEP_CACHE.get(key)
+    if step is None:
+        cls = default_registry().get(ref.name)
+        step = cls(cls.Params.model_validate(ref.params))
+        step.setup()
+        _STEP_CACHE[key] = step
+    return step
+
+
+def register_instance(ref: StepRef, step: Step) -> None:
+    """Use an already built step object (e.g. one not in the registry) for ``ref`` in this process."""
+    _STEP_CACHE[ref.key()] = step
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    step: StepRef
+    stage_path: Path
+    shard: str
+    input_path: Path
+    quarantine_path: Path
+    progress_key: str
+
+    @property
+    def output_path(self) -> Path:
+        return self.stage_path / f"{self.shard}{SHARD_SUFFIX}"
+
+    @property
+    def stats_path(self) -> Path:
+        return self.stage_path / f"{self.shard}.stats.json"
+
+    @property
+    def signature_path(self) -> Path:
+        return self.stage_path / "signatures" / f"{self.shard}.pkl"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.stage_path / "plans" / f"{self.shard}.pkl"
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for r in records:
+        batch.append(r)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Outputs:
+    """The three destinations of a shard task: kept records, dropped records, quarantined records."""
+
+    def __init__(self, task: ShardTask, step_label: str) -> None:
+        self.task = task
+        self.step_label = step_label
+        self.stats = StageStats()
+        self.kept = ShardWriter(task.output_path)
+        self.dropped = JsonlSink(task.stage_path / "dropped" / f"{task.shard}.jsonl")
+        self.quarantine = JsonlSink(task.quarantine_path / f"{step_label}-{task.shard}.jsonl")
+
+    def emit(self, record: Record, result: Record | Drop) -> None:
+        if isinstance(result, Drop):
+            self.stats.dropped[result.reason] += 1
+            entry: dict[str, Any] = {"reason": result.reason}
+            if result.detail:
+                entry["detail"] = result.detail
+            entry["record"] = record
+            self.dropped.write(entry)
+        else:
+            self.stats.records_out += 1
+            self.kept.write(result)
+
+    def fail(self, record: Record, exc: BaseException) -> None:
+        self.stats.quarantined += 1
+        self.quarantine.write({
+            "stage": self.step_label, "location": record.get("id"), "source": record.get("source"),
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exception_only(type(exc), exc)[-1].strip(),
+            "row": record,
+        })
+
+    def close(self, started: float) -> StageStats:
+        self.kept.close()
+        self.dropped.close()
+        self.quarantine.close()
+        self.stats.seconds = time.perf_counter() - started
+        write_json_atomic(self.task.stats_path, self.stats.to_json())
+        return self.stats
+
+    def abort(self) -> None:
+        self.kept.abort()
+        self.dropped.abort()
+        self.quarantine.abort()
+
+
+def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
+    """Apply a row step to one shard."""
+    started = time.perf_counter()
+    step = get_step(task.step)
+    assert isinstance(step, RowStep)
+    out = _Outputs(task, step_label)
+    try:
+        for batch in _batches(read_shard(task.input_path), BATCH):
+            out.stats.records_in += len(batch)
+            try:
+                results = step.process_batch(batch)
+                if len(results) != len(batch):
+                    raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
+                pairs = list(zip(batch, results, strict=True))
+            except Exception:
+                pairs = []
+                for record in batch:
+                    try:
+                        pairs.append((record, step.process(record)))
+                    except Exception as exc:
+                        out.fail(record, exc)
+            for record, result in pairs:
+                out.emit(record, result)
+            progress.tick(task.progress_key, len(batch))
+        stats = out.close(started)
+    except BaseException:
+        out.abort()
+        raise
+    progress.flush()
+    return stats.to_json()
+
+
+def run_signature_shard(task: ShardTask) -> int:
+    """Global step, phase 1: the signatures of one shard, pickled next to the stage."""
+    step = get_step(task.step)
+    assert isinstance(step, GlobalStep)
+    signatures = []
+    for record in read_shard(task.input_path):
+        try:
+            signatures.append(step.signature(record))
+        except Exception as exc:
+            from datamill.errors import StepError
+
+            raise StepError(
+                f"step '{task.step.name}' failed computing the signature of record {record.get('id')!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        progress.tick(task.progress_key)
+    task.signature_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = task.signature_path.with_name(f".{task.signature_path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(signatures, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(task.signature_path)
+    progress.flush()
+    return len(signatures)
+
+
+def load_pickle(path: Path) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
+    """Global step, phase 3: apply this shard's plan to its records."""
+    started = time.perf_counter()
+    step = get_step(task.step)
+    assert isinstance(step, GlobalStep)
+    plan = load_pickle(task.plan_path)
+    out = _Outputs(task, step_label)
+    try:
+        for index, record in enumerate(read_shard(task.input_path)):
+            out.stats.records_in += 1
+            try:
+                result = step.apply(record, index, plan)
+            except Exception as exc:
+                out.fail(record, exc)
+                continue
+            out.emit(record, result)
+            progress.tick(task.progress_key)
+        stats = out.close(started)
+    except BaseException:
+        out.abort()
+        raise
+    progress.flush()
+    return stats.to_json()

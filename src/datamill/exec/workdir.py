@@ -1,0 +1,149 @@
+"""The run's work directory: layout, fingerprints and completion markers.
+
+```
+WORKDIR/
+  recipe.lock.yaml        the resolved recipe (``${VAR}`` references kept, never their values)
+  steps/NN-name/          shards (*.jsonl.zst), per-shard stats (*.stats.json), dropped/*.jsonl,
+                          stats.json, _FINGERPRINT, _SUCCESS
+  quarantine/             rows that could not be parsed or processed, with location and error
+  export/                 default place for outputs
+  summary.json            per-stage stats and run totals
+```
+
+A stage is skipped on resume when ``_SUCCESS`` holds its current fingerprint. A stage directory whose
+``_FINGERPRINT`` differs is wiped before the stage runs again; one with the same fingerprint but no
+``_SUCCESS`` was interrupted and keeps the shards it finished (each shard is published atomically and
+counted as done only once its ``.stats.json`` exists).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import xxhash
+
+from datamill.report.stats import StageStats
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of JSON-serialisable parts (dict keys sorted)."""
+    h = xxhash.xxh3_128()
+    for part in parts:
+        h.update(orjson.dumps(part, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@dataclass
+class StageDir:
+    """One stage's directory and its markers."""
+
+    path: Path
+    fingerprint: str
+
+    @property
+    def success_marker(self) -> Path:
+        return self.path / "_SUCCESS"
+
+    @property
+    def fingerprint_file(self) -> Path:
+        return self.path / "_FINGERPRINT"
+
+    @property
+    def dropped_dir(self) -> Path:
+        return self.path / "dropped"
+
+    def is_done(self) -> bool:
+        return self.success_marker.exists() and self.success_marker.read_text().strip() == self.fingerprint
+
+    def prepare(self) -> bool:
+        """Make the directory ready to (re)run. Returns True when partial work is being resumed."""
+        if self.path.exists():
+            old = self.fingerprint_file.read_text().strip() if self.fingerprint_file.exists() else None
+            if old == self.fingerprint:
+                self.success_marker.unlink(missing_ok=True)
+                return True
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+        write_text_atomic(self.fingerprint_file, self.fingerprint + "\n")
+        return False
+
+    def mark_done(self, stats: StageStats, extra: dict[str, Any] | None = None) -> None:
+        data = stats.to_json()
+        if extra:
+            data.update(extra)
+        write_json_atomic(self.path / "stats.json", data)
+        write_text_atomic(self.success_marker, self.fingerprint + "\n")
+
+    def read_stats(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path / "stats.json").read_text(encoding="utf-8"))
+        return data
+
+
+class WorkDir:
+    """Paths inside a run's work directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def steps(self) -> Path:
+        return self.root / "steps"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def export(self) -> Path:
+        return self.root / "export"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "recipe.lock.yaml"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.root / "summary.json"
+
+    def stage(self, index: int, name: str, fp: str) -> StageDir:
+        return StageDir(self.steps / f"{index:02d}-{name}", fp)
+
+    def create(self, fresh: bool) -> None:
+        if fresh and self.root.exists():
+            for child in ("steps", "quarantine", "summary.json", "recipe.lock.yaml", "export", "outputs"):
+                p = self.root / child
+                if p.is_dir():
+                    shutil.rmtree(p)
+                elif p.exists():
+                    p.unlink()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.steps.mkdir(exist_ok=True)
+
+    def remove_stale_stages(self, keep: set[str]) -> None:
+        """Delete stage directories that no longer belong to the recipe (e.g. a step was removed)."""
+        if not self.steps.exists():
+            return
+        for child in self.steps.iterdir():
+            if child.is_dir() and child.name not in keep:
+                shutil.rmtree(child)

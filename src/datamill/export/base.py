@@ -1,0 +1,61 @@
+"""The exporter interface every output format plugs into.
+
+An exporter turns a canonical record into one row of its target format (``convert``), or refuses it
+with a :class:`~datamill.steps.base.Drop` reason when the target trainer would skip or choke on it;
+it writes rows to a file through a :class:`RowWriter`; and it may add files next to the data
+(``finalize``: e.g. LLaMA-Factory's ``dataset_info.json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Any, ClassVar
+
+from datamill.records import Record
+from datamill.steps.base import Drop, NoParams, Params
+
+
+@dataclass
+class ExportedFile:
+    """One written data file: where, which split, how many rows, its SHA-1 (for dataset_info.json)."""
+
+    path: str
+    split: str | None
+    records: int
+    sha1: str
+
+
+class RowWriter:
+    """Writes converted rows to an open binary file."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self.fh = fh
+
+    def write(self, row: Any) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the file (footers, closing brackets). Does not close ``fh``."""
+
+
+class Exporter:
+    """Base class for output formats. Subclasses set ``name``, ``extension`` and usually ``Options``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    extension: ClassVar[str] = ".jsonl"
+    Options: ClassVar[type[Params]] = NoParams
+
+    def __init__(self, options: Params) -> None:
+        self.options = options
+
+    def convert(self, record: Record) -> Any | Drop:
+        """The row to write for ``record``, or ``Drop(reason)`` if the target cannot take it."""
+        raise NotImplementedError
+
+    def writer(self, fh: IO[bytes]) -> RowWriter:
+        raise NotImplementedError
+
+    def finalize(self, files: list[ExportedFile], out_dir: str) -> dict[str, str]:
+        """Extra files to write next to the data: {relative name: text content}."""
+        return {}

@@ -82,8 +82,23 @@ class ExportRun:
         self.single_file = PurePosixPath(self.target).suffix == exporter.extension
         self.fs, self.root = fsspec.core.url_to_fs(self.target)
         self._open: dict[str | None, _OpenFile] = {}
+        self._remove_stray_tmp()
         self._shard_no: Counter[str | None] = Counter()
         self.files: list[ExportedFile] = []
+
+    def _is_local(self) -> bool:
+        protocol = self.fs.protocol
+        return "file" in (protocol if isinstance(protocol, tuple) else (protocol,))
+
+    def _remove_stray_tmp(self) -> None:
+        """Delete temporary files a killed run left in the output folder (``.NAME.PID.tmp``)."""
+        if not self._is_local():
+            return
+        folder = Path(self.root if not self.single_file else self.root.rsplit("/", 1)[0])
+        if folder.is_dir():
+            for stray in folder.glob(".*.tmp"):
+                if stray.name.rsplit(".", 2)[-2].isdigit():
+                    stray.unlink(missing_ok=True)
 
     def _name(self, split: str | None) -> str:
         if self.single_file:
@@ -97,12 +112,12 @@ class ExportRun:
 
     def _open_file(self, split: str | None) -> _OpenFile:
         path = self._name(split)
-        local = self.fs.protocol in ("file", ("file", "local")) or "file" in self.fs.protocol
+        local = self._is_local()
         parent = path.rsplit("/", 1)[0] if "/" in path else "."
         self.fs.makedirs(parent, exist_ok=True)
         tmp = None
         if local:
-            tmp = f"{parent}/.{path.rsplit('/', 1)[-1]}.tmp"
+            tmp = f"{parent}/.{path.rsplit('/', 1)[-1]}.{os.getpid()}.tmp"
             raw = self.fs.open(tmp, "wb")
         else:
             raw = self.fs.open(path, "wb")
@@ -120,7 +135,7 @@ class ExportRun:
         self._open.pop(of.split, None)
 
     def _public(self, path: str) -> str:
-        return self.fs.unstrip_protocol(path) if not self.fs.protocol or "file" not in self.fs.protocol else path
+        return path if self._is_local() else self.fs.unstrip_protocol(path)
 
     def write(self, row: Any, split: str | None) -> None:
         key = None if self.single_file else split

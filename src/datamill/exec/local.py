@@ -53,7 +53,7 @@ class LocalExecutor:
             self._queue = ctx.Queue()
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=ctx, initializer=progress.init_worker,
-                initargs=(self._queue,),
+                initargs=(self._queue, os.getpid()),
             )
         return self._pool
 

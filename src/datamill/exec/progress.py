@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Protocol
 
 _QUEUE: Any = None  # set in worker processes by the pool initializer
+_PARENT: int | None = None
 _PENDING: dict[str, int] = {}
 _LAST_SENT = 0.0
 
 
-def init_worker(queue: Any) -> None:
-    global _QUEUE
+def init_worker(queue: Any, parent: int | None = None) -> None:
+    """Pool initializer. ``parent`` is the run's pid: a worker whose parent died (killed run) exits
+    at its next progress tick instead of finishing work nobody will collect."""
+    global _QUEUE, _PARENT
     _QUEUE = queue
+    _PARENT = parent
 
 
 def tick(key: str, n: int = 1) -> None:
@@ -21,6 +26,8 @@ def tick(key: str, n: int = 1) -> None:
     _PENDING[key] = _PENDING.get(key, 0) + n
     now = time.monotonic()
     if now - _LAST_SENT >= 0.2:
+        if _PARENT is not None and os.getppid() != _PARENT:
+            os._exit(3)
         flush()
         _LAST_SENT = now
 
@@ -121,7 +128,7 @@ class RichProgress:
 
     def log(self, message: str) -> None:
         self.messages.append(message)
-        self._progress.console.print(message, highlight=False, markup=False)
+        self._progress.console.print(message, highlight=False, markup=False, soft_wrap=True)
 
     def close(self) -> None:
         self._progress.stop()

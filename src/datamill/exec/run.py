@@ -6,8 +6,10 @@ the executor decides *where* (``LocalExecutor.map``). Steps never see either.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
 import pickle
 import re
 import time
@@ -21,7 +23,7 @@ from datamill.exec.export_stage import export_output, resolve_output_path
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX
+from datamill.exec.shards import SHARD_SUFFIX, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
@@ -58,6 +60,17 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = name.removesuffix(suffix)
     name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def file_labels(files: list[SourceFile]) -> list[str | None]:
+    """Short per-file labels for record ids: each path relative to the files' common folder
+    (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
+    if len(files) == 1:
+        return [None]
+    urls = [f.url for f in files]
+    prefix = os.path.commonprefix(urls)
+    cut = prefix.rfind("/") + 1
+    return [u[cut:] or u for u in urls]
 
 
 def _shards(stage: StageDir) -> list[str]:
@@ -108,14 +121,15 @@ class Runner:
         if stage.is_done():
             self.log("read: unchanged inputs, reusing the previous read")
             return stage, stage.read_stats().get("files", [])
-        stage.prepare()
+        if not stage.prepare():
+            self.wd.clear_quarantine("read")
         tasks: list[IngestTask] = []
         markers: list[Any] = []
         for i, spec, name, files in plans:
-            for j, source in enumerate(files):
+            for j, (source, label) in enumerate(zip(files, file_labels(files), strict=True)):
                 task = IngestTask(
                     input_index=i, file_index=j, source_name=name,
-                    file_label=None if len(files) == 1 else source.display,
+                    file_label=label,
                     source=source, format=spec.format, fields=dict(spec.fields), options=dict(spec.options),
                     kind=spec.kind, limit=spec.limit, shard_size=self.recipe.executor.shard_size,
                     stage_path=stage.path, quarantine_path=self.wd.quarantine,
@@ -159,7 +173,8 @@ class Runner:
         if stage.is_done():
             self.log(f"{label}: unchanged, skipped (resume)")
             return stage
-        stage.prepare()
+        if not stage.prepare():
+            self.wd.clear_quarantine(label)
         ref = StepRef(step.name, params)
         shards = _shards(prev)
         key = label
@@ -196,7 +211,8 @@ class Runner:
 
     def _run_global(self, step: GlobalStep, stage: StageDir, shards: list[str], task: Any, label: str,
                     total: int) -> dict[str, Any]:
-        sig_todo = [task(s) for s in shards if not task(s).signature_path.exists()]
+        sig_todo = [dataclasses.replace(task(s), progress_key=label + ":sig") for s in shards
+                    if not task(s).signature_path.exists()]
         self.sink.start(label + ":sig", f"{label} (signatures)", total, "records")
         self.executor.map(run_signature_shard, [(t,) for t in sig_todo])
         self.sink.finish(label + ":sig")
@@ -213,7 +229,7 @@ class Runner:
             (stage.path / "plans").mkdir(exist_ok=True)
             for s in shards:
                 t = task(s)
-                tmp = t.plan_path.with_name(f".{t.plan_path.name}.tmp")
+                tmp = tmp_path(t.plan_path)
                 with open(tmp, "wb") as fh:
                     pickle.dump(plans.get(s), fh, protocol=pickle.HIGHEST_PROTOCOL)
                 tmp.replace(t.plan_path)

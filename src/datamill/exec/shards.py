@@ -27,7 +27,9 @@ def dumps(record: Any) -> bytes:
 
 
 def tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
+    """A temporary name next to ``path``, unique per process (an orphaned worker of a killed run may
+    still be finishing the same file while the resumed run writes it)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def commit(tmp: Path, final: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from datamill.exec import progress
-from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, read_shard
+from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, read_shard, tmp_path
 from datamill.exec.workdir import write_json_atomic
 from datamill.records import Record
 from datamill.report.stats import StageStats
@@ -189,7 +189,7 @@ def run_signature_shard(task: ShardTask) -> int:
             ) from exc
         progress.tick(task.progress_key)
     task.signature_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = task.signature_path.with_name(f".{task.signature_path.name}.tmp")
+    tmp = tmp_path(task.signature_path)
     with open(tmp, "wb") as fh:
         pickle.dump(signatures, fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(task.signature_path)

@@ -42,14 +42,14 @@ def fingerprint(*parts: Any) -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
@@ -82,6 +82,8 @@ class StageDir:
             old = self.fingerprint_file.read_text().strip() if self.fingerprint_file.exists() else None
             if old == self.fingerprint:
                 self.success_marker.unlink(missing_ok=True)
+                for stray in self.path.rglob(".*.tmp"):  # half-written files of the killed run
+                    stray.unlink(missing_ok=True)
                 return True
             shutil.rmtree(self.path)
         self.path.mkdir(parents=True)
@@ -128,6 +130,12 @@ class WorkDir:
 
     def stage(self, index: int, name: str, fp: str) -> StageDir:
         return StageDir(self.steps / f"{index:02d}-{name}", fp)
+
+    def clear_quarantine(self, prefix: str) -> None:
+        """Forget quarantine files of a stage that starts over."""
+        if self.quarantine.exists():
+            for path in self.quarantine.glob(f"{prefix}-*.jsonl"):
+                path.unlink()
 
     def create(self, fresh: bool) -> None:
         if fresh and self.root.exists():

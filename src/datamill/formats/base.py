@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from datamill.records import Record
+from datamill.errors import RecipeError
+from datamill.records import KINDS, Record
 
 
 class AdapterError(ValueError):
@@ -33,9 +34,15 @@ class FormatAdapter:
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    #: Detection tie-break: of two formats scoring within 0.05 of each other, the strictly more
+    #: specific one wins (canonical 4 > alpaca, sharegpt, openai, firefly 3 > text 2 > qa 1 > raw 0).
+    specificity: ClassVar[int] = 0
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         self.config = config or AdapterConfig()
+        if self.config.kind is not None and self.config.kind not in KINDS:
+            known = ", ".join(KINDS)
+            raise RecipeError(f"unknown kind '{self.config.kind}' (known: {known})", location="kind")
 
     def score(self, row: Mapping[str, Any]) -> float:
         """How well ``row`` fits this format: 0 (not at all) to 1 (certainly)."""

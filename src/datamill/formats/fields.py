@@ -110,3 +110,47 @@ def is_str(row: Mapping[str, Any], key: str) -> bool:
 def leftover(row: Mapping[str, Any], used: Collection[str]) -> dict[str, Any]:
     """Every field of ``row`` not in ``used``, verbatim and in the row's order (becomes ``meta``)."""
     return {k: v for k, v in row.items() if k not in used}
+
+
+#: LLaMA-Factory ``dataset_info.json`` column names and the part each one means.
+LLAMAFACTORY_COLUMNS: dict[str, str] = {
+    "prompt": "prompt",
+    "query": "input",
+    "response": "answer",
+    "history": "history",
+    "system": "system",
+    "tools": "tools",
+    "messages": "messages",
+    "chosen": "chosen",
+    "rejected": "rejected",
+    "kto_tag": "label",
+}
+
+
+def resolve_columns(
+    adapter: str, defaults: Mapping[str, str | None], fields: Mapping[str, str], options: Mapping[str, Any]
+) -> dict[str, str | None]:
+    """Column name per part: the adapter's defaults, then ``options.columns`` (LLaMA-Factory names),
+    then the recipe's ``fields`` (which win).
+
+    A part the adapter does not use is a recipe error (``id`` is always allowed: it stays in ``meta``).
+    LLaMA-Factory media columns are ignored (they stay in meta), and so is an ``options.columns`` that
+    is not a mapping (the Parquet reader's list of columns to read shares the name).
+    """
+    out = dict(defaults)
+    columns = options.get("columns")
+    if not isinstance(columns, Mapping):  # a list is the Parquet reader's column selection: not ours
+        columns = {}
+    for lf_name, column in columns.items():
+        part = LLAMAFACTORY_COLUMNS.get(lf_name)
+        if part in out and isinstance(column, str):
+            out[part] = column
+    for part, column in normalize_fields(fields).items():
+        if part in out:
+            out[part] = column
+        elif part != "id":
+            raise RecipeError(
+                f"the {adapter} format does not use '{part}' (it uses: {', '.join(out)})",
+                location=f"fields.{part}",
+            )
+    return out

@@ -24,10 +24,14 @@ import orjson
 from datamill.formats.base import AdapterConfig, AdapterError
 from datamill.formats.cot import apply_cot
 from datamill.formats.fields import type_name
-from datamill.records import KINDS, Message, Record
+from datamill.records import Message, Record
 
 #: ``scores`` key of a KTO label: ``True`` for a desirable answer, ``False`` for an undesirable one.
 KTO_LABEL = "kto_label"
+
+
+#: What :func:`parse_json` returns for a string that is not JSON.
+NOT_JSON = object()
 
 
 def parse_json(value: str) -> Any:
@@ -36,9 +40,6 @@ def parse_json(value: str) -> Any:
         return orjson.loads(value)
     except orjson.JSONDecodeError:
         return NOT_JSON
-
-
-NOT_JSON = object()
 
 
 def _call(call: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -122,7 +123,7 @@ def system_and_history(system: str, history: Any, history_key: str) -> list[Mess
 
 
 def is_blank(value: Any) -> bool:
-    """An answer that says nothing: ``None``, ``""``/whitespace, ``[]``, or a turn with blank content."""
+    """An answer that says nothing: ``None``, ``""`` or whitespace, ``[]``."""
     if value is None:
         return True
     if isinstance(value, str):
@@ -132,8 +133,25 @@ def is_blank(value: Any) -> bool:
     return False
 
 
+def answer_turn(value: Any, key: str) -> list[Message] | None:
+    """One preference answer given as a string, as a continuation; blank is ``None``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise AdapterError(f"field '{key}' must be a string, got {type_name(value)}")
+    return [text_message("assistant", value)] if value.strip() else None
+
+
+def _blank_continuation(turns: list[Message] | None) -> bool:
+    """No answer: ``None``, ``[]``, or turns whose last is an assistant turn that says nothing."""
+    return not turns or (turns[-1].get("role") == "assistant" and not has_answer(turns[-1]))
+
+
 def set_pair(record: Record, chosen: list[Message] | None, rejected: list[Message] | None) -> None:
-    """Store a preference pair; both ``None`` (blank answers) is a tie, one alone is an error."""
+    """Store a preference pair; both blank (``None``, or ending with an empty answer) is a tie, one
+    alone is an error (a half-empty pair is malformed, unlike an sft row with an empty answer)."""
+    chosen = None if _blank_continuation(chosen) else chosen
+    rejected = None if _blank_continuation(rejected) else rejected
     if chosen is None and rejected is None:
         record["tie"] = True
         return
@@ -156,7 +174,8 @@ def split_common_prefix(a: Sequence[Message], b: Sequence[Message]) -> tuple[lis
     return list(a[:n]), list(a[n:]), list(b[n:])
 
 
-def _has_answer(message: Message) -> bool:
+def has_answer(message: Message) -> bool:
+    """The turn says something: text, parts, reasoning or tool calls."""
     content = message.get("content")
     return bool(
         (isinstance(content, str) and content.strip())
@@ -169,8 +188,7 @@ def _has_answer(message: Message) -> bool:
 def _check_ends_with_answer(messages: list[Message], what: str) -> None:
     if not messages or messages[-1].get("role") != "assistant":
         raise AdapterError(f"{what} does not end with an assistant turn")
-    if not _has_answer(messages[-1]):
-        raise AdapterError(f"{what}: the assistant's answer is empty")
+    # an empty final answer is kept: filters and exporters drop it with a reason, not the reader
 
 
 def infer_kind(record: Record) -> str:
@@ -182,13 +200,6 @@ def infer_kind(record: Record) -> str:
     if any(m.get("reasoning") for m in messages if m.get("role") == "assistant"):
         return "cot"
     return "chat" if sum(1 for m in messages if m.get("role") == "user") > 1 else "sft"
-
-
-def check_kind(config: AdapterConfig) -> None:
-    if config.kind is not None and config.kind not in KINDS:
-        from datamill.errors import RecipeError
-
-        raise RecipeError(f"unknown kind '{config.kind}' (known: {', '.join(KINDS)})", location="kind")
 
 
 def finish(record: Record, config: AdapterConfig, *, prompt_only: bool = False) -> Record:

@@ -22,6 +22,25 @@ from datamill.recipe.model import Recipe
 from datamill.steps.base import Params, Step
 from datamill.steps.registry import StepRegistry, default_registry
 
+class RecipeYamlLoader(yaml.SafeLoader):
+    """YAML 1.2-style booleans: only true/false are booleans, so ``on: prompt`` keeps the key ``on``
+    (YAML 1.1 would read ``on``/``off``/``yes``/``no`` as booleans)."""
+
+
+RecipeYamlLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+RecipeYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def yaml_load(text: str) -> Any:
+    """Parse recipe YAML (also used for ``--set`` values)."""
+    return yaml.load(text, Loader=RecipeYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -78,7 +97,7 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     if not tokens or pos != len(key):
         raise RecipeError(f"--set: cannot parse key '{key}'", hint="use dots and [i], e.g. steps[0].params.on")
     try:
-        value = yaml.safe_load(raw) if raw != "" else ""
+        value = yaml_load(raw) if raw != "" else ""
     except yaml.YAMLError:
         value = raw
     return tokens, value
@@ -191,7 +210,7 @@ def load_recipe(
     if not p.exists():
         raise RecipeError(f"recipe file '{path}' does not exist", hint="check the path")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

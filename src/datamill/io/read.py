@@ -1,0 +1,128 @@
+"""``read_rows``: turn one :class:`SourceFile` into a stream of :class:`RawRow`.
+
+Detects the container (unless the recipe set ``file_format``), opens compressed files and archive
+members, transcodes non-UTF-8 text, and dispatches to the reader for the format. The returned
+:class:`RowStream` is an iterator whose counters (``blank_lines``, ``recovered``, ``bom``, ``rows``,
+``errors``) and ``detections`` are complete once it is exhausted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any
+
+from datamill.io.compression import Member, iter_members
+from datamill.io.detect import HEAD_BYTES, sniff
+from datamill.io.readers.csv import read_delimited
+from datamill.io.readers.json_values import read_json_values
+from datamill.io.readers.jsonl import read_jsonl
+from datamill.io.readers.parquet import read_parquet
+from datamill.io.readers.text import read_text
+from datamill.io.report import ReadReport
+from datamill.io.rows import FileDetection, RawRow
+from datamill.io.sources import SourceFile
+from datamill.io.streams import UTF8_NAMES, ByteSource, PeekableStream, TranscodingStream, read_all
+
+Reader = Callable[[ByteSource, str, Mapping[str, Any], ReadReport], Iterator[RawRow]]
+
+READERS: dict[str, Reader] = {
+    "jsonl": read_jsonl,
+    "json": read_json_values,
+    "csv": read_delimited,
+    "tsv": read_delimited,
+    "text-lines": read_text,
+    "text-file": read_text,
+}
+
+
+class RowStream(Iterator[RawRow]):
+    """The rows of one source, plus what was noticed while reading them."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.report = ReadReport()
+        #: ``(display, detection)`` for every file or archive member read, in order.
+        self.detections: list[tuple[str, FileDetection]] = []
+        self._rows = self._generate()
+
+    def __iter__(self) -> RowStream:
+        return self
+
+    def __next__(self) -> RawRow:
+        return next(self._rows)
+
+    def close(self) -> None:
+        """Stop early and release the open file."""
+        self._rows.close()
+
+    @property
+    def blank_lines(self) -> int:
+        return self.report.blank_lines
+
+    @property
+    def recovered(self) -> dict[str, int]:
+        return self.report.recovered
+
+    @property
+    def bom(self) -> bool:
+        return self.report.bom
+
+    @property
+    def rows(self) -> int:
+        return self.report.rows
+
+    @property
+    def errors(self) -> int:
+        return self.report.errors
+
+    def _generate(self) -> Generator[RawRow, None, None]:
+        source = self.source
+        if source.file_format == "hf":
+            from datamill.io.readers.hf import read_hf
+
+            detection = FileDetection("hf", 1.0, "a Hugging Face Hub dataset", {})
+            self.detections.append((source.display, detection))
+            yield from read_hf(source, self.report)
+            return
+        for member in iter_members(source.url, source.display):
+            yield from self._read_member(member)
+
+    def _read_member(self, member: Member) -> Iterator[RawRow]:
+        source = self.source
+        stream = member.stream if isinstance(member.stream, PeekableStream) else PeekableStream(member.stream)
+        head = stream.peek_head(HEAD_BYTES + 1)
+        detection = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, source.options,
+                          source.file_format)
+        self.detections.append((member.display, detection))
+        options = {**detection.options, "text_unit": "file"} if detection.file_format == "text-file" else \
+            detection.options
+        if detection.file_format == "parquet":
+            yield from self._read_parquet(member, stream, options)
+            return
+        reader = READERS[detection.file_format]
+        encoding = str(options.get("encoding") or "utf-8")
+        data: ByteSource = stream
+        if encoding.lower() not in UTF8_NAMES:
+            data = TranscodingStream(stream, encoding)
+        yield from reader(data, member.display, options, self.report)
+
+    def _read_parquet(
+        self, member: Member, stream: ByteSource, options: Mapping[str, Any]
+    ) -> Iterator[RawRow]:
+        if member.url is not None:
+            import fsspec
+
+            with fsspec.open(member.url, "rb") as handle:
+                yield from read_parquet(handle, member.display, options, self.report)
+        else:
+            yield from read_parquet(io.BytesIO(read_all(stream)), member.display, options, self.report)
+
+
+def read_rows(source: SourceFile) -> RowStream:
+    """Rows of ``source``: detects the format when it is ``auto`` and never raises for a bad row.
+
+    Raises :class:`~datamill.errors.InputError` when the file cannot be opened and
+    :class:`~datamill.errors.FormatDetectionError` when its content cannot be recognised.
+    """
+    return RowStream(source)

@@ -1,0 +1,206 @@
+"""The ``dedup_exact`` step: drop records whose normalized text equals an earlier record's."""
+
+from __future__ import annotations
+
+import string
+import sys
+import unicodedata
+from collections.abc import Iterator
+from functools import cache
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import xxhash
+from pydantic import Field, field_validator
+
+from datamill.records import Record, part_text
+from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
+
+#: (xxh3_64 of the normalized text or None when it is empty, record id)
+DedupSignature = tuple[int | None, str]
+#: local index in the shard -> id of the record that was kept
+DedupPlan = dict[int, str]
+TOP_GROUPS = 10
+
+
+class Normalize(Params):
+    lowercase: bool = Field(default=True, description="compare case-insensitively")
+    whitespace: bool = Field(default=True, description="collapse whitespace runs to one space, trim the ends")
+    punctuation: bool = Field(
+        default=False, description="remove punctuation (Unicode category P); off: 'Yes.' and 'Yes!' differ"
+    )
+    width: bool = Field(default=True, description="NFKC: full/half-width forms (Ａ, ｶ) equal the normal ones")
+
+
+@cache
+def _punctuation_table() -> dict[int, None]:
+    """Every Unicode punctuation code point, for ``str.translate`` (built once, ~0.5 s)."""
+    ascii_only = {ord(c): None for c in string.punctuation}
+    return ascii_only | {
+        cp: None for cp in range(128, sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")
+    }
+
+
+def collapse_whitespace(text: str) -> str:
+    """``" ".join(text.split())``, with a 5x faster path for ASCII text that has nothing to collapse."""
+    if (text.isascii() and "  " not in text and "\n" not in text and "\t" not in text and "\r" not in text
+            and "\x0b" not in text and "\x0c" not in text and "\x1c" not in text and "\x1d" not in text
+            and "\x1e" not in text and "\x1f" not in text):
+        return text.strip(" ")
+    return " ".join(text.split())
+
+
+def normalize_text(text: str, how: Normalize) -> str:
+    """Apply the normalizations of ``how`` in a fixed order: width, case, punctuation, whitespace."""
+    if how.width and not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if how.lowercase:
+        text = text.lower()
+    if how.punctuation:
+        text = text.translate(_punctuation_table())
+    if how.whitespace:
+        text = collapse_whitespace(text)
+    return text
+
+
+class DedupExactParams(Params):
+    on: str | list[str] = Field(
+        default="prompt+answer",
+        description="what must match: prompt, answer, prompt+answer, conversation, text, or field paths",
+    )
+    normalize: Normalize = Field(default=Normalize(), description="what differences to ignore")
+    keep: Literal["first"] = Field(default="first", description="which record of a group stays (first)")
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("give at least one part or field")
+        if any(not p for p in ([v] if isinstance(v, str) else v)):
+            raise ValueError("empty part or field name")
+        return v
+
+
+class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
+    """Drop exact duplicates of the text in ``on`` after light normalization; the first record stays.
+
+    ``on`` defaults to ``prompt+answer``: two records are duplicates when the training pair is the
+    same; use ``prompt`` to keep one answer per prompt, ``conversation`` for multi-turn chats, ``text``
+    for pretraining, or a list of field paths. Normalization defaults ignore case, whitespace and
+    full/half width (differences that do not change the example) but not punctuation, which can.
+
+    Texts are compared by a 64-bit xxh3 hash of the normalized text (a false match among 5 million
+    records has a chance below one in a million). A record whose normalized text is empty is kept and
+    never compared: empty prompts are not duplicates of each other, drop them with ``filter``.
+    Reads the ``on`` parts; writes nothing. Duplicates are dropped with reason ``duplicate_exact`` and
+    detail ``{duplicate_of: <kept id>}``; the report gives the number of duplicate groups and the
+    largest ones. The reduce keeps 8 bytes of hash plus the id bytes per record (about 0.5 GB for 5M).
+    """
+
+    name: ClassVar[str] = "dedup_exact"
+    Params = DedupExactParams
+
+    def __init__(self, params: DedupExactParams) -> None:
+        super().__init__(params)
+        on = params.on
+        # parts are normalized one by one and joined by a separator, so "a b"+"c" != "a"+"b c"
+        self._parts = list(on) if isinstance(on, list) else on.split("+") if on == "prompt+answer" else [on]
+        self._report: dict[str, Any] = {}
+
+    def signature(self, record: Record) -> DedupSignature:
+        how = self.params.normalize
+        texts = [normalize_text(part_text(record, part), how) for part in self._parts]
+        if not any(texts):
+            return None, str(record.get("id"))
+        joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
+        return xxhash.xxh3_64_intdigest(joined), str(record.get("id"))
+
+    def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> dict[str, DedupPlan]:
+        ids = _IdStore()
+        hash_parts: list[np.ndarray] = []
+        valid_parts: list[np.ndarray] = []
+        for shard in shards:
+            sigs = shard.signatures
+            hash_parts.append(np.fromiter((h or 0 for h, _ in sigs), dtype=np.uint64, count=len(sigs)))
+            valid_parts.append(np.fromiter((h is not None for h, _ in sigs), dtype=bool, count=len(sigs)))
+            ids.add(shard.shard, [i for _, i in sigs])
+        hashes = np.concatenate(hash_parts) if hash_parts else np.zeros(0, dtype=np.uint64)
+        valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
+        del hash_parts, valid_parts
+        index_type = np.int32 if len(valid) < 2**31 else np.int64
+        positions = np.flatnonzero(valid).astype(index_type)  # global positions of the compared records
+        compared = len(positions)
+        del valid
+        hashes = hashes[positions]
+        order = np.argsort(hashes, kind="stable")  # equal hashes stay in input order: the first is kept
+        hashes = hashes[order]
+        first_of_run = np.ones(compared, dtype=bool)
+        first_of_run[1:] = hashes[1:] != hashes[:-1]
+        del hashes
+        positions = positions[order]
+        del order
+        run = np.cumsum(first_of_run, dtype=index_type) - 1  # group number of every compared record
+        first = positions[first_of_run]  # global position of each group's kept record
+        sizes = np.bincount(run, minlength=len(first))
+        is_dup = ~first_of_run
+        dup_pos, dup_kept = positions[is_dup], first[run[is_dup]]
+        del positions, run, is_dup, first_of_run
+
+        multi = np.flatnonzero(sizes > 1)
+        kept_ids = dict(zip(first[multi].tolist(), ids.get_many(first[multi]), strict=True))
+        plans: dict[str, DedupPlan] = {name: {} for name in ids.names}
+        shard_of = np.searchsorted(ids.offsets, dup_pos, side="right") - 1
+        starts = ids.offsets.tolist()
+        for pos, kept, s in zip(dup_pos.tolist(), dup_kept.tolist(), shard_of.tolist(), strict=True):
+            plans[ids.names[s]][pos - starts[s]] = kept_ids[kept]
+
+        top = multi[np.lexsort((first[multi], -sizes[multi]))][:TOP_GROUPS]
+        total = int(ids.offsets[-1])
+        self._report = {
+            "seen": total,
+            "compared": compared,
+            "empty_not_compared": total - compared,
+            "duplicate_groups": len(multi),
+            "duplicates_dropped": len(dup_pos),
+            "largest_groups": [{"kept": kept_ids[int(first[g])], "size": int(sizes[g])} for g in top],
+        }
+        return plans
+
+    def apply(self, record: Record, index: int, plan: DedupPlan) -> Record | Drop:
+        kept = plan.get(index)
+        return record if kept is None else Drop("duplicate_exact", {"duplicate_of": kept})
+
+    def report(self) -> dict[str, Any]:
+        return self._report
+
+
+class _IdStore:
+    """Every record id as UTF-8 in one bytes blob per shard plus int32 end offsets (~id length + 4 bytes)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.blobs: list[bytes] = []
+        self.ends: list[np.ndarray] = []
+        self._starts: list[int] = [0]
+        self.offsets = np.zeros(1, dtype=np.int64)  # start position of each shard, then the total
+
+    def add(self, name: str, ids: list[str]) -> None:
+        encoded = [i.encode("utf-8", "surrogatepass") for i in ids]
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        ends = np.cumsum(lengths)
+        self.names.append(name)
+        self.blobs.append(b"".join(encoded))
+        self.ends.append(ends.astype(np.int32) if len(ends) == 0 or ends[-1] < 2**31 else ends)
+        self._starts.append(self._starts[-1] + len(ids))
+        self.offsets = np.asarray(self._starts, dtype=np.int64)
+
+    def get_many(self, positions: np.ndarray) -> list[str]:
+        """The ids at these global positions."""
+        shard_of = (np.searchsorted(self.offsets, positions, side="right") - 1).tolist()
+        out = []
+        for position, shard in zip(positions.tolist(), shard_of, strict=True):
+            local = position - self._starts[shard]
+            ends = self.ends[shard]
+            start = int(ends[local - 1]) if local else 0
+            out.append(self.blobs[shard][start:int(ends[local])].decode("utf-8", "surrogatepass"))
+        return out

@@ -1,0 +1,123 @@
+"""Every documented command, invoked as a user would (typer's CliRunner, plus a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from datamill.cli import app
+
+runner = CliRunner()
+
+
+def _recipe(tmp_path: Path, steps: list | None = None) -> Path:
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"instruction": f"q{i % 7}", "input": "", "output": f"a{i % 7}"}) + "\n"
+                            for i in range(40)) + "{broken\n", encoding="utf-8")
+    recipe = {"name": "cli", "inputs": [{"path": "in.jsonl"}],
+              "steps": steps if steps is not None else [{"dedup_exact": {"on": "prompt"}}],
+              "outputs": [{"format": "jsonl", "path": "export/"}]}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def test_run_prints_totals_and_reports_quarantine(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(_recipe(tmp_path)), "--workdir", str(tmp_path / "w"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "read 41" in result.output
+    assert "written 7" in result.output
+    assert "quarantined 1" in result.output
+    summary = json.loads((tmp_path / "w/summary.json").read_text())
+    assert summary["totals"] == {"read": 41, "written": 7, "dropped": {"duplicate_exact": 33}, "quarantined": 1}
+    quarantine = [json.loads(line) for f in (tmp_path / "w/quarantine").glob("*.jsonl")
+                  for line in f.read_text().splitlines()]
+    assert len(quarantine) == 1
+    assert quarantine[0]["location"].endswith("in.jsonl:41")
+
+
+def test_run_with_set_override_and_quiet(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(_recipe(tmp_path)), "-w", str(tmp_path / "w"), "-q", "-j", "1",
+                                 "--set", "steps[0].params.on=answer"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    lock = yaml.safe_load((tmp_path / "w/recipe.lock.yaml").read_text())
+    assert lock["steps"][0]["params"]["on"] == "answer"
+
+
+def test_recipe_errors_are_one_sentence_with_hint_and_exit_2(tmp_path: Path) -> None:
+    path = _recipe(tmp_path, steps=[{"limit": {"n": -3}}])
+    result = runner.invoke(app, ["run", str(path), "-w", str(tmp_path / "w")])
+    assert result.exit_code == 2
+    assert "error: steps[0].params.n:" in result.output
+    assert "Traceback" not in result.output
+    missing = runner.invoke(app, ["run", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.output
+
+
+def test_missing_input_is_exit_3(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "nothing/*.jsonl"}]}))
+    result = runner.invoke(app, ["run", str(path), "-w", str(tmp_path / "w")])
+    assert result.exit_code == 3
+    assert "error:" in result.output and "hint:" in result.output
+
+
+def test_steps_lists_params_and_docs() -> None:
+    result = runner.invoke(app, ["steps"])
+    assert result.exit_code == 0
+    assert "dedup_exact" in result.output and "trim_to_multiple" in result.output
+    as_json = json.loads(runner.invoke(app, ["steps", "--json"]).output)
+    split = next(s for s in as_json if s["name"] == "split")
+    assert {p["name"] for p in split["params"]} >= {"ratios", "seed"}
+    assert split["family"] == "global"
+
+
+def test_schema_is_json() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["title"] == "datamill recipe"
+
+
+def test_inspect_reports_format_count_fields_and_samples(tmp_path: Path) -> None:
+    _recipe(tmp_path)
+    result = runner.invoke(app, ["inspect", str(tmp_path / "in.jsonl"), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)["files"][0]
+    assert info["record_format"] == "alpaca"
+    assert info["detection"]["confidence"] >= 0.9
+    assert info["records"] == 41
+    assert sum(info["unparseable"].values()) == 1
+    assert info["fields"]["instruction"]["present"] == 40
+    assert len(info["samples"]) == 3
+    text = runner.invoke(app, ["inspect", str(tmp_path / "in.jsonl")])
+    assert "alpaca" in text.output and "records:" in text.output
+
+
+def test_formats_and_version() -> None:
+    assert runner.invoke(app, ["version"]).output.strip()
+    out = runner.invoke(app, ["formats"]).output
+    assert "alpaca" in out and "parquet" in out
+
+
+def test_import_datamill_loads_no_heavy_packages() -> None:
+    code = ("import sys, datamill, datamill.cli, datamill.recipe.load, datamill.steps.registry;"
+            "datamill.steps.registry.default_registry();"
+            "heavy = [m for m in ('torch', 'datasets', 'sentence_transformers', 'faiss', 'ray', 'pandas', "
+            "'openai', 'boto3', 'transformers', 'llamafactory') if m in sys.modules];"
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_python_m_datamill_help() -> None:
+    out = subprocess.run([sys.executable, "-m", "datamill", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "run" in out.stdout and "inspect" in out.stdout

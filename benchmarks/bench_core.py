@@ -10,6 +10,7 @@ the whole process tree every 50 ms. Prints a Markdown table (paste it into docs/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -64,10 +65,8 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
         try:
             procs = [proc, *proc.children(recursive=True)]
             for p in procs:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     total += p.memory_info().rss
-                except psutil.NoSuchProcess:
-                    pass
         except psutil.NoSuchProcess:
             pass
         peak = max(peak, total)
@@ -113,7 +112,7 @@ def main() -> None:
             rows.append((n, size, seconds, peak, summary["totals"]["written"], stage_rates))
             if args.keep:
                 os.system(f"cp -r {root} {root}-kept")
-    print(f"| records | input MB | wall s | records/s (end to end) | peak RSS MB (all processes) | written |")
+    print("| records | input MB | wall s | records/s (end to end) | peak RSS MB (all processes) | written |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n, size, seconds, peak, written, _ in rows:
         print(f"| {n:,} | {size / 1e6:,.0f} | {seconds:,.1f} | {n / seconds:,.0f} | {peak / 1e6:,.0f} | {written:,} |")

@@ -102,7 +102,7 @@ def openai_rows(rng: random.Random) -> list[dict]:
     for en, zh in WORDS:
         rows.append({"messages": [{"role": "user", "content": f"\"{en}\" 用中文怎么说？"},
                                   {"role": "assistant", "content": f"“{en}”的中文是“{zh}”。"}]})
-    for k in range(24):
+    for _ in range(24):
         x = rng.randint(2, 30)
         rows.append({"messages": [{"role": "user", "content": f"What is the square of {x}?"},
                                   {"role": "assistant", "content": f"{x}² = {x * x}"}]})

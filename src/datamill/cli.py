@@ -175,6 +175,20 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _register_commands() -> None:
+    import importlib
+    import pkgutil
+
+    import datamill.commands as package
+
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"datamill.commands.{info.name}")
+        module.register(app)
+
+
+_register_commands()
+
+
 def main() -> None:
     try:
         app()

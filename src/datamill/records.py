@@ -161,7 +161,13 @@ def part_text(record: Mapping[str, Any], part: str) -> str:
     if part == "text":
         return str(record.get("text") or "")
     value = get_field(record, part)
-    return "" if value is None else _content_text(value) if not isinstance(value, dict) else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, list) and value and all(isinstance(m, Mapping) and "role" in m for m in value):
+        return conversation_text({"messages": value})
+    if isinstance(value, dict):
+        return str(value)
+    return _content_text(value)
 
 
 def parts_text(record: Mapping[str, Any], on: str | Iterable[str]) -> str:

@@ -22,7 +22,7 @@ def _write_inputs(root: Path) -> Path:
     rng = random.Random(7)
     for part in range(3):
         with open(data / f"part{part}.jsonl", "w", encoding="utf-8") as fh:
-            for i in range(ROWS // 3):
+            for _ in range(ROWS // 3):
                 k = rng.randrange(ROWS // 2)
                 fh.write(json.dumps({"instruction": f"问题 {k} question", "input": "", "output": f"answer {k}",
                                      "group": f"g{k % 5}"}, ensure_ascii=False) + "\n")

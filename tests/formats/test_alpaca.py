@@ -147,6 +147,36 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         {"kind": "sft", "messages": [u("Q"), a("A")], "meta": {"id": "seed_task_0"}},
     ),
     (
+        "an empty output is a record with an empty assistant turn (filters drop it)",
+        {"instruction": "Q", "input": "", "output": ""},
+        {},
+        {"kind": "sft", "messages": [u("Q"), a("")]},
+    ),
+    (
+        "a blank output is kept verbatim",
+        {"instruction": "Q", "output": "  \n"},
+        {},
+        {"kind": "sft", "messages": [u("Q"), a("  \n")]},
+    ),
+    (
+        "a null output is an empty one",
+        {"instruction": "Q", "output": None},
+        {},
+        {"kind": "sft", "messages": [u("Q"), a("")]},
+    ),
+    (
+        "an empty output with history and a KTO label",
+        {"instruction": "Q2", "output": "", "history": [["Q1", "A1"]], "ok": True},
+        {"fields": {"label": "ok"}},
+        {"kind": "preference", "messages": [u("Q1"), a("A1"), u("Q2"), a("")], "scores": {"kto_label": True}},
+    ),
+    (
+        "a self-instruct instance with an empty output",
+        {"instruction": "Q", "instances": [{"input": "I", "output": ""}]},
+        {},
+        {"kind": "sft", "messages": [u("Q\nI"), a("")]},
+    ),
+    (
         "tools JSON string is parsed",
         {"instruction": "Q", "output": "A", "tools": '[{"name": "f"}]'},
         {},
@@ -224,22 +254,21 @@ def test_the_row_is_not_mutated() -> None:
     assert row == snapshot
 
 
-# Printable text without the think markers (those are split on purpose) and not blank.
-text = st.text(st.characters(codec="utf-8"), min_size=0, max_size=40).filter(
-    lambda t: "think>" not in t
-)
-nonblank = text.filter(lambda t: bool(t.strip()))
+# Printable text without the think markers (those are split on purpose); may be blank.
+text = st.text(st.characters(codec="utf-8"), min_size=0, max_size=40).filter(lambda t: "think>" not in t)
 extra_values = st.one_of(st.none(), st.booleans(), st.integers(), text, st.lists(st.integers(), max_size=3))
 
 
 @given(
     instruction=text,
     input_=text,
-    output=nonblank,
+    output=text,
     extra=st.dictionaries(st.text(min_size=1, max_size=8).map(lambda k: "x_" + k), extra_values, max_size=4),
 )
 def test_alpaca_round_trip(instruction: str, input_: str, output: str, extra: dict[str, Any]) -> None:
-    """alpaca row -> canonical -> the same instruction/input/output content, every other field in meta."""
+    """alpaca row -> canonical -> the same instruction/input/output content, every other field in meta.
+
+    A blank output is kept as it is (an empty answer is a record; filters drop it with a reason)."""
     row = {"instruction": instruction, "input": input_, "output": output, **extra}
     joined = "\n".join(p for p in (instruction, input_) if p)
     if not joined.strip():

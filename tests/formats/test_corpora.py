@@ -2,7 +2,9 @@
 
 For every JSON / JSON Lines / text file: detection on its first 200 rows must pick the expected
 format (or refuse, for files that are not training examples), and ``to_record`` must succeed for every
-row except the listed ones, each with its reason: no row is lost without one. The files are parsed
+row except the listed ones, each with its reason: no row is lost without one. A row whose answer is
+empty is not quarantined: it becomes a record with an empty final assistant turn (filters drop it
+later with a reason), and only those rows may. The files are parsed
 here with plain ``json`` (the io layer is tested on its own).
 """
 
@@ -38,16 +40,16 @@ class Case:
     fields: dict[str, str] | None = None  # the recipe's fields: when detection needs them
     detectable: bool = True  # False: not training examples; detection must refuse and ask for format:
     failures: dict[str, int] = field(default_factory=dict)  # quarantine reason -> rows
+    empty: tuple[str, int] | None = None  # (answer column, rows where it is blank): empty-answer records
 
 
 def case(path: str, fmt: str, *kinds: str, **kw: Any) -> Case:
     return Case(path, fmt, frozenset(kinds), **kw)
 
 
-EMPTY_OUTPUT = "field 'output' is empty"
 CASES = [
-    case("1_alpaca_en_sample/alpaca_data_sample.json", "alpaca", "sft", failures={EMPTY_OUTPUT: 3}),
-    case("1_alpaca_zh_carbonz0/zh-data-part-00.json", "alpaca", "sft", failures={EMPTY_OUTPUT: 6}),
+    case("1_alpaca_en_sample/alpaca_data_sample.json", "alpaca", "sft", empty=("output", 3)),
+    case("1_alpaca_zh_carbonz0/zh-data-part-00.json", "alpaca", "sft", empty=("output", 6)),
     case("1_stanford_alpaca/seed_tasks.jsonl", "alpaca", "sft"),
     case("2_fastchat_sharegpt/dummy_conversation.json", "sharegpt", "sft", "chat"),
     case(
@@ -87,7 +89,7 @@ CASES = [
     case("5_medicalgpt/medical_sft_1K_format.jsonl", "sharegpt", "sft"),
     case("5_medicalgpt/seed_nurse_role.jsonl", "raw", "raw", detectable=False),  # role-play system prompts
     case("5_medicalgpt/seed_patient_role.jsonl", "raw", "raw", detectable=False),
-    case("6_evol_ruozhiba/gpt4_ruozhiba_v2.txt", "qa", "sft", failures={"field 'answer' is empty": 16}),
+    case("6_evol_ruozhiba/gpt4_ruozhiba_v2.txt", "qa", "sft", empty=("answer", 16)),
     case("6_evol_ruozhiba/source_ruozhiba.jsonl", "alpaca", "sft"),
     case("8_html_article_benchmark/ground-truth.json", "text", "pretrain", fields={"text": "articleBody"}),
     case("8_medicalgpt_pretrain/en_article_tail500.txt", "text", "pretrain"),
@@ -117,6 +119,19 @@ def load_rows(path: Path) -> list[Any]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def has_empty_answer(record: dict[str, Any]) -> bool:
+    """The record's final assistant turn says nothing (no text, reasoning or tool calls)."""
+    last = (record.get("messages") or [{}])[-1]
+    content = last.get("content")
+    return (
+        last.get("role") == "assistant"
+        and isinstance(content, str)
+        and not content.strip()
+        and not last.get("reasoning")
+        and not last.get("tool_calls")
+    )
+
+
 def test_the_table_covers_every_json_and_text_file() -> None:
     present = {
         str(p.relative_to(CORPORA)) for p in CORPORA.glob("*/*") if p.suffix in (".json", ".jsonl", ".txt")
@@ -144,6 +159,8 @@ def test_every_row_converts_or_has_a_reason(c: Case) -> None:
     adapter = get_adapter(c.format, AdapterConfig(fields=c.fields or {}))
     kinds: Counter[str] = Counter()
     failures: Counter[str] = Counter()
+    empty_column, empty_rows = c.empty or (None, 0)
+    empties = 0
     for row in rows:
         try:
             record = adapter.to_record(row)
@@ -152,7 +169,13 @@ def test_every_row_converts_or_has_a_reason(c: Case) -> None:
             continue
         validate_record(record)
         kinds[record["kind"]] += 1
+        blank = empty_column is not None and not (row.get(empty_column) or "").strip()
+        assert has_empty_answer(record) == blank, row
+        if blank:
+            assert record["messages"][-1] == {"role": "assistant", "content": row[empty_column]}
+            empties += 1
     assert dict(failures) == c.failures
+    assert empties == empty_rows
     assert set(kinds) == c.kinds
     assert sum(kinds.values()) + sum(failures.values()) == len(rows)
 

@@ -275,7 +275,11 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "an empty answer with a KTO label",
         {"messages": [m("user", "q"), m("assistant", "")], "label": False},
         {},
-        {"kind": "preference", "messages": [m("user", "q"), m("assistant", "")], "scores": {"kto_label": False}},
+        {
+            "kind": "preference",
+            "messages": [m("user", "q"), m("assistant", "")],
+            "scores": {"kto_label": False},
+        },
     ),
     (
         "a tie given as two lists ending with empty answers",

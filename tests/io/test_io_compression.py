@@ -110,3 +110,11 @@ def test_split_compression() -> None:
     assert split_compression("a.tgz") == ("a.tar", "gzip")
     assert split_compression("a.JSONL.ZST") == ("a.JSONL", "zstd")
     assert split_compression("a.jsonl") == ("a.jsonl", None)
+
+
+def test_bom_in_one_member_does_not_shift_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "a.tar"
+    _tar(path, "w", {"one.jsonl": b'\xef\xbb\xbf{"i": 1}\n{"i": 2}\n', "two.jsonl": b'{"i": 3}\n{"i": 4}\n',
+                     "three.csv": b"\xef\xbb\xbfi\n5\n", "four.csv": b"i\n6\n"})
+    rows = list(read_rows(SourceFile(str(path), "a.tar", "auto", {})))
+    assert [(r.value["i"], r.offset) for r in rows] == [(1, 3), (2, 12), (3, 0), (4, 9), ("5", 5), ("6", 2)]

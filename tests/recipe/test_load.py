@@ -128,3 +128,13 @@ def test_schema_lists_every_step_and_validates_shape() -> None:
     jsonschema.validate(BASE, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**BASE, "steps": [{"split": {"nope": 1}}]}, schema)
+
+
+def test_output_format_and_options_are_checked_at_load() -> None:
+    with pytest.raises(RecipeError) as info:
+        load({**BASE, "outputs": [{"format": "jsonl"}, {"format": "nope"}]})
+    assert info.value.location == "outputs[1].format"
+    assert "jsonl" in (info.value.hint or "")
+    with pytest.raises(RecipeError) as info:
+        load({**BASE, "outputs": [{"format": "jsonl", "options": {"bogus": 1}}]})
+    assert info.value.location == "outputs[0].options.bogus"

@@ -19,7 +19,7 @@ import fsspec
 
 from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
-from datamill.export.base import Exporter, ExportedFile, RowWriter
+from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
 from datamill.records import get_field
 from datamill.report.stats import StageStats

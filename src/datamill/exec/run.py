@@ -68,7 +68,7 @@ def file_labels(files: list[SourceFile]) -> list[str | None]:
     if len(files) == 1:
         return [None]
     urls = [f.url for f in files]
-    prefix = os.path.commonprefix(urls)
+    prefix = os.path.commonprefix(urls)  # noqa: RUF071 - by character on purpose, cut at the last '/'
     cut = prefix.rfind("/") + 1
     return [u[cut:] or u for u in urls]
 

@@ -1,8 +1,14 @@
-"""Exporters by name (the ``format`` of a recipe output and of ``datamill convert --to``)."""
+"""Exporters by name (the ``format`` of a recipe output and of ``datamill convert --to``).
+
+Every module under ``datamill.export`` that defines an :class:`Exporter` subclass with a ``name``
+contributes it. Exporter modules import heavy packages (``datasets``) lazily, inside methods.
+"""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,28 +16,44 @@ from pydantic import ValidationError
 from datamill.errors import RecipeError
 from datamill.export.base import Exporter
 
-#: name -> "module:Class"; imported on first use so heavy exporters cost nothing until used
-EXPORTERS: dict[str, str] = {
-    "jsonl": "datamill.export.jsonl:JsonlExporter",
-    "parquet": "datamill.export.parquet:ParquetExporter",
-}
+_NOT_EXPORTER_MODULES = frozenset({"datamill.export.base", "datamill.export.registry"})
+
+
+@cache
+def _exporters() -> dict[str, type[Exporter]]:
+    import datamill.export as package
+
+    found: dict[str, type[Exporter]] = {}
+    for info in sorted(pkgutil.walk_packages(package.__path__, prefix="datamill.export."), key=lambda i: i.name):
+        if info.name in _NOT_EXPORTER_MODULES:
+            continue
+        module = importlib.import_module(info.name)
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, Exporter) and obj.__module__ == module.__name__
+                    and "name" in obj.__dict__):
+                if obj.name in found and found[obj.name] is not obj:
+                    raise RecipeError(f"two exporters are named '{obj.name}'")
+                found[obj.name] = obj
+    return found
 
 
 def exporter_names() -> list[str]:
-    return sorted(EXPORTERS)
+    return sorted(_exporters())
 
 
 def exporter_class(name: str) -> type[Exporter]:
-    target = EXPORTERS.get(name)
-    if target is None:
+    cls = _exporters().get(name)
+    if cls is None:
         raise RecipeError(f"unknown output format '{name}'", hint=f"known formats: {', '.join(exporter_names())}")
-    module_name, cls_name = target.split(":")
-    cls: type[Exporter] = getattr(importlib.import_module(module_name), cls_name)
     return cls
 
 
 def build_exporter(name: str, options: dict[str, Any], location: str) -> Exporter:
-    cls = exporter_class(name)
+    """An exporter with validated options; errors name ``outputs[i].options.KEY``."""
+    try:
+        cls = exporter_class(name)
+    except RecipeError as exc:
+        raise RecipeError(exc.message, hint=exc.hint, location=f"{location}.format") from None
     try:
         opts = cls.Options.model_validate(options or {})
     except ValidationError as exc:

@@ -95,8 +95,9 @@ class RowStream(Iterator[RawRow]):
         detection = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, source.options,
                           source.file_format)
         self.detections.append((member.display, detection))
-        options = {**detection.options, "text_unit": "file"} if detection.file_format == "text-file" else \
-            detection.options
+        options = dict(detection.options)
+        if detection.file_format == "text-file":
+            options["text_unit"] = "file"
         if detection.file_format == "parquet":
             yield from self._read_parquet(member, stream, options)
             return

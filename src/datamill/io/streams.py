@@ -104,8 +104,8 @@ def read_all(stream: ByteSource, chunk_size: int = CHUNK_SIZE) -> bytes:
         parts.append(data)
 
 
-def strip_bom(stream: ByteSource, report: ReadReport) -> bytes:
-    """Read the first chunk, dropping a UTF-8 BOM (and noting it in ``report``)."""
+def strip_bom(stream: ByteSource, report: ReadReport) -> tuple[bytes, int]:
+    """Read the first chunk and drop a UTF-8 BOM (noted in ``report``); returns it and the bytes dropped."""
     first = stream.read(CHUNK_SIZE)
     while 0 < len(first) < len(UTF8_BOM):
         more = stream.read(CHUNK_SIZE)
@@ -114,17 +114,18 @@ def strip_bom(stream: ByteSource, report: ReadReport) -> bytes:
         first += more
     if first.startswith(UTF8_BOM):
         report.bom = True
-        return first[len(UTF8_BOM) :]
-    return first
+        return first[len(UTF8_BOM) :], len(UTF8_BOM)
+    return first, 0
 
 
-def iter_lines(stream: ByteSource, report: ReadReport, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Lines of a binary stream without their ``\\n`` (a ``\\r`` before it is kept); BOM stripped.
+def iter_lines(stream: ByteSource, first: bytes, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """Lines of ``first`` (the chunk :func:`strip_bom` returned) and the rest of ``stream``.
 
-    Reads in large chunks and splits them with ``bytes.split``; a line longer than a chunk (a 9 MB
-    record) is collected piecewise and joined once, so long lines cost linear time.
+    Lines come without their ``\\n`` (a ``\\r`` before it is kept). Reads in large chunks and splits
+    them with ``bytes.split``; a line longer than a chunk (a 9 MB record) is collected piecewise and
+    joined once, so long lines cost linear time.
     """
-    chunk = strip_bom(stream, report)
+    chunk = first
     pending: list[bytes] = []
     while chunk:
         end = chunk.rfind(b"\n")

@@ -22,6 +22,7 @@ from datamill.recipe.model import Recipe
 from datamill.steps.base import Params, Step
 from datamill.steps.registry import StepRegistry, default_registry
 
+
 class RecipeYamlLoader(yaml.SafeLoader):
     """YAML 1.2-style booleans: only true/false are booleans, so ``on: prompt`` keeps the key ``on``
     (YAML 1.1 would read ``on``/``off``/``yes``/``no`` as booleans)."""
@@ -38,7 +39,7 @@ RecipeYamlLoader.add_implicit_resolver(
 
 def yaml_load(text: str) -> Any:
     """Parse recipe YAML (also used for ``--set`` values)."""
-    return yaml.load(text, Loader=RecipeYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=RecipeYamlLoader)
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -196,6 +197,10 @@ def load_recipe_data(
         raise validation_error(exc) from None
     registry = registry or default_registry()
     steps = [build_step(registry, s.step, s.params, f"steps[{i}]") for i, s in enumerate(recipe.steps)]
+    from datamill.export.registry import build_exporter
+
+    for i, out in enumerate(recipe.outputs):  # fail before any work, not at export time
+        build_exporter(out.format, out.options, f"outputs[{i}]")
     return LoadedRecipe(recipe=recipe, base_dir=base_dir, resolved=resolved, steps=steps)
 
 

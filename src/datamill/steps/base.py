@@ -62,7 +62,7 @@ class Step(Generic[P]):
     def __init__(self, params: P) -> None:
         self.params: P = params
 
-    def setup(self) -> None:  # noqa: B027 - optional hook
+    def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
 
     @classmethod

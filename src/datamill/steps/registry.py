@@ -8,16 +8,26 @@ from importlib.metadata import entry_points
 from datamill.errors import RecipeError
 from datamill.steps.base import Step
 
-#: Modules whose steps ship with datamill; each defines one or more Step subclasses.
-BUILTIN_MODULES: tuple[str, ...] = (
-    "datamill.steps.fields",
-    "datamill.steps.filter_expr",
-    "datamill.steps.limit",
-    "datamill.steps.sample",
-    "datamill.steps.split",
-    "datamill.steps.trim",
-    "datamill.steps.dedup_exact",
-)
+#: Packages searched (recursively) for built-in steps: every module that defines a Step subclass with
+#: a ``name`` contributes it. Step modules must import heavy packages lazily (in ``setup``), so that
+#: building the registry stays cheap.
+BUILTIN_PACKAGES: tuple[str, ...] = ("datamill.steps",)
+#: Modules of those packages that hold no steps (skipped for speed).
+NOT_STEP_MODULES = frozenset({"datamill.steps.base", "datamill.steps.registry"})
+
+
+def builtin_modules() -> list[str]:
+    """Every module under :data:`BUILTIN_PACKAGES`, sorted (so registration order is stable)."""
+    import pkgutil
+
+    names: list[str] = []
+    for package_name in BUILTIN_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=package_name + "."):
+            if info.name not in NOT_STEP_MODULES:
+                names.append(info.name)
+    return sorted(names)
+
 
 ENTRY_POINT_GROUP = "datamill.steps"
 
@@ -79,7 +89,7 @@ def default_registry() -> StepRegistry:
     global _REGISTRY
     if _REGISTRY is None:
         registry = StepRegistry()
-        for module_name in BUILTIN_MODULES:
+        for module_name in builtin_modules():
             _load_module_steps(registry, module_name)
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             cls = ep.load()

@@ -21,7 +21,7 @@ from datamill.io.decoding import GBK_NOTE, RAW_LIMIT, decode_gbk, raw_prefix
 from datamill.io.report import ReadReport
 from datamill.io.rows import RawRow
 from datamill.io.sniff_delimited import WHITESPACE, resolve_delimiter
-from datamill.io.streams import UTF8_BOM, ByteSource, iter_lines
+from datamill.io.streams import ByteSource, iter_lines, strip_bom
 
 _WS_SPLIT = re.compile(r"[ \t]+")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -33,10 +33,9 @@ class _LineFeed:
     """Hands decoded lines to ``csv.reader`` and remembers where the current row started."""
 
     def __init__(self, stream: ByteSource, report: ReadReport) -> None:
-        self._lines = iter_lines(stream, report)
-        self._report = report
+        first, self.consumed = strip_bom(stream, report)
+        self._lines = iter_lines(stream, first)
         self.lineno = 0
-        self.consumed = 0
         self.raw: list[str] = []
         self.raw_chars = 0
         self.bad: str | None = None
@@ -54,8 +53,6 @@ class _LineFeed:
     def __next__(self) -> str:
         line = next(self._lines)
         self.lineno += 1
-        if self.lineno == 1 and self._report.bom:
-            self.consumed = len(UTF8_BOM)
         start = self.consumed
         self.consumed += len(line) + 1
         try:

@@ -5,7 +5,8 @@ its front with ``json.JSONDecoder.raw_decode``; when a value runs past the end o
 buffer grows (doubling, so a 9 MB record costs linear time) and the value is decoded again. Consumed
 text is dropped as reading goes on.
 
-Shapes (``options["json_shape"]`` forces one, otherwise it is decided from the first entries):
+Shapes (``options["json_shape"]`` forces one; otherwise ``[`` means an array, and for ``{`` the first
+object decides, see :func:`_object_shape`):
 
 * ``array``: ``[{...}, {...}]``, rows ``display#0``, ``display#1``...
 * ``objects``: ``{...}{...}`` or pretty-printed objects one after another (a single object is one row)
@@ -50,11 +51,10 @@ class _Buffer:
     def __init__(self, stream: ByteSource, report: ReadReport) -> None:
         self.stream = stream
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        first = strip_bom(stream, report)
+        first, self.base_offset = strip_bom(stream, report)  # base_offset: byte offset of text[0]
         self.text = self.decoder.decode(first, final=not first)
         self.eof = not first
         self.pos = 0
-        self.base_offset = 3 if report.bom else 0  # byte offset of text[0]
         self._mark = (0, self.base_offset)  # (position, its byte offset): offsets are computed incrementally
         self.json = json.JSONDecoder(strict=False)
         self.replaced = "\ufffd" in self.text and b"\xef\xbf\xbd" not in first

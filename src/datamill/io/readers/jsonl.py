@@ -25,7 +25,7 @@ import orjson
 from datamill.io.decoding import GBK_NOTE, decode_gbk, json_type_name, raw_prefix
 from datamill.io.report import ReadReport
 from datamill.io.rows import RawRow
-from datamill.io.streams import UTF8_BOM, ByteSource, iter_lines
+from datamill.io.streams import UTF8_BOM, ByteSource, iter_lines, strip_bom
 
 NUL_NOTE = "removed NUL bytes"
 BOM_NOTE = "UTF-8 BOM stripped"
@@ -40,11 +40,10 @@ def read_jsonl(
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     lineno = 0
-    offset = 0
-    for line in iter_lines(stream, report):
+    first, offset = strip_bom(stream, report)
+    bom = offset > 0
+    for line in iter_lines(stream, first):
         lineno += 1
-        if lineno == 1 and report.bom:
-            offset = len(UTF8_BOM)
         start = offset
         offset += len(line) + 1
         try:
@@ -60,7 +59,7 @@ def read_jsonl(
                 row = RawRow(value, f"{display}:{lineno}", offset=start)
         if row.error is None:
             report.rows += 1
-            if lineno == 1 and report.bom and row.note is None:
+            if bom and lineno == 1 and row.note is None:
                 row.note = BOM_NOTE
         else:
             report.errors += 1

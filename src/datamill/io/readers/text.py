@@ -13,7 +13,7 @@ from typing import Any
 from datamill.io.decoding import GBK_NOTE, decode_gbk, raw_prefix
 from datamill.io.report import ReadReport
 from datamill.io.rows import RawRow
-from datamill.io.streams import UTF8_BOM, ByteSource, iter_lines, read_all, strip_bom
+from datamill.io.streams import ByteSource, iter_lines, read_all, strip_bom
 
 
 def read_text(
@@ -24,11 +24,9 @@ def read_text(
         yield _whole_file(stream, display, report)
         return
     lineno = 0
-    offset = 0
-    for line in iter_lines(stream, report):
+    first, offset = strip_bom(stream, report)
+    for line in iter_lines(stream, first):
         lineno += 1
-        if lineno == 1 and report.bom:
-            offset = len(UTF8_BOM)
         start = offset
         offset += len(line) + 1
         if line.endswith(b"\r"):
@@ -55,7 +53,8 @@ def read_text(
 
 
 def _whole_file(stream: ByteSource, display: str, report: ReadReport) -> RawRow:
-    data = strip_bom(stream, report) + read_all(stream)
+    first, _ = strip_bom(stream, report)
+    data = first + read_all(stream)
     note = None
     try:
         text = data.decode("utf-8")

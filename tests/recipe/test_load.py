@@ -138,3 +138,13 @@ def test_output_format_and_options_are_checked_at_load() -> None:
     with pytest.raises(RecipeError) as info:
         load({**BASE, "outputs": [{"format": "jsonl", "options": {"bogus": 1}}]})
     assert info.value.location == "outputs[0].options.bogus"
+
+
+def test_input_format_and_field_mapping_are_checked_at_load() -> None:
+    with pytest.raises(RecipeError) as info:
+        load({**BASE, "inputs": [{"path": "x.jsonl", "format": "alpacka"}]})
+    assert info.value.location == "inputs[0].format"
+    assert "alpaca" in (info.value.hint or "")
+    with pytest.raises(RecipeError) as info:
+        load({**BASE, "inputs": [{"path": "x.jsonl", "format": "qa", "fields": {"promt": "q"}}]})
+    assert (info.value.location or "").startswith("inputs[0].fields")

@@ -38,7 +38,7 @@ from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
 from datamill.report.stats import StageStats
-from datamill.steps.base import GlobalStep, RowStep, ShardSignatures, Step
+from datamill.steps.base import GlobalStep, RowStep, ShardSignatures, Step, StepContext
 
 READ_VERSION = "1"
 EXPORT_VERSION = "1"
@@ -189,7 +189,7 @@ class Runner:
             todo = [task(s) for s in shards if not task(s).stats_path.exists()]
             self.sink.start(key, label, total, "records")
             self.sink.advance(key, self._done_in(stage, shards))
-            self.executor.map(run_row_shard, [(t, label) for t in todo])
+            self._executor_for(step).map(run_row_shard, [(t, label) for t in todo])
             self.sink.finish(key)
         elif isinstance(step, GlobalStep):
             extra["report"] = self._run_global(step, stage, shards, task, label, total)
@@ -198,6 +198,14 @@ class Runner:
         stats = _sum_shard_stats(stage, shards)
         stage.mark_done(stats, extra)
         return stage
+
+    def _executor_for(self, step: Step) -> LocalExecutor:
+        """The run's executor, or a smaller one for steps that cap their processes (``max_workers``);
+        with 1 the step runs in this process (LLM steps: one rate limiter for every call)."""
+        cap = step.max_workers
+        if cap is None or cap >= self.executor.workers:
+            return self.executor
+        return LocalExecutor(cap, self.sink)
 
     @staticmethod
     def _done_in(stage: StageDir, shards: list[str]) -> int:
@@ -225,6 +233,10 @@ class Runner:
                 for s in shards:
                     yield ShardSignatures(s, load_pickle(task(s).signature_path))
 
+            attach = getattr(step, "attach_stage", None)
+            if callable(attach):  # optional hook: steps that write files for people next to the stage
+                attach(self.wd.root, stage.path)
+            step.context = StepContext(workdir=self.wd.root, stage=stage.path)
             plans = step.reduce(signatures())
             (stage.path / "plans").mkdir(exist_ok=True)
             for s in shards:
@@ -297,19 +309,21 @@ class Runner:
         steps = []
         dropped: Counter[str] = Counter()
         quarantined = 0
+        generated = 0
         for st in stages:
             data = st.read_stats()
             data = {"name": st.path.name, **data}
             steps.append(data)
             dropped.update(data.get("dropped", {}))
             quarantined += int(data.get("quarantined", 0))
+            generated += int(data.get("generated", 0))
         read = int(steps[0]["in"])
         written = int(steps[-1]["out"])
         if outputs:
             first = outputs[0]
             dropped.update({f"export:{k}": v for k, v in first.get("dropped", {}).items()})
             written = int(first["out"])
-        reconciled = read == written + sum(dropped.values()) + quarantined
+        reconciled = read + generated == written + sum(dropped.values()) + quarantined
         if not reconciled:
             self.log("WARNING: counts do not reconcile; this is a datamill bug, please report it")
         summary = {
@@ -322,7 +336,7 @@ class Runner:
             "steps": steps,
             "outputs": outputs,
             "totals": {"read": read, "written": written, "dropped": dict(sorted(dropped.items())),
-                       "quarantined": quarantined},
+                       "quarantined": quarantined, **({"generated": generated} if generated else {})},
             "reconciled": reconciled,
             "log": self.messages,
         }

@@ -22,7 +22,7 @@ from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, read_shar
 from datamill.exec.workdir import write_json_atomic
 from datamill.records import Record
 from datamill.report.stats import StageStats
-from datamill.steps.base import Drop, GlobalStep, RowStep, Step
+from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
 
 BATCH = 256
@@ -41,12 +41,13 @@ class StepRef:
         return self.name + "\x00" + orjson.dumps(self.params, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def get_step(ref: StepRef) -> Step:
+def get_step(ref: StepRef, context: StepContext | None = None) -> Step:
     key = ref.key()
     step = _STEP_CACHE.get(key)
     if step is None:
         cls = default_registry().get(ref.name)
         step = cls(cls.Params.model_validate(ref.params))
+        step.context = context
         step.setup()
         _STEP_CACHE[key] = step
     return step
@@ -65,6 +66,11 @@ class ShardTask:
     input_path: Path
     quarantine_path: Path
     progress_key: str
+
+    @property
+    def context(self) -> StepContext:
+        """The step's context: ``stage_path`` is ``WORKDIR/steps/NN-name``."""
+        return StepContext(workdir=self.stage_path.parent.parent, stage=self.stage_path)
 
     @property
     def output_path(self) -> Path:
@@ -143,11 +149,11 @@ class _Outputs:
 def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     """Apply a row step to one shard."""
     started = time.perf_counter()
-    step = get_step(task.step)
+    step = get_step(task.step, task.context)
     assert isinstance(step, RowStep)
     out = _Outputs(task, step_label)
     try:
-        for batch in _batches(read_shard(task.input_path), BATCH):
+        for batch in _batches(read_shard(task.input_path), step.batch_size or BATCH):
             out.stats.records_in += len(batch)
             try:
                 results = step.process_batch(batch)
@@ -174,7 +180,7 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
 
 def run_signature_shard(task: ShardTask) -> int:
     """Global step, phase 1: the signatures of one shard, pickled next to the stage."""
-    step = get_step(task.step)
+    step = get_step(task.step, task.context)
     assert isinstance(step, GlobalStep)
     signatures = []
     for record in read_shard(task.input_path):
@@ -205,7 +211,7 @@ def load_pickle(path: Path) -> Any:
 def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     """Global step, phase 3: apply this shard's plan to its records."""
     started = time.perf_counter()
-    step = get_step(task.step)
+    step = get_step(task.step, task.context)
     assert isinstance(step, GlobalStep)
     plan = load_pickle(task.plan_path)
     out = _Outputs(task, step_label)
@@ -219,6 +225,9 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
                 continue
             out.emit(record, result)
             progress.tick(task.progress_key)
+        for extra in step.extra_records(plan):
+            out.stats.generated += 1
+            out.emit(extra, extra)
         stats = out.close(started)
     except BaseException:
         out.abort()

@@ -175,6 +175,24 @@ def build_step(registry: StepRegistry, name: str, params: dict[str, Any], locati
     return cls(p)
 
 
+def merge_dicts(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, recursing into nested mappings (``budget``)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge_dicts(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) \
+            else value
+    return out
+
+
+def with_recipe_llm(registry: StepRegistry, name: str, params: dict[str, Any],
+                    llm: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge the recipe-level ``llm:`` block into the ``llm`` param of steps that have one."""
+    if not llm or name not in registry or "llm" not in registry.get(name).Params.model_fields:
+        return params
+    own = params.get("llm") if isinstance(params, dict) else None
+    return {**params, "llm": merge_dicts(llm, own if isinstance(own, dict) else {})}
+
+
 def load_recipe_data(
     data: Any,
     base_dir: Path,
@@ -196,8 +214,21 @@ def load_recipe_data(
     except ValidationError as exc:
         raise validation_error(exc) from None
     registry = registry or default_registry()
-    steps = [build_step(registry, s.step, s.params, f"steps[{i}]") for i, s in enumerate(recipe.steps)]
+    steps = [build_step(registry, s.step, with_recipe_llm(registry, s.step, s.params, recipe.llm), f"steps[{i}]")
+             for i, s in enumerate(recipe.steps)]
     from datamill.export.registry import build_exporter
+    from datamill.formats.base import AdapterConfig
+    from datamill.formats.registry import get_adapter
+
+    for i, spec in enumerate(recipe.inputs):  # a wrong format name or field mapping fails before reading
+        if spec.format != "auto":
+            try:
+                get_adapter(spec.format,
+                            AdapterConfig(fields=spec.fields, options=spec.options, kind=spec.kind))
+            except RecipeError as exc:
+                where = f"inputs[{i}]" + (f".{exc.location}" if exc.location else ".format")
+                raise RecipeError(exc.message.removeprefix(f"{exc.location}: "), hint=exc.hint,
+                                  location=where) from None
 
     for i, out in enumerate(recipe.outputs):  # fail before any work, not at export time
         build_exporter(out.format, out.options, f"outputs[{i}]")

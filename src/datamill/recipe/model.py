@@ -89,3 +89,6 @@ class Recipe(Strict):
     steps: list[StepSpec] = Field(default_factory=list)
     outputs: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec()])
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    llm: dict[str, Any] | None = Field(
+        None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
+                          "a step's own 'llm' params override them key by key")

@@ -1,4 +1,4 @@
-"""Per-stage counts that must reconcile: ``in = out + dropped + quarantined``."""
+"""Per-stage counts that must reconcile: ``in + generated = out + dropped + quarantined``."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ class StageStats:
     quarantined: int = 0
     seconds: float = 0.0
     notes: Counter[str] = field(default_factory=Counter)
+    #: records a step added (quota synthesis); 0 for every other step
+    generated: int = 0
 
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
     def reconciles(self) -> bool:
-        return self.records_in == self.records_out + self.dropped_total + self.quarantined
+        return self.records_in + self.generated == self.records_out + self.dropped_total + self.quarantined
 
     def add(self, other: StageStats) -> None:
         self.records_in += other.records_in
@@ -32,9 +34,10 @@ class StageStats:
         self.quarantined += other.quarantined
         self.seconds += other.seconds
         self.notes.update(other.notes)
+        self.generated += other.generated
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "in": self.records_in,
             "out": self.records_out,
             "dropped": dict(sorted(self.dropped.items())),
@@ -42,6 +45,9 @@ class StageStats:
             "seconds": round(self.seconds, 3),
             "notes": dict(sorted(self.notes.items())),
         }
+        if self.generated:
+            data["generated"] = self.generated
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StageStats:
@@ -52,4 +58,5 @@ class StageStats:
             quarantined=int(data.get("quarantined", 0)),
             seconds=float(data.get("seconds", 0.0)),
             notes=Counter({str(k): int(v) for k, v in data.get("notes", {}).items()}),
+            generated=int(data.get("generated", 0)),
         )

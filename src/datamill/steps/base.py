@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +46,15 @@ class Drop:
 P = TypeVar("P", bound=Params)
 
 
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Where a step runs, set by the engine before ``setup()`` (and before ``reduce``): the run's work
+    directory (for caches such as ``cache/llm.sqlite``) and this step's stage directory."""
+
+    workdir: Path
+    stage: Path
+
+
 class Step(Generic[P]):
     """Common parts of every step.
 
@@ -58,9 +68,15 @@ class Step(Generic[P]):
     #: Fields the step reads and writes, for ``datamill steps`` and validation.
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
+    #: At most this many worker processes run this step (None: the executor's). LLM steps say 1 and
+    #: run their calls concurrently inside the process, so one rate limiter sees every call.
+    max_workers: ClassVar[int | None] = None
+    #: Records per ``process_batch`` call (None: the engine's default).
+    batch_size: ClassVar[int | None] = None
 
     def __init__(self, params: P) -> None:
         self.params: P = params
+        self.context: StepContext | None = None
 
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
@@ -109,6 +125,11 @@ class GlobalStep(Step[P], Generic[P, S, L]):
 
     def apply(self, record: Record, index: int, plan: L) -> Record | Drop:
         raise NotImplementedError
+
+    def extra_records(self, plan: L) -> list[Record]:
+        """New records to append to this shard's output after its own (quota synthesis); counted as
+        ``generated`` so that ``in + generated = out + dropped + quarantined``."""
+        return []
 
     def report(self) -> dict[str, Any]:
         """Extra statistics from the reduce phase (e.g. a category table) for ``stats.json``."""

@@ -1,0 +1,1 @@
+"""Rule-based augmentation: answers rewritten from fields and exactly computed values."""

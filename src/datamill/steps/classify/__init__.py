@@ -1,0 +1,1 @@
+"""Rule-based classification: ordered YAML rules write ``category`` and ``tags``."""

@@ -1,0 +1,1 @@
+"""Cleaning steps: each rewrites the selected texts of a record (``on:``) and never drops a record."""

@@ -1,0 +1,40 @@
+"""The shared shape of cleaning steps: ``on:`` selects texts, ``clean(text) -> text`` rewrites each one."""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from pydantic import Field, field_validator
+
+from datamill.records import Record
+from datamill.steps.base import Drop, Params, RowStep
+from datamill.steps.clean.targets import On, check_on, map_texts
+
+
+class CleanParams(Params):
+    on: On = Field(
+        default="all",
+        description="texts to clean: prompt, answer, turns, system, reasoning, chosen, rejected, text, all, "
+        "or field paths; default all (every turn, reasoning and text: what a trainer sees)",
+    )
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, v: On) -> On:
+        return check_on(v)
+
+
+P = TypeVar("P", bound=CleanParams)
+
+
+class CleanStep(RowStep[P]):
+    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops."""
+
+    reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
+    writes: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
+
+    def clean(self, text: str) -> str:
+        raise NotImplementedError
+
+    def process(self, record: Record) -> Record | Drop:
+        return map_texts(record, self.params.on, self.clean)

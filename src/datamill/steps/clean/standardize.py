@@ -1,0 +1,105 @@
+"""The ``standardize`` step: dates, currency amounts and units written one way."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from datamill.steps.clean.base import CleanParams, CleanStep
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("january february march april may june july august september october november december").split(), 1)}
+_MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9}
+_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_NB = r"(?<![\d.])"
+_NA = r"(?![\d])"
+#: 2024年7月28日 / 2024年07月28号
+DATE_ZH = re.compile(_NB + r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+#: 2024/7/28, 2024.07.28, 2024-7-28
+DATE_YMD = re.compile(_NB + r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})" + _NA)
+#: 07/28/2024 (month first unless day_first)
+DATE_XXY = re.compile(_NB + r"(\d{1,2})/(\d{1,2})/(\d{4})" + _NA)
+#: July 28, 2024 / Jul 28 2024
+DATE_MDY = re.compile(rf"(?<![A-Za-z])({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)",
+                      re.IGNORECASE)
+#: 28 July 2024
+DATE_DMY = re.compile(rf"(?<![\d.])(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})(?!\d)",
+                      re.IGNORECASE)
+
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+#: prefix symbol or code -> ISO code; suffix word -> ISO code
+CURRENCY_PREFIX = {"¥": "CNY", "￥": "CNY", "RMB": "CNY", "人民币": "CNY", "$": "USD", "US$": "USD", "€": "EUR",
+                   "£": "GBP", "HK$": "HKD", "CNY": "CNY", "USD": "USD", "EUR": "EUR", "GBP": "GBP"}
+CURRENCY_SUFFIX = {"元人民币": "CNY", "人民币": "CNY", "元": "CNY", "块钱": "CNY", "美元": "USD", "美金": "USD",
+                   "欧元": "EUR", "英镑": "GBP", "港元": "HKD", "港币": "HKD", "日元": "JPY",
+                   "dollars": "USD", "euros": "EUR", "yuan": "CNY", "RMB": "CNY", "CNY": "CNY", "USD": "USD"}
+_PREFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_PREFIX, key=len, reverse=True))
+_SUFFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_SUFFIX, key=len, reverse=True))
+CURRENCY_PRE = re.compile(rf"(?<![A-Za-z])({_PREFIX_RE})\s?{_AMOUNT}(?![\d])(?!\s?(?:{_SUFFIX_RE}))")
+CURRENCY_POST = re.compile(rf"{_NB}{_AMOUNT}\s?({_SUFFIX_RE})(?![A-Za-z])")
+#: unit word -> SI symbol (longest first when matching)
+UNITS = {"平方千米": "km²", "平方公里": "km²", "平方米": "m²", "平方厘米": "cm²", "立方米": "m³", "立方厘米": "cm³",
+         "千米": "km", "公里": "km", "厘米": "cm", "毫米": "mm", "米": "m", "千克": "kg", "公斤": "kg", "克": "g",
+         "毫克": "mg", "吨": "t", "毫升": "mL", "升": "L", "小时": "h", "分钟": "min", "秒钟": "s",
+         "kilometers": "km", "kilometres": "km", "meters": "m", "metres": "m", "centimeters": "cm",
+         "millimeters": "mm", "kilograms": "kg", "grams": "g", "liters": "L", "litres": "L", "milliliters": "mL",
+         "hours": "h", "minutes": "min", "seconds": "s"}
+_UNIT_RE = "|".join(re.escape(k) for k in sorted(UNITS, key=len, reverse=True))
+UNIT = re.compile(rf"{_NB}(\d+(?:\.\d+)?)\s?({_UNIT_RE})(?![A-Za-z])")
+
+
+class StandardizeParams(CleanParams):
+    dates: Literal["iso"] | None = Field(default="iso", description="iso: dates become YYYY-MM-DD; null: off")
+    day_first: bool = Field(default=False, description="read 03/04/2024 as 3 April (default: March 4, US order)")
+    currency: Literal["code"] | None = Field(
+        default="code", description="code: amounts become '<amount> <ISO code>' (¥100, 100元 -> 100 CNY); null: off"
+    )
+    units: Literal["symbol"] | None = Field(
+        default=None, description="symbol: unit words become SI symbols (5公里 -> 5 km); off by default because "
+        "it changes the wording of Chinese prose"
+    )
+
+
+def _iso(year: str, month: int | str, day: int | str) -> str | None:
+    m, d = int(month), int(day)
+    if not (1 <= m <= 12 and 1 <= d <= 31):
+        return None
+    return f"{int(year):04d}-{m:02d}-{d:02d}"
+
+
+class Standardize(CleanStep[StandardizeParams]):
+    """Write dates, currency amounts and (optionally) units one way, so the model sees one convention.
+
+    Acts on ``on`` (default ``answer``: the target the model learns to write; prompts keep the variety
+    users really type). Dates (``2024年7月28日``, ``2024/7/28``, ``July 28, 2024``, ``28 July 2024``,
+    ``07/28/2024``) become ISO ``2024-07-28``; an impossible date is left as it is. Currency (``¥100``,
+    ``100元``, ``$5``, ``5美元``, ``RMB 1,000``) becomes ``100 CNY``; units (opt-in) ``5公里`` -> ``5 km``.
+    Numbers inside longer numbers are never touched; the output forms are not matched again: idempotent.
+    """
+
+    name: ClassVar[str] = "standardize"
+    Params = StandardizeParams
+
+    def __init__(self, params: StandardizeParams) -> None:
+        if "on" not in params.model_fields_set:
+            params = params.model_copy(update={"on": "answer"})
+        super().__init__(params)
+
+    def clean(self, text: str) -> str:
+        p = self.params
+        if p.dates:
+            text = DATE_ZH.sub(lambda m: _iso(m[1], m[2], m[3]) or m[0], text)
+            text = DATE_YMD.sub(lambda m: _iso(m[1], m[3], m[4]) or m[0] if m[2] != "-" or len(m[3]) < 2
+                                or len(m[4]) < 2 else m[0], text)
+            text = DATE_XXY.sub(lambda m: (_iso(m[3], m[2], m[1]) if p.day_first else _iso(m[3], m[1], m[2]))
+                                or m[0], text)
+            text = DATE_MDY.sub(lambda m: _iso(m[3], _MONTHS[m[1].lower()], m[2]) or m[0], text)
+            text = DATE_DMY.sub(lambda m: _iso(m[3], _MONTHS[m[2].lower()], m[1]) or m[0], text)
+        if p.currency:
+            text = CURRENCY_PRE.sub(lambda m: f"{m[2]} {CURRENCY_PREFIX[m[1]]}", text)
+            text = CURRENCY_POST.sub(lambda m: f"{m[1]} {CURRENCY_SUFFIX[m[2]]}", text)
+        if p.units:
+            text = UNIT.sub(lambda m: f"{m[1]} {UNITS[m[2]]}", text)
+        return text

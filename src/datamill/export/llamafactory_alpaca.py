@@ -47,7 +47,7 @@ class LlamaFactoryAlpacaExporter(LlamaFactoryExporter):
     description = "LLaMA-Factory alpaca JSON (instruction/input/output/system/history; ranking; kto; pretrain)"
     Options = AlpacaOptions
     formatting: ClassVar[str] = "alpaca"
-    rules: ClassVar[Rules] = Rules(alternation=True, tools=False)
+    rules: Rules = Rules(alternation=True, tools=False)
 
     def convert(self, record: Record) -> Any | Drop:
         ex = self.prepare(record)

@@ -55,7 +55,7 @@ class TargetExporter(Exporter):
     """Base for the trainer exporters (not an output format itself: it has no ``name``)."""
 
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft", "preference", "kto", "pretrain")
-    rules: ClassVar[Rules] = Rules()
+    rules: Rules = Rules()
     #: message field that ``cot: field`` writes
     reasoning_field: ClassVar[str] = "reasoning_content"
     #: the target can hold the reasoning in a field (LLaMA-Factory cannot: it reads content only)

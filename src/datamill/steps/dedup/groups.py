@@ -62,6 +62,16 @@ class Members:
 
 
 @dataclass
+class Grouping:
+    """What a dedup method found: bookkeeping, a group label per record, and how to measure a pair."""
+
+    members: Members
+    labels: np.ndarray
+    similarity: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    extra: dict[str, Any]
+
+
+@dataclass
 class Resolution:
     """What a dedup reduce decided."""
 

@@ -11,12 +11,13 @@ EDGE_CHUNK = 1 << 20
 
 
 @cache
-def band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
-    """(bands, rows per band) minimizing the false-positive plus false-negative probability mass.
+def band_layout(threshold: float, num_perm: int, fn_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows per band) minimizing the weighted false-positive plus false-negative probability mass.
 
     A pair with Jaccard ``s`` becomes a candidate with probability ``1 - (1 - s^r)^b``; we integrate the
     part of that S-curve below the threshold (false positives) and the missing part above it (false
-    negatives) and take the layout with the smallest sum, as datasketch does.
+    negatives) and take the layout with the smallest weighted sum (datasketch weighs both 0.5). When
+    candidates are verified afterwards, false positives only cost time, so callers weigh misses more.
     """
     grid_lo = np.linspace(0.0, threshold, 200)
     grid_hi = np.linspace(threshold, 1.0, 200)
@@ -25,8 +26,9 @@ def band_layout(threshold: float, num_perm: int) -> tuple[int, int]:
         r = num_perm // b
         fp = np.trapezoid(1 - (1 - grid_lo**r) ** b, grid_lo)
         fn = np.trapezoid((1 - grid_hi**r) ** b, grid_hi)
-        if fp + fn < best[0]:
-            best = (float(fp + fn), b, r)
+        cost = (1 - fn_weight) * fp + fn_weight * fn
+        if cost < best[0]:
+            best = (float(cost), b, r)
     return best[1], best[2]
 
 

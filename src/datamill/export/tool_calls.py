@@ -1,0 +1,51 @@
+"""Tool calls and tool schemas written the way each target reads them.
+
+Canonical tool calls are OpenAI-shaped (``{"type": "function", "function": {"name", "arguments"}}``)
+with ``arguments`` as the source gave it. ShareGPT ``function_call`` turns (LLaMA-Factory, glaive)
+hold ``{"name", "arguments": {...}}`` as JSON text with the arguments as an object (LLaMA-Factory
+re-serialises them); OpenAI messages hold ``arguments`` as a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datamill.formats.messages import NOT_JSON, parse_json
+
+
+def _arguments_object(arguments: Any) -> Any:
+    if isinstance(arguments, str):
+        parsed = parse_json(arguments)
+        return arguments if parsed is NOT_JSON else parsed
+    return {} if arguments is None else arguments
+
+
+def function_call_value(calls: list[dict[str, Any]]) -> str:
+    """A ShareGPT ``function_call`` turn's value: one call as an object, several as a list."""
+    payload = [
+        {"name": c["function"]["name"], "arguments": _arguments_object(c["function"].get("arguments"))}
+        for c in calls
+    ]
+    return json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False)
+
+
+def openai_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI ``tool_calls``: ``arguments`` as a JSON string, ``id`` kept when present."""
+    out = []
+    for c in calls:
+        arguments = c["function"].get("arguments")
+        if not isinstance(arguments, str):
+            arguments = json.dumps({} if arguments is None else arguments, ensure_ascii=False)
+        call: dict[str, Any] = {"type": "function", "function": {"name": c["function"]["name"], "arguments": arguments}}
+        if c.get("id") is not None:
+            call["id"] = c["id"]
+        out.append(call)
+    return out
+
+
+def tools_text(tools: Any) -> str:
+    """Tool schemas as JSON text (LLaMA-Factory's ``tools`` column); ``""`` when there are none."""
+    if tools is None or tools == "" or tools == []:
+        return ""
+    return tools if isinstance(tools, str) else json.dumps(tools, ensure_ascii=False)

@@ -1,0 +1,57 @@
+"""The shared shape of filters: ``score(texts) -> scores`` (reportable) then ``decide(scores) -> Drop | None``.
+
+Scoring is separate from deciding (like NeMo Curator's ``score_document``/``keep_document``): with
+``write_scores: true`` the scores land in the record's ``scores`` so they can be plotted or
+thresholded later, even for the records that are kept.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from pydantic import Field, field_validator
+
+from datamill.records import Record
+from datamill.steps.base import Drop, Params, RowStep
+from datamill.steps.clean.targets import On, check_on, texts
+
+Scores = dict[str, float]
+
+
+class FilterParams(Params):
+    on: On = Field(default="answer", description="texts to score: prompt, answer, turns, reasoning, chosen, "
+                                                  "rejected, text, all, or field paths")
+    write_scores: bool = Field(default=False, description="also write the scores to the record's 'scores'")
+
+    @field_validator("on")
+    @classmethod
+    def _on(cls, v: On) -> On:
+        return check_on(v)
+
+
+P = TypeVar("P", bound=FilterParams)
+
+
+class TextFilter(RowStep[P]):
+    """Base of the text filters: every selected text is scored; the record is dropped by ``decide``."""
+
+    reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
+    #: the prefix of score names in ``scores`` (``<prefix>.<name>``)
+    score_prefix: ClassVar[str] = ""
+
+    def score(self, texts: list[str]) -> Scores:
+        raise NotImplementedError
+
+    def decide(self, scores: Scores) -> Drop | None:
+        raise NotImplementedError
+
+    def process(self, record: Record) -> Record | Drop:
+        scores = self.score(texts(record, self.params.on))
+        drop = self.decide(scores)
+        if drop is not None:
+            return drop
+        if self.params.write_scores and scores:
+            prefix = self.score_prefix or self.name
+            existing = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+            record["scores"] = {**existing, **{f"{prefix}.{k}": v for k, v in scores.items()}}
+        return record

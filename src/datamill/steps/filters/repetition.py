@@ -1,0 +1,70 @@
+"""The ``repetition`` filter: text that repeats its lines or its n-grams (degenerate generations, spam)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import ClassVar
+
+from pydantic import Field
+
+from datamill.steps.base import Drop
+from datamill.steps.filters.base import FilterParams, Scores, TextFilter
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af]|[^\W_]+")
+
+
+def line_dup_ratio(text: str) -> float:
+    """Share of non-empty lines that repeat an earlier line."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return 0.0 if len(lines) < 2 else 1 - len(set(lines)) / len(lines)
+
+
+def ngram_dup_ratio(text: str, n: int) -> float:
+    """Share of tokens covered by n-grams that occur more than once (Gopher's duplicate n-gram fraction);
+    tokens are words, or single characters for CJK."""
+    tokens = _TOKEN.findall(text.lower())
+    if len(tokens) < n + 1:
+        return 0.0
+    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    counts = Counter(grams)
+    covered = [False] * len(tokens)
+    for i, g in enumerate(grams):
+        if counts[g] > 1:
+            for j in range(i, i + n):
+                covered[j] = True
+    return sum(covered) / len(tokens)
+
+
+class RepetitionParams(FilterParams):
+    max_line_dup: float = Field(default=0.3, ge=0, le=1, description="max share of repeated lines")
+    n: int = Field(default=4, ge=1, description="n-gram size (in words; CJK: characters)")
+    max_ngram_dup: float = Field(
+        default=0.5, ge=0, le=1,
+        description="max share of tokens inside repeated n-grams; 0.5 tolerates lists and templates, catches "
+        "loops such as '好的好的好的...'",
+    )
+
+
+class Repetition(TextFilter[RepetitionParams]):
+    """Drop texts that repeat themselves: too many repeated lines (``repetition_lines``) or too many
+    tokens inside repeated n-grams (``repetition_ngrams``).
+
+    ``on`` defaults to ``answer`` (a looping generation is the common failure). Short texts (fewer
+    than n+1 tokens, or one line) score 0. Scores: ``repetition.lines``, ``repetition.ngrams`` (the worst
+    selected text).
+    """
+
+    name: ClassVar[str] = "repetition"
+    Params = RepetitionParams
+
+    def score(self, texts: list[str]) -> Scores:
+        return {"lines": max((line_dup_ratio(t) for t in texts), default=0.0),
+                "ngrams": max((ngram_dup_ratio(t, self.params.n) for t in texts), default=0.0)}
+
+    def decide(self, scores: Scores) -> Drop | None:
+        if scores["lines"] > self.params.max_line_dup:
+            return Drop("repetition_lines", {"ratio": round(scores["lines"], 4)})
+        if scores["ngrams"] > self.params.max_ngram_dup:
+            return Drop("repetition_ngrams", {"ratio": round(scores["ngrams"], 4)})
+        return None

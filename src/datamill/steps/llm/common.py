@@ -1,0 +1,113 @@
+"""What every LLM row step shares: the ``llm`` param, the client (cache in the work directory), prompt
+rendering, and the ask -> parse -> re-ask loop for malformed answers.
+
+A subclass says how to build the messages of a record (``messages``), which JSON schema the answer
+follows (``answer_schema``) and what to do with a valid answer (``accept``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from datamill.llm.client import LLMClient
+from datamill.llm.config import LLMConfig
+from datamill.llm.request import ChatRequest, Messages
+from datamill.llm.structured import parse_answer, retry_message
+from datamill.records import Record, answer_text, get_field, prompt_text
+from datamill.steps.base import Drop, Params, RowStep, StepContext
+
+#: error kinds of the client -> drop reasons
+DROP_REASONS = {"budget": "llm_budget", "batch_pending": "llm_batch_pending", "batch_failed": "llm_batch_pending"}
+
+
+class LLMStepParams(Params):
+    llm: LLMConfig = Field(default_factory=LLMConfig, description="model, endpoint, rate and budget; the "
+                           "recipe's top-level llm: block is merged in (this step's keys win)")
+    max_parse_retries: int = Field(default=2, ge=0, le=5, description="re-asks after a malformed answer "
+                                   "(the model sees its answer and the error); then the record is dropped")
+    fields: dict[str, str] = Field(default_factory=dict, description="template variables read from record "
+                                   "fields, e.g. {source: meta.src, translation: meta.mt}")
+    vars: dict[str, Any] = Field(default_factory=dict, description="constants for the template (vars.NAME)")
+
+
+def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
+    """A client whose cache is ``WORKDIR/cache/llm.sqlite`` (in memory when run outside a work directory)."""
+    from datamill.llm.cache import LLMCache
+
+    if context is None:
+        return LLMClient(config, LLMCache(None), label=label)
+    return LLMClient(config, LLMCache(context.workdir / "cache" / "llm.sqlite"), label=label,
+                     batch_dir=context.workdir / "batch")
+
+
+def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
+    ctx: dict[str, Any] = {"record": record, "prompt": prompt_text(record), "answer": answer_text(record),
+                           "meta": record.get("meta") or {}, "vars": params.vars}
+    for name, path in params.fields.items():
+        value = get_field(record, path)
+        ctx[name] = "" if value is None else value
+    return ctx
+
+
+class LLMRowStep(RowStep[Any]):
+    """Base of the LLM row steps (no ``name``: not a step itself)."""
+
+    max_workers: ClassVar[int | None] = 1
+    batch_size: ClassVar[int | None] = 2048
+    client: LLMClient | None = None
+
+    def setup(self) -> None:
+        params: LLMStepParams = self.params
+        self.client = make_client(params.llm, self.context, self.name)
+
+    def messages(self, record: Record) -> Messages:
+        raise NotImplementedError
+
+    def answer_schema(self) -> dict[str, Any] | None:
+        return None
+
+    def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
+        raise NotImplementedError
+
+    def request(self, messages: Messages) -> ChatRequest:
+        cfg: LLMConfig = self.params.llm
+        return ChatRequest(messages=messages, model=cfg.model or "", max_tokens=cfg.max_tokens,
+                           temperature=cfg.temperature, schema=self.answer_schema())
+
+    def process(self, record: Record) -> Record | Drop:
+        return self.process_batch([record])[0]
+
+    def process_batch(self, records: Sequence[Record]) -> list[Record | Drop]:
+        if self.client is None:
+            self.setup()
+        assert self.client is not None
+        schema = self.answer_schema()
+        convos = [self.messages(r) for r in records]
+        out: list[Record | Drop | None] = [None] * len(records)
+        todo = list(range(len(records)))
+        max_retries: int = self.params.max_parse_retries
+        for round_ in range(max_retries + 1):
+            results = self.client.run([self.request(convos[i]) for i in todo])
+            again = []
+            for i, res in zip(todo, results, strict=True):
+                if not res.ok:
+                    reason = DROP_REASONS.get(res.error or "", "llm_error")
+                    out[i] = Drop(reason, {"kind": res.error, "detail": res.detail})
+                    continue
+                text = res.text or ""
+                parsed = parse_answer(text, schema)
+                if parsed.error is None:
+                    out[i] = self.accept(records[i], parsed.value, text)
+                elif round_ < max_retries:
+                    convos[i] = [*convos[i], {"role": "assistant", "content": text},
+                                 {"role": "user", "content": retry_message(parsed.error)}]
+                    again.append(i)
+                else:
+                    out[i] = Drop("llm_invalid_output", {"error": parsed.error, "raw": text})
+            todo = again
+            if not todo:
+                break
+        return [r if r is not None else Drop("llm_invalid_output") for r in out]

@@ -79,6 +79,8 @@ def register(app: typer.Typer) -> None:
         option: Annotated[list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE (YAML value).")]
         = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
+        workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
+        = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or log lines.")] = False,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     ) -> None:
@@ -97,7 +99,7 @@ def register(app: typer.Typer) -> None:
             )
             loaded = load_recipe_data(recipe, Path.cwd())
             sink = cli._sink(quiet)
-            summary = run_recipe(loaded, out / ".datamill", fresh=fresh, sink=sink)
+            summary = run_recipe(loaded, out / ".datamill", fresh=fresh, workers=workers, sink=sink)
             (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
                                               encoding="utf-8")
         except (Exception, KeyboardInterrupt) as exc:

@@ -57,6 +57,18 @@ class RowStream(Iterator[RawRow]):
         self._rows.close()
 
     @property
+    def detection_description(self) -> str | None:
+        """How the container was decided, for the run log (``jsonl (confidence 1.00): ...``)."""
+        if not self.detections:
+            return None
+        parts = []
+        for display, det in self.detections[:3]:
+            where = "" if display == self.source.display else f"{display}: "
+            parts.append(f"{where}{det.file_format} (confidence {det.confidence:.2f}: {det.reason})")
+        more = len(self.detections) - 3
+        return "; ".join(parts) + (f"; and {more} more members" if more > 0 else "")
+
+    @property
     def blank_lines(self) -> int:
         return self.report.blank_lines
 

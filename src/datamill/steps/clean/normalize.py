@@ -31,8 +31,11 @@ class NormalizeParams(CleanParams):
         description="unify line ends, collapse runs of spaces/tabs, trim lines and the text, "
         "at most one blank line in a row, remove zero-width characters",
     )
-    width: bool = Field(default=True, description="full-width digits, Latin letters and the ideographic space "
-                                                   "to ASCII (１２３ＡＢＣ -> 123ABC); punctuation is left to 'punctuation'")
+    width: bool = Field(
+        default=True,
+        description="full-width digits, Latin letters and the ideographic space to ASCII (１２３ＡＢＣ -> 123ABC); "
+        "punctuation is left to 'punctuation'",
+    )
     punctuation: Literal["keep", "cjk", "ascii"] = Field(
         default="cjk",
         description="cjk: ASCII , ! ? : ; and a sentence-final . right after a Chinese character become "

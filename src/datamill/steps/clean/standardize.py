@@ -10,7 +10,8 @@ from pydantic import Field
 from datamill.steps.clean.base import CleanParams, CleanStep
 
 _MONTHS = {m: i for i, m in enumerate(
-    ("january february march april may june july august september october november december").split(), 1)}
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], 1)}
 _MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9}
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _NB = r"(?<![\d.])"

@@ -41,7 +41,8 @@ def check_on(on: On) -> On:
     """Validator helper for ``on`` params: at least one non-empty name."""
     names = as_list(on)
     if not names or any(not isinstance(n, str) or not n.strip() for n in names):
-        raise ValueError("give a target (prompt, answer, turns, reasoning, chosen, rejected, text, all) or a field path")
+        raise ValueError("give a target (prompt, answer, turns, system, reasoning, chosen, rejected, text, all) "
+                         "or a field path")
     return on
 
 

@@ -104,7 +104,7 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
         mh = self._rensa.RMinHash(num_perm=p.num_perm, seed=p.seed)
         mh.update(tokens)
         digest = np.asarray(mh.digest(), dtype=np.uint32).tobytes()
-        return digest, chars, rid, source, prio, preview(text)
+        return digest, chars, rid, source, prio, preview(compared_text(record, self._parts, None))
 
     def groups(self, shards: Iterator[ShardSignatures[MinHashSignature]]) -> Grouping:
         """Every record's bookkeeping, its group label, and the pairwise similarity (used by check_leakage)."""

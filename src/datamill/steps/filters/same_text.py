@@ -32,7 +32,7 @@ class PromptEqualsAnswer(RowStep[PromptEqualsAnswerParams]):
     def process(self, record: Record) -> Record | Drop:
         how = self.params.normalize
         prompt = normalize_text("\n".join(texts(record, "prompt")), how)
-        if not prompt or not record.get("messages") and not record.get("chosen"):
+        if not prompt or (not record.get("messages") and not record.get("chosen")):
             return record
         for answer in texts(record, "answer"):
             if normalize_text(answer, how) == prompt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from datamill.llm.request import Messages
 from datamill.llm.templates import read_template, render
@@ -28,11 +28,13 @@ class JudgeParams(LLMStepParams):
     score_field: str = Field(default="scores.judge", description="field for the recomputed 0-100 score")
     drop_below: float | None = Field(default=None, description="drop records scoring below this (None: keep all)")
 
-    def model_post_init(self, __context: Any) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> JudgeParams:
         if self.rubric not in RUBRICS:
             raise ValueError(f"unknown rubric '{self.rubric}'; shipped: {', '.join(RUBRICS)}")
         check_path(self.into, target=True)
         check_path(self.score_field, target=True)
+        return self
 
 
 class LLMJudge(LLMRowStep):

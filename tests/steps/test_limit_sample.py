@@ -91,3 +91,17 @@ def test_sample_missing_group_field_is_its_own_group() -> None:
 def test_sample_invalid_params(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         SampleParams.model_validate(params)
+
+
+def test_sample_explicit_targets_and_caps() -> None:
+    records = make(600, groups=("a", "a", "a", "b", "b", "c"))  # 300 / 200 / 100
+    kept, _ = run_global_step(Sample(SampleParams(by="category", targets={"a": 10, "c": 500})), records, 50)
+    assert Counter(r["category"] for r in kept) == {"a": 10, "c": 100}
+    kept, _ = run_global_step(Sample(SampleParams(n=100, by="category", targets={"a": 10})), records, 50)
+    assert Counter(r["category"] for r in kept) == {"a": 10, "b": 60, "c": 30}
+    kept, _ = run_global_step(Sample(SampleParams(n=60, by="category", caps={"a": 10})), records, 50)
+    assert Counter(r["category"] for r in kept) == {"a": 10, "b": 33, "c": 17}
+    with pytest.raises(ValidationError):
+        SampleParams(targets={"a": 1})
+    with pytest.raises(ValidationError):
+        SampleParams(n=5, by="category", targets={"a": 10})

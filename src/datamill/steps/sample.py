@@ -37,15 +37,32 @@ class SampleParams(Params):
     per_group_cap: int | None = Field(
         default=None, ge=1, description="keep at most this many records per group (needs 'by')"
     )
+    targets: dict[str, int] | None = Field(
+        default=None,
+        description="explicit count per group (needs 'by'): {math: 500, code: 300}; with 'n', the groups not "
+        "listed share what is left in their observed proportions, without 'n' they are dropped",
+    )
+    caps: dict[str, int] | None = Field(
+        default=None, description="upper bound per named group (needs 'by'), on top of 'per_group_cap'"
+    )
 
     @model_validator(mode="after")
     def _one_size(self) -> SampleParams:
         if self.n is not None and self.fraction is not None:
             raise ValueError("give either 'n' or 'fraction', not both")
-        if self.n is None and self.fraction is None and self.per_group_cap is None:
-            raise ValueError("give 'n', 'fraction' or 'per_group_cap'")
-        if self.per_group_cap is not None and self.by is None:
-            raise ValueError("'per_group_cap' needs 'by' (without groups, use 'n')")
+        if self.n is None and self.fraction is None and self.per_group_cap is None and self.targets is None \
+                and self.caps is None:
+            raise ValueError("give 'n', 'fraction', 'targets', 'caps' or 'per_group_cap'")
+        for name in ("per_group_cap", "targets", "caps"):
+            if getattr(self, name) is not None and self.by is None:
+                raise ValueError(f"'{name}' needs 'by' (without groups, use 'n')")
+        if self.targets is not None and self.fraction is not None:
+            raise ValueError("give either 'targets' or 'fraction', not both")
+        for name in ("targets", "caps"):
+            if any(v < 0 for v in (getattr(self, name) or {}).values()):
+                raise ValueError(f"'{name}' counts must be >= 0")
+        if self.targets is not None and self.n is not None and sum(self.targets.values()) > self.n:
+            raise ValueError("the 'targets' add up to more than 'n'")
         return self
 
 
@@ -62,6 +79,10 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
     * ``per_group_cap``: no group keeps more than this. With ``n``, what capped groups cannot take
       goes to the other groups (a balanced sample of ``n``); with ``fraction`` it is simply removed;
       alone it keeps up to the cap of every group.
+    * ``caps``: the same bound for named groups only (``{other: 100}``), combined with ``per_group_cap``.
+    * ``targets``: an explicit count per named group (``{math: 500}``; a group smaller than its target
+      keeps all it has). With ``n`` the unnamed groups share ``n - sum(targets)`` in proportion (caps
+      applied); without ``n`` the unnamed groups are dropped.
 
     Reads ``id`` and the ``by`` field (a missing value is its own group, ``null``); writes nothing.
     Dropped records get reason ``sample``. The report lists each group's count before and after.
@@ -80,11 +101,25 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
         group = to_group_key(get_field(record, by)) if by is not None else ""
         return rank_key(self.params.seed, self.name, record.get("id")), group
 
-    def quotas(self, sizes: list[int]) -> list[int]:
-        """How many records each group keeps."""
+    def quotas(self, sizes: list[int], groups: list[str] | None = None) -> list[int]:
+        """How many records each group keeps (``groups``: the group names, in the order of ``sizes``)."""
         p = self.params
         total = sum(sizes)
+        names = groups if groups is not None else [""] * len(sizes)
         caps = [min(s, p.per_group_cap) if p.per_group_cap is not None else s for s in sizes]
+        if p.caps:
+            caps = [min(c, p.caps.get(g, c)) for c, g in zip(caps, names, strict=True)]
+        if p.targets is not None:
+            fixed = [min(p.targets[g], c) if g in p.targets else None for g, c in zip(names, caps, strict=True)]
+            if p.n is None:
+                return [f or 0 for f in fixed]
+            free = [i for i, f in enumerate(fixed) if f is None]
+            rest = capped_allocation(p.n - sum(f or 0 for f in fixed), [sizes[i] for i in free],
+                                     [caps[i] for i in free])
+            out = [f or 0 for f in fixed]
+            for i, q in zip(free, rest, strict=True):
+                out[i] = q
+            return out
         if p.n is not None:
             return capped_allocation(p.n, sizes, caps)
         if p.fraction is not None:
@@ -95,7 +130,7 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
     def reduce(self, shards: Iterator[ShardSignatures[KeySignature]]) -> dict[str, np.ndarray]:
         c = collect(shards)
         sizes = [int(s) for s in c.sizes]
-        quota = np.asarray(self.quotas(sizes), dtype=np.int64)
+        quota = np.asarray(self.quotas(sizes, c.groups), dtype=np.int64)
         keep = ranks(c) < quota[c.codes] if len(c.codes) else np.zeros(0, dtype=bool)
         self._report = {"seen": len(keep), "kept": int(keep.sum())}
         if self.params.by is not None:

@@ -58,6 +58,8 @@ class Normalize(CleanStep[NormalizeParams]):
 
     def clean(self, text: str) -> str:
         p = self.params
+        if p.whitespace:
+            text = text.translate(_INVISIBLE)
         if p.width:
             text = text.translate(_HALF_WIDTH)
         if p.punctuation == "cjk":
@@ -67,7 +69,7 @@ class Normalize(CleanStep[NormalizeParams]):
         if p.cjk_spaces:
             text = _SPACE_BETWEEN_CJK.sub("", text)
         if p.whitespace:
-            text = text.translate(_INVISIBLE).replace("\r\n", "\n").replace("\r", "\n")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
             text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.split("\n"))
             text = _BLANK_LINES.sub("\n\n", text).strip()
         return text

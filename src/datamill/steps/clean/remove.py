@@ -71,4 +71,5 @@ class RemovePatterns(CleanStep[RemoveParams]):
             changed = changed or n > 0
         if changed:
             text = _SPACE_BEFORE_PUNCT.sub("", _MULTI_SPACE.sub(" ", text))
+            text = "\n".join(line.rstrip() for line in text.split("\n"))
         return text

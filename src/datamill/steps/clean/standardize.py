@@ -14,22 +14,22 @@ _MONTHS = {m: i for i, m in enumerate(
      "november", "december"], 1)}
 _MONTHS |= {m[:3]: i for m, i in list(_MONTHS.items())} | {"sept": 9}
 _MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_NB = r"(?<![\d.])"
-_NA = r"(?![\d])"
+_NB = r"(?<![0-9.])"
+_NA = r"(?![0-9])"
 #: 2024年7月28日 / 2024年07月28号
-DATE_ZH = re.compile(_NB + r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]")
+DATE_ZH = re.compile(_NB + r"([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]")
 #: 2024/7/28, 2024.07.28, 2024-7-28
-DATE_YMD = re.compile(_NB + r"(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})" + _NA)
+DATE_YMD = re.compile(_NB + r"([0-9]{4})([/.\-])([0-9]{1,2})\2([0-9]{1,2})" + _NA)
 #: 07/28/2024 (month first unless day_first)
-DATE_XXY = re.compile(_NB + r"(\d{1,2})/(\d{1,2})/(\d{4})" + _NA)
+DATE_XXY = re.compile(_NB + r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})" + _NA)
 #: July 28, 2024 / Jul 28 2024
-DATE_MDY = re.compile(rf"(?<![A-Za-z])({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)",
+DATE_MDY = re.compile(rf"(?<![A-Za-z])({_MONTH_RE})\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9]{{4}})(?![0-9])",
                       re.IGNORECASE)
 #: 28 July 2024
-DATE_DMY = re.compile(rf"(?<![\d.])(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+(\d{{4}})(?!\d)",
+DATE_DMY = re.compile(rf"(?<![0-9.])([0-9]{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\.?,?\s+([0-9]{{4}})(?![0-9])",
                       re.IGNORECASE)
 
-_AMOUNT = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_AMOUNT = r"([0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?)"
 #: prefix symbol or code -> ISO code; suffix word -> ISO code
 CURRENCY_PREFIX = {"¥": "CNY", "￥": "CNY", "RMB": "CNY", "人民币": "CNY", "$": "USD", "US$": "USD", "€": "EUR",
                    "£": "GBP", "HK$": "HKD", "CNY": "CNY", "USD": "USD", "EUR": "EUR", "GBP": "GBP"}
@@ -38,7 +38,9 @@ CURRENCY_SUFFIX = {"元人民币": "CNY", "人民币": "CNY", "元": "CNY", "块
                    "dollars": "USD", "euros": "EUR", "yuan": "CNY", "RMB": "CNY", "CNY": "CNY", "USD": "USD"}
 _PREFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_PREFIX, key=len, reverse=True))
 _SUFFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_SUFFIX, key=len, reverse=True))
-CURRENCY_PRE = re.compile(rf"(?<![A-Za-z])({_PREFIX_RE})\s?{_AMOUNT}(?![\d])(?!\s?(?:{_SUFFIX_RE}))")
+CURRENCY_PRE = re.compile(
+    rf"(?<![A-Za-z])(?<![0-9] )(?<![0-9])({_PREFIX_RE})\s?{_AMOUNT}(?![0-9])(?!\s?(?:{_SUFFIX_RE}))"
+)
 CURRENCY_POST = re.compile(rf"{_NB}{_AMOUNT}\s?({_SUFFIX_RE})(?![A-Za-z])")
 #: unit word -> SI symbol (longest first when matching)
 UNITS = {"平方千米": "km²", "平方公里": "km²", "平方米": "m²", "平方厘米": "cm²", "立方米": "m³", "立方厘米": "cm³",
@@ -48,7 +50,7 @@ UNITS = {"平方千米": "km²", "平方公里": "km²", "平方米": "m²", "�
          "millimeters": "mm", "kilograms": "kg", "grams": "g", "liters": "L", "litres": "L", "milliliters": "mL",
          "hours": "h", "minutes": "min", "seconds": "s"}
 _UNIT_RE = "|".join(re.escape(k) for k in sorted(UNITS, key=len, reverse=True))
-UNIT = re.compile(rf"{_NB}(\d+(?:\.\d+)?)\s?({_UNIT_RE})(?![A-Za-z])")
+UNIT = re.compile(rf"{_NB}([0-9]+(?:\.[0-9]+)?)\s?({_UNIT_RE})(?![A-Za-z])")
 
 
 class StandardizeParams(CleanParams):

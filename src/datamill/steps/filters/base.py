@@ -7,7 +7,7 @@ thresholded later, even for the records that are kept.
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -52,6 +52,7 @@ class TextFilter(RowStep[P]):
             return drop
         if self.params.write_scores and scores:
             prefix = self.score_prefix or self.name
-            existing = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+            current = record.get("scores")
+            existing: dict[str, Any] = current if isinstance(current, dict) else {}
             record["scores"] = {**existing, **{f"{prefix}.{k}": v for k, v in scores.items()}}
         return record

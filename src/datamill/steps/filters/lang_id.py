@@ -112,7 +112,7 @@ class LangId(RowStep[LangIdParams]):
         for i, text in enumerate(texts(record, self.params.on)):
             code, conf = self.identify(text)
             if code == UNKNOWN:
-                if self.params.unknown == "drop" and text.strip():
+                if self.params.unknown == "drop" and any(c.isalpha() for c in text):
                     return Drop("lang_low_confidence", {"text": i, "confidence": round(conf, 4)})
                 continue
             if code not in self._keep:
@@ -121,6 +121,7 @@ class LangId(RowStep[LangIdParams]):
         if self.params.write:
             set_field(record, self.params.write, first[0] if first else UNKNOWN)
         if self.params.write_scores:
-            scores = record.get("scores") if isinstance(record.get("scores"), dict) else {}
+            current = record.get("scores")
+            scores: dict[str, Any] = current if isinstance(current, dict) else {}
             record["scores"] = {**scores, "lang_id.confidence": round(first[1], 4) if first else 0.0}
         return record

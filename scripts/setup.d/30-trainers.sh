@@ -7,7 +7,8 @@
 # requirements only what the dataset pipeline imports is installed (no gradio/webui/vllm), with
 # `datasets` held at the version datamill already uses (LLaMA-Factory pins <=4.0.0 but its json
 # loader works with 5.x; the tests set DISABLE_VERSION_CHECK=1).
-# XTuner is not installed: it pins mmengine/torch combinations with no build for torch 2.13 here.
+# XTuner 0.2.0 is not installed: it pins transformers==4.48.0 (LLaMA-Factory 0.9.5 needs >=4.55),
+# bitsandbytes==0.45.0, mmengine==0.10.6 and torchvision (no build for torch 2.13 here).
 LF_MARK="$ROOT/.venv/.datamill-trainers-30"
 LF_WANT="llamafactory==0.9.5 transformers==5.6.0 trl==0.24.0 peft==0.18.1 accelerate==1.11.0"
 if [ ! -f "$LF_MARK" ] || [ "$(cat "$LF_MARK")" != "$LF_WANT" ]; then

@@ -128,3 +128,29 @@ def test_removed_step_directories_are_cleaned(tmp_path: Path) -> None:
 )
 def test_input_names(spec: InputSpec, name: str) -> None:
     assert input_name(spec, 0) == name
+
+
+def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_path: Path) -> None:
+    make_inputs(tmp_path)
+    path = write_recipe(tmp_path, steps=[{"dedup_exact": {"on": "prompt"}}], outputs=[
+        {"format": "jsonl", "path": "export/even/", "where": "topic == 'even'", "split_by": None},
+        {"format": "jsonl", "path": "export/odd/", "where": "topic == 'odd' and answer != 'answer 1'",
+         "split_by": None},
+        {"format": "parquet", "path": "export/all/"},
+    ])
+    summary = run_recipe(load_recipe(path), tmp_path / "run", workers=1)
+    even = (tmp_path / "run/export/even/data.jsonl").read_text().splitlines()
+    odd = (tmp_path / "run/export/odd/data.jsonl").read_text().splitlines()
+    assert len(even) == 125 and len(odd) == 124
+    assert summary["outputs"][1]["notes"]["not selected by 'where'"] == 126
+    # the parquet output writes everything, so every record counts as written exactly once
+    assert summary["totals"]["written"] == 250
+    assert summary["reconciled"]
+
+    path = write_recipe(tmp_path, steps=[{"dedup_exact": {"on": "prompt"}}], outputs=[
+        {"format": "jsonl", "path": "export/even/", "where": "topic == 'even'"},
+    ])
+    summary = run_recipe(load_recipe(path), tmp_path / "run2", workers=1)
+    assert summary["totals"]["written"] == 125
+    assert summary["totals"]["dropped"]["export:not_selected"] == 125
+    assert summary["reconciled"]

@@ -9,8 +9,10 @@ stand-in module is registered before the import (no audio is ever processed in t
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import importlib.util
+import io
 import os
 import sys
 import types
@@ -80,6 +82,7 @@ class LlamaFactory:
             overwrite_cache=True, packing=False,
         )
         template_obj = self._template(self.tokenizer, data_args)
-        module = self._get_dataset(template_obj, self._model_args, data_args, self._training_args,
-                                   stage=stage, tokenizer=self.tokenizer)
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints a tokenized example
+            module = self._get_dataset(template_obj, self._model_args, data_args, self._training_args,
+                                       stage=stage, tokenizer=self.tokenizer)
         return len(module["train_dataset"])

@@ -160,6 +160,10 @@ class ExportRun:
         return sorted(self.files, key=lambda f: f.path)
 
 
+#: What happened to each final record in one output (one byte per record, in shard order).
+NOT_SELECTED, WRITTEN, REFUSED = 0, 1, 2
+
+
 def export_output(
     spec: OutputSpec,
     exporter: Exporter,
@@ -167,25 +171,48 @@ def export_output(
     shards: list[Path],
     dropped_dir: Path,
     progress_key: str,
-) -> tuple[StageStats, list[ExportedFile]]:
-    """Write one output from the final shards. Returns its stats and the files written."""
+) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
+    """Write one output from the final shards.
+
+    Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
+    not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
+    :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
+    once across several outputs.
+    """
+    from datamill.expr import ExprEvalError, compile_expr
+
     started = time.perf_counter()
     stats = StageStats()
+    where = compile_expr(spec.where) if spec.where else None
     run = ExportRun(spec, exporter, target)
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
+    status = bytearray()
+    reasons: dict[int, str] = {}
     try:
         for shard in shards:
             for record in read_shard(shard):
+                progress.tick(progress_key)
+                if where is not None:
+                    try:
+                        selected = bool(where(record))
+                    except ExprEvalError:
+                        selected = False
+                    if not selected:
+                        status.append(NOT_SELECTED)
+                        stats.notes["not selected by 'where'"] += 1
+                        continue
                 stats.records_in += 1
                 row = exporter.convert(record)
                 if isinstance(row, Drop):
                     stats.dropped[row.reason] += 1
+                    reasons[len(status)] = row.reason
+                    status.append(REFUSED)
                     dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
                 else:
                     split = get_field(record, spec.split_by) if spec.split_by else None
                     run.write(row, None if split is None else str(split))
                     stats.records_out += 1
-                progress.tick(progress_key)
+                    status.append(WRITTEN)
         files = run.finish()
         dropped.close()
     except BaseException:
@@ -193,4 +220,4 @@ def export_output(
         raise
     progress.flush()
     stats.seconds = time.perf_counter() - started
-    return stats, files
+    return stats, files, status, reasons

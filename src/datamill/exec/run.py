@@ -258,33 +258,49 @@ class Runner:
         return data
 
     # -- outputs ------------------------------------------------------------------------------
-    def _export(self, last: StageDir) -> list[dict[str, Any]]:
+    def _export(self, last: StageDir) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Write every output; return their stats and how the final records were accounted for."""
         results = []
         shards = [last.path / f"{s}{SHARD_SUFFIX}" for s in _shards(last)]
         total = int(last.read_stats()["out"])
+        statuses: list[bytes] = []
+        refusals: list[dict[int, str]] = []
         for i, spec in enumerate(self.recipe.outputs):
             exporter = build_exporter(spec.format, spec.options, f"outputs[{i}]")
             target = resolve_output_path(spec.path, self.wd.root)
             fp = fingerprint("export", EXPORT_VERSION, spec.model_dump(mode="json"), last.fingerprint, target)
             stage = StageDir(self.wd.root / "outputs" / f"{i:02d}-{spec.format}", fp)
-            if stage.is_done():
+            status_file = stage.path / "status.bin"
+            if stage.is_done() and status_file.exists():
                 self.log(f"output {i} ({spec.format}): unchanged, skipped (resume)")
-                results.append(stage.read_stats())
+                data = stage.read_stats()
+                statuses.append(status_file.read_bytes())
+                refusals.append({int(k): v for k, v in data.get("refused", {}).items()})
+                results.append(data)
                 continue
             stage.prepare()
             key = f"export:{i}"
             self.sink.start(key, f"export {spec.format}", total, "records")
-            stats, files = self.executor.call(export_output, spec, exporter, target, shards,
-                                              stage.dropped_dir, key)
+            stats, files, status, reasons = self.executor.call(
+                export_output, spec, exporter, target, shards, stage.dropped_dir, key)
             self.sink.finish(key)
-            extra = {"format": spec.format, "path": target,
+            tmp = tmp_path(status_file)
+            tmp.write_bytes(bytes(status))
+            tmp.replace(status_file)
+            extra = {"format": spec.format, "path": target, "where": spec.where,
                      "files": [{"path": f.path, "split": f.split, "records": f.records, "sha1": f.sha1}
-                               for f in files]}
+                               for f in files],
+                     "refused": {str(k): v for k, v in reasons.items()}}
             stage.mark_done(stats, extra)
             for f in files:
                 self.log(f"wrote {f.path} ({f.records} records)")
-            results.append(stage.read_stats())
-        return results
+            statuses.append(bytes(status))
+            refusals.append(reasons)
+            data = stage.read_stats()
+            results.append(data)
+        for r in results:
+            r.pop("refused", None)
+        return results, account_outputs(total, statuses, refusals)
 
     # -- whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -299,13 +315,13 @@ class Runner:
                 stage = self._run_step(i, step, stage)
                 stages.append(stage)
             self.wd.remove_stale_stages({s.path.name for s in stages})
-            outputs = self._export(stage)
+            outputs, accounting = self._export(stage)
         finally:
             self.executor.shutdown()
-        return self._summary(stages, files_info, outputs, started, started_at)
+        return self._summary(stages, files_info, outputs, accounting, started, started_at)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
-                 started: float, started_at: str) -> dict[str, Any]:
+                 accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:
         steps = []
         dropped: Counter[str] = Counter()
         quarantined = 0
@@ -318,11 +334,8 @@ class Runner:
             quarantined += int(data.get("quarantined", 0))
             generated += int(data.get("generated", 0))
         read = int(steps[0]["in"])
-        written = int(steps[-1]["out"])
-        if outputs:
-            first = outputs[0]
-            dropped.update({f"export:{k}": v for k, v in first.get("dropped", {}).items()})
-            written = int(first["out"])
+        written = int(accounting["written"])
+        dropped.update(accounting["dropped"])
         reconciled = read + generated == written + sum(dropped.values()) + quarantined
         if not reconciled:
             self.log("WARNING: counts do not reconcile; this is a datamill bug, please report it")
@@ -342,6 +355,33 @@ class Runner:
         }
         write_json_atomic(self.wd.summary_file, summary)
         return summary
+
+
+def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, str]]) -> dict[str, Any]:
+    """Count every final record once across all outputs.
+
+    A record is *written* when at least one output wrote it. Otherwise it is dropped: with the reason
+    of the first output that refused it (``export:<reason>``), or ``export:not_selected`` when no
+    output's ``where`` selected it.
+    """
+    from datamill.exec.export_stage import REFUSED, WRITTEN
+
+    if not statuses:
+        return {"written": total, "dropped": {}}
+    import numpy as np
+
+    table = np.stack([np.frombuffer(status, dtype=np.uint8) for status in statuses])
+    is_written = (table == WRITTEN).any(axis=0)
+    written = int(is_written.sum())
+    dropped: Counter[str] = Counter()
+    for index in np.flatnonzero(~is_written).tolist():
+        for status, reasons in zip(statuses, refusals, strict=True):
+            if status[index] == REFUSED:
+                dropped[f"export:{reasons[index]}"] += 1
+                break
+        else:
+            dropped["export:not_selected"] += 1
+    return {"written": written, "dropped": dict(dropped)}
 
 
 def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, workers: int | None = None,

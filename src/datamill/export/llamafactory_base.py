@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from pydantic import Field
@@ -31,7 +33,11 @@ class LlamaFactoryOptions(TargetOptions):
 
 
 class LlamaFactoryExporter(TargetExporter):
-    """Base: a JSON array per file (as LLaMA-Factory's data/*.json) and one registry entry per file."""
+    """Base: a JSON array per file (as LLaMA-Factory's data/*.json) and one registry entry per file.
+
+    The output folder's ``dataset_info.json`` is merged, not replaced, when it exists: several outputs
+    (sft, pretrain, reward) can share one LLaMA-Factory ``dataset_dir``; same-named entries are replaced.
+    """
 
     extension = ".json"
     cot_field_ok = False
@@ -53,4 +59,9 @@ class LlamaFactoryExporter(TargetExporter):
         entries = build_entries(files, out_dir, self.entry_body(), self.lf_options.dataset_name)
         if self.lf_options.merge_into:
             merge_into(self.lf_options.merge_into, entries, out_dir)
+        own = Path(out_dir) / INFO_NAME
+        if "://" not in out_dir and own.is_file():  # several outputs share a folder: keep the others' entries
+            existing = json.loads(own.read_text(encoding="utf-8"))
+            if isinstance(existing, dict):
+                entries = {**existing, **entries}
         return {INFO_NAME: render(entries)}

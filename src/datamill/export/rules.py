@@ -7,12 +7,15 @@ reason instead; the refused records land in the output's ``dropped/`` with the r
 The grammar, after an optional leading system turn (``U`` user, ``A`` assistant text, ``F`` assistant
 tool call, ``T`` tool result)::
 
-    (U (F T+)* A)+          with ``alternation``  (LLaMA-Factory, FastChat/ShareGPT, XTuner)
+    (U (F T+)* A)* U (F T+)* (A | F)    with ``alternation`` (LLaMA-Factory, FastChat/ShareGPT, XTuner)
+
+(the last answer may be a tool call: the example teaches the model to call the tool).
 
 Without ``alternation`` only the basics hold: the first turn is the user's, the last an assistant
 answer, and tool calls are answered. Reasons: ``empty_conversation``, ``system_not_first``,
 ``first_turn_not_user``, ``empty_user_turn``, ``empty_assistant_turn``, ``empty_tool_turn``,
-``unknown_role``, ``tool_calls_unsupported``, ``malformed_tool_call``, ``tool_call_with_text``, ``tool_call_unanswered``,
+``unknown_role``, ``tool_calls_unsupported``, ``malformed_tool_call``, ``tool_call_with_text``,
+``tool_call_unanswered``,
 ``tool_result_without_call``, ``tool_call_id_mismatch``, ``consecutive_tool_turns``,
 ``not_alternating``, ``no_final_answer``.
 """
@@ -92,6 +95,8 @@ def _check_tool_pairing(messages: list[Message], kinds: list[str], rules: Rules)
         while j < len(kinds) and kinds[j] == "T":
             j += 1
         results = messages[i + 1 : j]
+        if not results and i == len(kinds) - 1:
+            return None  # the answer is the tool call itself (the model learns to call the tool)
         if not results:
             return Drop("tool_call_unanswered", {"turn": i})
         if len(results) > 1 and not rules.parallel_tool_results:
@@ -126,7 +131,7 @@ def check_conversation(messages: list[Message], rules: Rules) -> Drop | None:
         dropped = _check_tool_pairing(messages, kinds, rules)
         if dropped is not None:
             return dropped
-    if kinds[-1] != "A":
+    if kinds[-1] not in "AF":
         return Drop("no_final_answer")
     if rules.alternation:
         expect_user = True
@@ -135,7 +140,7 @@ def check_conversation(messages: list[Message], rules: Rules) -> Drop | None:
                 continue
             if expect_user != (kind == "U"):
                 return Drop("not_alternating", {"turn": i})
-            expect_user = kind == "A"
+            expect_user = kind == "A"  # after a tool call the assistant goes on (results, then its answer)
     return None
 
 

@@ -20,6 +20,9 @@ from datamill.formats.messages import KTO_LABEL
 from datamill.records import Message, Record
 from datamill.steps.base import Drop, Params
 
+#: LLaMA-Factory/multimodal media columns (kept in ``meta`` by the readers); text targets cannot carry them
+MEDIA_KEYS = ("images", "videos", "audios")
+
 
 class TargetOptions(Params):
     """Options every trainer exporter understands."""
@@ -93,6 +96,9 @@ class TargetExporter(Exporter):
             if not isinstance(text, str) or not text.strip():
                 return Drop("empty_text")
             return Prepared(mode, text=text)
+        media = [k for k in MEDIA_KEYS if (record.get("meta") or {}).get(k)]
+        if media:  # the text would keep <image> placeholders without the images
+            return Drop("media_not_exported", {"fields": media})
         messages = self._render(list(record.get("messages") or []))
         if isinstance(messages, Drop):
             return messages

@@ -62,7 +62,7 @@ class TextExporter(TargetExporter):
                 row[self.opts.id_field] = record.get("id")
             return row
         replacement = "\\n" if self.opts.newlines == "escape" else " "
-        return _NEWLINE.sub(replacement, ex.text)
+        return _NEWLINE.sub(lambda _: replacement, ex.text)  # a function: no escape processing
 
     def writer(self, fh: IO[bytes]) -> RowWriter:
         return JsonlRowWriter(fh) if self.opts.jsonl else LinesRowWriter(fh)

@@ -44,8 +44,26 @@ def openai_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _complete_schema(tool: Any) -> Any:
+    """A function schema with ``parameters.properties`` present (``{}`` when the source left it out):
+    the same JSON Schema, but LLaMA-Factory's default tool formatter indexes ``properties``."""
+    if not isinstance(tool, dict):
+        return tool
+    if tool.get("type") == "function" and isinstance(tool.get("function"), dict):
+        return {**tool, "function": _complete_schema(tool["function"])}
+    parameters = tool.get("parameters")
+    if parameters is None and "name" in tool:
+        return {**tool, "parameters": {"type": "object", "properties": {}}}
+    if isinstance(parameters, dict) and "properties" not in parameters:
+        return {**tool, "parameters": {**parameters, "properties": {}}}
+    return tool
+
+
 def tools_text(tools: Any) -> str:
     """Tool schemas as JSON text (LLaMA-Factory's ``tools`` column); ``""`` when there are none."""
     if tools is None or tools == "" or tools == []:
         return ""
-    return tools if isinstance(tools, str) else json.dumps(tools, ensure_ascii=False)
+    if isinstance(tools, str):
+        return tools
+    schemas = [_complete_schema(t) for t in tools] if isinstance(tools, list) else tools
+    return json.dumps(schemas, ensure_ascii=False)

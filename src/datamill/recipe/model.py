@@ -72,6 +72,24 @@ class OutputSpec(Strict):
         "split", description="field whose value names the file (train.jsonl, test.jsonl); None for one set"
     )
     options: dict[str, Any] = Field(default_factory=dict, description="exporter-specific options")
+    where: str | None = Field(
+        None,
+        description="only records for which this expression is true go to this output, e.g. \"kind == 'sft'\"; "
+        "a record no output selects is counted as dropped with reason 'export:not_selected'",
+    )
+
+    @field_validator("where")
+    @classmethod
+    def _where_compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            from datamill.errors import RecipeError
+            from datamill.expr import compile_expr
+
+            try:
+                compile_expr(v)
+            except RecipeError as exc:
+                raise ValueError(exc.message + (f" (hint: {exc.hint})" if exc.hint else "")) from None
+        return v
 
 
 class ExecutorSpec(Strict):

@@ -63,8 +63,6 @@ class RemovePatterns(CleanStep[RemoveParams]):
     def clean(self, text: str) -> str:
         if not hasattr(self, "_spans"):
             self.setup()
-        if self._lines:
-            text = "\n".join(line for line in text.split("\n") if not any(p.search(line) for p in self._lines))
         changed = False
         for pattern in self._spans:
             text, n = pattern.subn("", text)
@@ -72,4 +70,7 @@ class RemovePatterns(CleanStep[RemoveParams]):
         if changed:
             text = _SPACE_BEFORE_PUNCT.sub("", _MULTI_SPACE.sub(" ", text))
             text = "\n".join(line.rstrip() for line in text.split("\n"))
+        # whole-line patterns last, on the lines as the span removals left them (idempotent)
+        if self._lines:
+            text = "\n".join(line for line in text.split("\n") if not any(p.search(line) for p in self._lines))
         return text

@@ -8,10 +8,15 @@ import pytest
 
 from datamill.records import Record
 
-WORDS = ("data model train fine tune prompt answer quality filter shard record token window batch "
-         "learning rate optimizer schedule gradient loss metric eval split sample seed cluster graph "
-         "vector index search query cache memory disk speed scale").split()
-HAN = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
+WORDS = """
+data model train fine tune prompt answer quality filter shard record token
+window batch learning rate optimizer schedule gradient loss metric eval split sample
+seed cluster graph vector index search query cache memory disk speed scale
+""".split()  # noqa: SIM905
+HAN = (
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+    "同工也能下过子说产种面而方后多定行学法所民得经"
+)
 
 
 def en_text(rng: random.Random, n: int = 40) -> str:

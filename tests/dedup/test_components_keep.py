@@ -9,7 +9,6 @@ from pydantic import ValidationError
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.keep import KeepParams, priority
 from datamill.steps.dedup_exact import DedupExact, DedupExactParams
-
 from steps.helpers import chat, ids, run_global_step
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 import pytest
 
 from datamill.steps.dedup.leakage import CheckLeakage, CheckLeakageParams
-
 from steps.helpers import chat, ids, run_global_step
 
-BASE = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma upsilon phi chi psi omega one two three"
+BASE = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron"
+    " pi rho sigma upsilon phi chi psi omega one two three"
+)
 
 
 def records() -> list[dict[str, object]]:

@@ -9,7 +9,6 @@ from datamill.records import Record
 from datamill.steps.dedup.lsh import band_layout
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams
 from datamill.steps.dedup.shingles import is_cjk, shingles
-
 from steps.helpers import chat, ids, run_global_step
 
 
@@ -35,7 +34,7 @@ def test_band_layout_covers_threshold() -> None:
 def test_planted_near_duplicates(planted: tuple[list[Record], dict[str, str]]) -> None:
     records, truth = planted
     step = DedupMinHash(DedupMinHashParams())
-    kept, dropped = run_global_step(step, records, shard_size=37)
+    _, dropped = run_global_step(step, records, shard_size=37)
     # the groups found are exactly the planted ones (an original with its copies); survivors: first seen
     survivor_of = {r["id"]: d.detail["duplicate_of"] for r, d in dropped}
     found: dict[str, set[str]] = {}

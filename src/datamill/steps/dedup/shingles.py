@@ -42,3 +42,19 @@ def shingles(text: str, how: Tokenize, word_ngram: int, char_ngram: int) -> tupl
     if len(words) <= n:
         return ([" ".join(words)] if words else []), False
     return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)], False
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+
+
+def script_language(text: str) -> str:
+    """A coarse language from the script: ``zh`` (Han), ``ja`` (kana present), ``ko`` (Hangul) or ``other``."""
+    if text.isascii():
+        return "other"
+    if is_cjk(text):
+        return "ja" if _KANA.search(text) else "zh"
+    letters = len(text) - text.count(" ")
+    if letters and len(_HANGUL.findall(text)) >= CJK_SHARE * letters:
+        return "ko"
+    return "other"

@@ -117,7 +117,8 @@ def parse_line(row: dict[str, Any]) -> BatchResult | None:
             return BatchResult(rid, None, str(message or "no modelOutput"), model_input=row.get("modelInput") or {},
                                raw=row)
         i, o = _usage(output) if isinstance(output, dict) else (0, 0)
-        return BatchResult(rid, text, None, i, o, row.get("modelInput") or {}, raw=output)
+        return BatchResult(rid, text, None, i, o, row.get("modelInput") or {},
+                           raw=output if isinstance(output, dict) else {})
     if "custom_id" in row:
         rid = str(row["custom_id"])
         response = row.get("response") or {}

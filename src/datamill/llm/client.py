@@ -95,6 +95,7 @@ class LLMClient:
 
     # -- live calls ---------------------------------------------------------------------------
     def _run_live(self, todo: dict[str, ChatRequest]) -> dict[str, ChatResult]:
+        _ = self.provider  # build it (imports the SDK) before the first slot is reserved: no burst later
         workers = min(self.config.effective_concurrency(), len(todo))
         if workers <= 1:
             return {k: self._call(r) for k, r in todo.items()}

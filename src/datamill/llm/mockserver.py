@@ -17,6 +17,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,12 @@ class MockState:
     latency: tuple[float, float] = (0.3, 1.5)
     error_rate: float = 0.02
     seed: int = 0
+    #: builds the answer text from the request body (default: a JSON echo)
+    reply: Callable[[dict[str, Any]], str] | None = None
+    in_flight: int = 0
+    admitted: int = 0
+    first_admit: float | None = None
+    last_admit: float | None = None
     window: deque[float] = field(default_factory=deque)
     paid: Counter[str] = field(default_factory=Counter)
     rejected: int = 0
@@ -47,13 +54,21 @@ class MockState:
                 self.rejected += 1
                 return False, max(0.05, 60.0 - (now - self.window[0]))
             self.window.append(now)
+            self.admitted += 1
+            self.first_admit = now if self.first_admit is None else self.first_admit
+            self.last_admit = now
             return True, 0.0
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
             paid = sum(self.paid.values())
             span = (self.last - self.first) if self.first is not None and self.last is not None else 0.0
-            return {"paid": paid, "unique": len(self.paid), "duplicates": paid - len(self.paid),
+            first, last = self.first_admit, self.last_admit
+            admit_span = (last - first) if first is not None and last is not None else 0.0
+            rpm = (self.admitted - 1) / admit_span * 60 if admit_span > 0 else 0.0
+            return {"admitted": self.admitted, "admitted_rpm": round(rpm, 1), "admit_span_s": round(admit_span, 2),
+                    "paid": paid, "in_flight": self.in_flight, "unique": len(self.paid),
+                    "duplicates": paid - len(self.paid),
                     "rejected_429": self.rejected, "errors_5xx": self.errors, "paid_span_s": round(span, 3)}
 
 
@@ -93,7 +108,10 @@ def _handler(state: MockState) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 fail = state.rng.random() < state.error_rate
                 delay = state.rng.uniform(*state.latency)
+                state.in_flight += 1
             time.sleep(delay)
+            with state.lock:
+                state.in_flight -= 1
             if fail:
                 with state.lock:
                     state.errors += 1
@@ -106,7 +124,8 @@ def _handler(state: MockState) -> type[BaseHTTPRequestHandler]:
                 now = time.monotonic()
                 state.first = now if state.first is None else state.first
                 state.last = now
-            content = json.dumps({"echo": digest, "label": "a", "confidence": 0.9, "reasoning": "mock"})
+            content = state.reply(body) if state.reply is not None else json.dumps(
+                {"echo": digest, "label": "a", "confidence": 0.9, "reasoning": "mock"})
             self._send(200, {
                 "id": f"mock-{digest}", "object": "chat.completion", "created": int(time.time()),
                 "model": body.get("model", "mock"),

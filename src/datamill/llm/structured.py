@@ -111,6 +111,8 @@ def extract_json(text: str) -> Parsed:
         if isinstance(value, dict):
             return Parsed(value, None, repaired)
         last_error = f"expected a JSON object, got {type(value).__name__}"
+    if obj is None:
+        last_error = "no JSON object in the answer"
     return Parsed(None, last_error)
 
 

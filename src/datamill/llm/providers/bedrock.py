@@ -57,7 +57,8 @@ class BedrockProvider:
         usage = response.get("usage", {})
         raw = {k: v for k, v in response.items() if k != "ResponseMetadata"}
         return ChatResult(key=request.key(), text=converse_text(response),
-                          input_tokens=int(usage.get("inputTokens", 0)), output_tokens=int(usage.get("outputTokens", 0)),
+                          input_tokens=int(usage.get("inputTokens", 0)),
+                          output_tokens=int(usage.get("outputTokens", 0)),
                           raw=raw)
 
     @staticmethod

@@ -1,0 +1,25 @@
+"""``datamill plan RECIPE``: the LLM calls each step will make and how long they take at the configured rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    def plan(
+        recipe: Annotated[Path, typer.Argument(help="recipe YAML file")],
+        records: Annotated[int | None, typer.Option(help="assume this many input records (default: count them)")]
+        = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="override a recipe key: path=value")] = None,
+    ) -> None:
+        """Print how many LLM calls each step will make and how long they take at its rpm."""
+        from datamill.llm.planning import plan_recipe, render_plan
+        from datamill.recipe.load import load_recipe
+
+        loaded = load_recipe(recipe, overrides=set_ or [])
+        rows, plans = plan_recipe(loaded, records)
+        typer.echo(render_plan(rows, plans))

@@ -1,0 +1,100 @@
+"""The ``batch_verdicts`` step: turn judge answers from batch output rows into routed training records."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import Field
+
+from datamill.llm.batch import parse_line
+from datamill.llm.structured import parse_answer
+from datamill.records import Record, get_field, set_field
+from datamill.steps.base import Drop, Params, RowStep
+from datamill.steps.llm.scoring import MQM_WEIGHTS, normalize_issue, score_issues
+
+SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "other"
+
+
+def prompt_of(model_input: Any) -> str:
+    """The user text of a batch request body (Anthropic or Converse messages, or an OpenAI body)."""
+    if not isinstance(model_input, dict):
+        return ""
+    texts: list[str] = []
+    for message in model_input.get("messages") or []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return "\n".join(t for t in texts if t)
+
+
+class VerdictParams(Params):
+    simple_categories: list[str] = Field(
+        default_factory=lambda: ["fluency/punctuation", "fluency/spelling", "accuracy/untranslated text",
+                                 "locale convention/name format", "locale convention/date format",
+                                 "locale convention/currency format", "terminology/inconsistent use of terminology"],
+        description="issue categories a rule or a small model can check (route 'simple'); the rest are "
+                    "wording problems (route 'complex')")
+    no_issue_category: str = Field(default="no-error", description="category of a verdict without issues")
+    into: str = Field(default="meta.judge", description="field for {score, issues, reasoning}")
+    score_field: str = Field(default="scores.judge", description="field for the recomputed score")
+    route_field: str = Field(default="meta.route", description="field for simple/complex")
+    system: str | None = Field(default=None, description="system prompt for the training conversation")
+
+
+class BatchVerdicts(RowStep[VerdictParams]):
+    """Read judge verdicts from batch output rows (Bedrock ``*.jsonl.out``: ``recordId``, ``modelInput``,
+    ``modelOutput`` or ``error``; OpenAI batch output: ``custom_id``, ``response``) and build a
+    training conversation: the judge's prompt as the user turn, its answer as the assistant turn.
+
+    The verdict ``{"issues": [{"category", "severity", "span"}], "reasoning"}`` is parsed (repaired if
+    needed) into ``into`` with a recomputed MQM score; ``category`` becomes the slug of the most severe
+    issue's category (``accuracy-mistranslation``, or ``no-error``) and ``route_field`` says whether
+    it is ``simple`` (rule-checkable, ``simple_categories``) or ``complex`` (wording). Rows the
+    provider failed are dropped as ``batch_error``; unreadable verdicts as ``llm_invalid_output``.
+    """
+
+    name = "batch_verdicts"
+    Params = VerdictParams
+    version = "1"
+    reads = ("meta.recordId", "meta.modelInput", "meta.modelOutput", "meta.error")
+    writes = ("messages", "category", "meta.judge", "meta.route", "scores.judge")
+
+    def process(self, record: Record) -> Record | Drop:
+        p = self.params
+        row = {k: get_field(record, k) for k in ("recordId", "modelInput", "modelOutput", "error", "custom_id",
+                                                   "response")}
+        result = parse_line({k: v for k, v in row.items() if v is not None})
+        if result is None:
+            return Drop("not_a_batch_row")
+        if result.error is not None or result.text is None:
+            return Drop("batch_error", {"error": result.error, "record_id": result.record_id})
+        parsed = parse_answer(result.text, None)
+        if parsed.error is not None:
+            return Drop("llm_invalid_output", {"error": parsed.error, "raw": result.text})
+        value = parsed.value
+        issues = [normalize_issue(i) for i in value.get("issues") or [] if isinstance(i, dict)]
+        issues.sort(key=lambda i: SEVERITY_RANK.get(i["severity"], 3))
+        category = slug(issues[0]["category"]) if issues else p.no_issue_category
+        simple = {slug(c) for c in p.simple_categories}
+        route = "simple" if category in simple else "complex"
+        score = score_issues(issues, MQM_WEIGHTS)
+        prompt = prompt_of(result.model_input or get_field(record, "modelInput"))
+        messages = [{"role": "system", "content": p.system}] if p.system else []
+        messages += [{"role": "user", "content": prompt}, {"role": "assistant", "content": result.text}]
+        record["messages"] = messages
+        record["kind"] = "sft"
+        record["category"] = category
+        set_field(record, p.into, {"score": score, "model_score": value.get("score"), "issues": issues,
+                                   "reasoning": str(value.get("reasoning") or ""), "record_id": result.record_id})
+        set_field(record, p.score_field, score)
+        set_field(record, p.route_field, route)
+        return record

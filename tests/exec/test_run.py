@@ -154,3 +154,18 @@ def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_
     assert summary["totals"]["written"] == 125
     assert summary["totals"]["dropped"]["export:not_selected"] == 125
     assert summary["reconciled"]
+
+
+def test_split_by_template_writes_one_file_per_combination(tmp_path: Path) -> None:
+    make_inputs(tmp_path, 40)
+    path = write_recipe(tmp_path, steps=[{"split": {"ratios": {"train": 0.5, "test": 0.5}}}],
+                        outputs=[{"format": "jsonl", "path": "export/", "split_by": "{topic}/{split}-{meta.nope}"}])
+    summary = run_recipe(load_recipe(path), tmp_path / "run", workers=1)
+    files = sorted(str(p.relative_to(tmp_path / "run/export")) for p in (tmp_path / "run/export").rglob("*.jsonl"))
+    assert files == ["even/test-none.jsonl", "even/train-none.jsonl", "odd/test-none.jsonl", "odd/train-none.jsonl"]
+    assert sum(f["records"] for f in summary["outputs"][0]["files"]) == 40
+    for f in summary["outputs"][0]["files"]:
+        rows = [json.loads(x) for x in Path(f["path"]).read_text().splitlines()]
+        topic, rest = f["split"].split("/")
+        assert {r["meta"]["topic"] for r in rows} == {topic}
+        assert {r["split"] for r in rows} == {rest.split("-")[0]}

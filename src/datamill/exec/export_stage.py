@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -160,6 +161,27 @@ class ExportRun:
         return sorted(self.files, key=lambda f: f.path)
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def file_key(record: dict[str, Any], split_by: str | None) -> str | None:
+    """The file a record goes to: the value of the ``split_by`` field (``train``), or a template over
+    fields (``{meta.route}/{category}-{split}`` -> ``simple/category-1-train``). Values are made safe
+    for file names; ``/`` in the template makes folders. A missing field gives ``none``."""
+    if not split_by:
+        return None
+    if "{" not in split_by:
+        value = get_field(record, split_by)
+        return None if value is None else str(value)
+
+    def one(m: re.Match[str]) -> str:
+        value = get_field(record, m.group(1).strip())
+        return _UNSAFE.sub("_", "none" if value is None else str(value)).strip("_") or "none"
+
+    return _PLACEHOLDER.sub(one, split_by)
+
+
 #: What happened to each final record in one output (one byte per record, in shard order).
 NOT_SELECTED, WRITTEN, REFUSED = 0, 1, 2
 
@@ -209,8 +231,7 @@ def export_output(
                     status.append(REFUSED)
                     dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
                 else:
-                    split = get_field(record, spec.split_by) if spec.split_by else None
-                    run.write(row, None if split is None else str(split))
+                    run.write(row, file_key(record, spec.split_by))
                     stats.records_out += 1
                     status.append(WRITTEN)
         files = run.finish()

@@ -69,7 +69,9 @@ class OutputSpec(Strict):
     name: str | None = Field(None, description="base file name; default 'data' (or the split name)")
     shard_size: int | None = Field(None, ge=1, description="records per file; None writes one file per split")
     split_by: str | None = Field(
-        "split", description="field whose value names the file (train.jsonl, test.jsonl); None for one set"
+        "split",
+        description="field whose value names the file (train.jsonl, test.jsonl), or a template over fields "
+        "('{meta.route}/{category}-{split}': '/' makes folders); None for one file",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="exporter-specific options")
     where: str | None = Field(

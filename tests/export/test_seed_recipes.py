@@ -19,10 +19,13 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 def test_seed002_medical(corpora: Path, llamafactory: Any, tmp_path: Path) -> None:
     summary = run_recipe(load_recipe(RECIPES / "seed002-medical" / "recipe.yaml"), tmp_path, workers=1)
     assert summary["reconciled"] and summary["totals"]["quarantined"] == 0
+    # where: routes each shape to its output, so nothing is refused or left unselected
+    assert summary["totals"]["dropped"] == {"duplicate_exact": 79}
+    assert summary["totals"]["written"] == summary["totals"]["read"] - 79
     sft, pretrain, reward = summary["outputs"]
-    assert sft["out"] > 6000 and pretrain["out"] > 3000 and reward["out"] == 11
-    for output in summary["outputs"]:  # each output refuses only the other shapes
-        assert set(output["dropped"]) <= {"mode_mismatch"}
+    assert (sft["out"], pretrain["out"], reward["out"]) == (6452, 3698, 11)
+    for output in summary["outputs"]:
+        assert output["dropped"] == {} and output["in"] == output["out"]
     export = tmp_path / "export"
     info = json.loads((export / "dataset_info.json").read_text(encoding="utf-8"))
     assert set(info) == {"medical_sft", "medical_reward"}

@@ -13,14 +13,16 @@ from datamill.formats import (
     detect_format,
     get_adapter,
 )
-from datamill.recipe.model import RECORD_FORMATS
 
 
 def test_names_and_lookup() -> None:
-    assert adapter_names() == ["canonical", "alpaca", "sharegpt", "openai", "firefly", "text", "qa", "raw"]
+    assert adapter_names() == [
+        "canonical", "alpaca", "sharegpt", "openai", "firefly", "helpsteer", "arena", "hh", "traces", "ranked",
+        "text", "qa", "raw",
+    ]
     for name in adapter_names():
         assert get_adapter(name).name == name
-    assert set(RECORD_FORMATS) - {"auto"} <= set(adapter_names())
+    assert {"canonical", "alpaca", "sharegpt", "openai", "text", "raw"} <= set(adapter_names())
 
 
 def test_unknown_adapter_lists_the_known_ones() -> None:

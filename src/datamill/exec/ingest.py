@@ -115,24 +115,26 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
                 stats.quarantined += 1
                 continue
             try:
-                mapped = adapter.to_record(row.value)
+                mapped_all = adapter.to_records(row.value)
             except AdapterError as exc:
                 quarantine.write(_quarantine_entry(task, row, f"{adapter.name}: {exc}", "read"))
                 stats.quarantined += 1
                 continue
-            record: Record = {"id": _record_id(task, row_no), "source": task.source_name,
-                              "source_id": row.location}
-            record.update(mapped)
-            if task.kind:
-                record["kind"] = task.kind
-            if writer is None or writer.count >= task.shard_size:
-                if writer is not None:
-                    writer.close()
-                name = f"{task.prefix}-c{len(shards):06d}"
-                shards.append(name)
-                writer = ShardWriter(task.stage_path / f"{name}{SHARD_SUFFIX}")
-            writer.write(record)
-            stats.records_out += 1
+            for k, mapped in enumerate(mapped_all):  # several only for ranked/traces with pairs: all
+                record_id = _record_id(task, row_no) + (f"#{k}" if k else "")
+                record: Record = {"id": record_id, "source": task.source_name, "source_id": row.location}
+                record.update(mapped)
+                if task.kind:
+                    record["kind"] = task.kind
+                if writer is None or writer.count >= task.shard_size:
+                    if writer is not None:
+                        writer.close()
+                    name = f"{task.prefix}-c{len(shards):06d}"
+                    shards.append(name)
+                    writer = ShardWriter(task.stage_path / f"{name}{SHARD_SUFFIX}")
+                writer.write(record)
+                stats.records_out += 1
+                stats.generated += 1 if k else 0
             progress.tick(task.progress_key)
         if writer is not None:
             writer.close()

@@ -27,8 +27,17 @@ class _InlineQueue:
     def __init__(self, sink: ProgressSink) -> None:
         self.sink = sink
 
-    def put(self, item: tuple[str, int]) -> None:
-        self.sink.advance(item[0], item[1])
+    def put(self, item: tuple[str, Any]) -> None:
+        deliver(self.sink, item)
+
+
+def deliver(sink: ProgressSink, item: tuple[str, Any]) -> None:
+    """Apply one progress message: ``(key, n)`` advances a bar; ``(TOTAL, (key, total))`` sets its total."""
+    key, value = item
+    if key == progress.TOTAL:
+        sink.set_total(*value)
+    else:
+        sink.advance(key, value)
 
 
 def default_workers() -> int:
@@ -62,10 +71,10 @@ class LocalExecutor:
             return
         while True:
             try:
-                key, n = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue_mod.Empty:
                 return
-            self.sink.advance(key, n)
+            deliver(self.sink, item)
 
     def call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn`` in this process, forwarding its progress ticks to the sink."""

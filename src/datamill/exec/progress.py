@@ -32,6 +32,16 @@ def tick(key: str, n: int = 1) -> None:
         _LAST_SENT = now
 
 
+TOTAL = "\x00total"
+
+
+def set_total(key: str, total: int) -> None:
+    """Set (or change) the total of ``key``'s bar, e.g. once a step knows how much work it has."""
+    flush()
+    if _QUEUE is not None:
+        _QUEUE.put((TOTAL, (key, total)))
+
+
 def flush() -> None:
     if _QUEUE is None:
         _PENDING.clear()
@@ -44,6 +54,7 @@ def flush() -> None:
 
 class ProgressSink(Protocol):
     def start(self, key: str, description: str, total: float | None, unit: str) -> None: ...
+    def set_total(self, key: str, total: float) -> None: ...
     def advance(self, key: str, n: float) -> None: ...
     def finish(self, key: str) -> None: ...
     def log(self, message: str) -> None: ...
@@ -60,6 +71,9 @@ class QuietProgress:
         pass
 
     def advance(self, key: str, n: float) -> None:
+        pass
+
+    def set_total(self, key: str, total: float) -> None:
         pass
 
     def finish(self, key: str) -> None:
@@ -118,6 +132,11 @@ class RichProgress:
         speed = task.speed
         if speed:
             self._progress.update(task_id, rate=f"{speed:,.0f} {self._units[key]}/s")
+
+    def set_total(self, key: str, total: float) -> None:
+        task_id = self._tasks.get(key)
+        if task_id is not None:
+            self._progress.update(task_id, total=total)
 
     def finish(self, key: str) -> None:
         task_id = self._tasks.get(key)

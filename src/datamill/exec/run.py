@@ -236,8 +236,11 @@ class Runner:
             attach = getattr(step, "attach_stage", None)
             if callable(attach):  # optional hook: steps that write files for people next to the stage
                 attach(self.wd.root, stage.path)
-            step.context = StepContext(workdir=self.wd.root, stage=stage.path)
-            plans = step.reduce(signatures())
+            key = f"{label}:reduce"
+            step.context = StepContext(workdir=self.wd.root, stage=stage.path, progress_key=key)
+            self.sink.start(key, f"{label} (reduce)", None, "items")
+            plans = self.executor.call(step.reduce, signatures())
+            self.sink.finish(key)
             (stage.path / "plans").mkdir(exist_ok=True)
             for s in shards:
                 t = task(s)

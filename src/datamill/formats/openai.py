@@ -205,6 +205,11 @@ class OpenaiAdapter(FormatAdapter):
         last = len(value) - 1 if answer else -1
         return [self._message(m, f"{key}[{i}]", final=i == last) for i, m in enumerate(value)]
 
+    def parse_messages(self, value: Any, key: str, *, answer: bool = True) -> list[Message]:
+        """OpenAI-style turns (string content, part lists, reasoning, tool calls) as canonical messages;
+        used by the adapters whose rows hold such lists under other names (helpsteer, arena)."""
+        return self._messages(value, key, answer=answer)
+
     def _continuation(self, value: Any, key: str) -> list[Message] | None:
         if _blank_turns(value):
             return None

@@ -1,11 +1,12 @@
 """Format adapters by name, record-format detection, and LLaMA-Factory ``dataset_info.json`` entries.
 
-Detection scores every adapter on a sample of rows (the mean of ``score(row)``; a row that is not an
-object scores 0) and picks the best. It refuses to guess when the best scores under
-:data:`MIN_CONFIDENCE`, or when another format scores within :data:`AMBIGUITY_MARGIN` of it and neither
-is more specific (``FormatAdapter.specificity``: canonical > alpaca, sharegpt, openai, firefly > text >
-qa > raw). A recipe's ``fields`` mapping narrows the candidates to the formats it speaks of: ``text``
-alone -> text, ``messages`` -> the conversation formats, anything else -> qa.
+Detection scores every adapter on a sample of rows (the mean of ``score(row)``; a row that is not an object
+scores 0) and picks the best. It refuses to guess when the best scores under :data:`MIN_CONFIDENCE`, or when
+another format scores within :data:`AMBIGUITY_MARGIN` of it and neither is more specific
+(``FormatAdapter.specificity``: canonical > alpaca, sharegpt, openai, firefly and the preference formats
+helpsteer, arena, hh, traces, ranked > text > qa > raw). A recipe's ``fields`` mapping narrows the candidates
+to the formats it speaks of: ``text`` alone -> text, ``messages`` -> the conversation formats, anything else
+-> qa.
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ from typing import Any
 
 from datamill.errors import FormatDetectionError, RecipeError
 from datamill.formats.alpaca import AlpacaAdapter
+from datamill.formats.arena import ArenaAdapter
 from datamill.formats.base import AdapterConfig, Detection, FormatAdapter
 from datamill.formats.canonical import CanonicalAdapter
 from datamill.formats.fields import normalize_fields
 from datamill.formats.firefly import FireflyAdapter
+from datamill.formats.helpsteer import HelpsteerAdapter
+from datamill.formats.hh import HhAdapter
 from datamill.formats.openai import OpenaiAdapter
 from datamill.formats.qa import QaAdapter
+from datamill.formats.ranked import RankedAdapter
 from datamill.formats.raw import RawAdapter
 from datamill.formats.sharegpt import SharegptAdapter
 from datamill.formats.text import TextAdapter
+from datamill.formats.traces import TracesAdapter
 
 #: Every built-in adapter, most specific first.
 ADAPTERS: tuple[type[FormatAdapter], ...] = (
@@ -33,6 +39,11 @@ ADAPTERS: tuple[type[FormatAdapter], ...] = (
     SharegptAdapter,
     OpenaiAdapter,
     FireflyAdapter,
+    HelpsteerAdapter,
+    ArenaAdapter,
+    HhAdapter,
+    TracesAdapter,
+    RankedAdapter,
     TextAdapter,
     QaAdapter,
     RawAdapter,

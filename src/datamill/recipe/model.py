@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-RECORD_FORMATS = ("auto", "canonical", "alpaca", "sharegpt", "openai", "text", "raw")
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 

@@ -53,6 +53,20 @@ class StepContext:
 
     workdir: Path
     stage: Path
+    #: progress bar key for long work inside ``reduce`` (embedding, synthesis); see :meth:`progress`
+    progress_key: str | None = None
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        """Report ``done`` more items of long work in ``reduce`` (and, once, the ``total``) to the run's
+        progress bar, which shows rate and ETA. A no-op where no bar is shown."""
+        from datamill.exec import progress
+
+        if self.progress_key is None:
+            return
+        if total is not None:
+            progress.set_total(self.progress_key, total)
+        if done:
+            progress.tick(self.progress_key, done)
 
 
 class Step(Generic[P]):

@@ -1,0 +1,105 @@
+"""The preference readers (helpsteer, arena, hh, traces, ranked) through the ``trl`` and
+``llamafactory-sharegpt`` exporters: every pair round-trips (exported, read back by datamill's own
+reader for that target), ties and LLaMA-Factory's single-answer rule are refused with their reasons,
+and LLaMA-Factory's own ``get_dataset`` yields exactly the rows written, one proof per format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from datamill.formats import AdapterConfig, get_adapter
+from datamill.formats.registry import adapter_for_hint
+from datamill.records import Record
+
+from .conftest import export
+
+
+def m(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+U = m("user", "Explain recursion.")
+
+#: format -> (options, rows, how many pairs; the rest are ties or multi-turn)
+ROWS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+    "helpsteer": ({}, [
+        {"context": [m("system", "Be kind."), m("user", "hi"), m("assistant", "hello"), m("user", "你好吗？")],
+         "response1": "很好", "response2": "不好", "overall_preference": -3},
+        {"context": "2+2?", "response1": "5", "response2": "4", "overall_preference": 2},
+        {"context": "2+3?", "response1": "5", "response2": "five", "overall_preference": 0},
+    ]),
+    "arena": ({}, [
+        {"winner": "model_b", "conversation_a": [U, m("assistant", "a")], "conversation_b": [U, m("assistant", "b")]},
+        {"winner": "model_a", "conversation_a": [U, m("assistant", "a"), m("user", "more"), m("assistant", "a2")],
+         "conversation_b": [U, m("assistant", "b"), m("user", "more"), m("assistant", "b2")]},
+        {"winner": "tie", "conversation_a": [U, m("assistant", "a")], "conversation_b": [U, m("assistant", "b")]},
+    ]),
+    "hh": ({}, [
+        {"chosen": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant: 4",
+         "rejected": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant: 5"},
+        {"chosen": "\n\nHuman: name a colour\n\nAssistant: blue",
+         "rejected": "\n\nHuman: name a colour\n\nAssistant: no"},
+    ]),
+    "traces": ({"pairs": "all"}, [
+        {"problem": "1+1?", "generations": ["<think>1+1=2</think>\n\n**2**", "<think>guess</think>3", "2"],
+         "correctness_math_verify": [True, False, True]},
+        {"problem": "2+2?", "generations": ["4", "4"], "correctness_math_verify": [True, True]},
+    ]),
+    "ranked": ({}, [
+        {"instruction": "Write a haiku.", "completions": [
+            {"response": "old pond / frog jumps in / splash", "fine-grained_score": 4.75},
+            {"response": "a poem", "fine-grained_score": 1.5}]},
+        {"prompt": "Say hi.", "responses": ["hi", "HELLO", "go away"], "scores": [7, 9, 1]},
+    ]),
+}
+#: format -> (trl rows, llamafactory-sharegpt rows): ties refused everywhere, multi-turn arena pairs by LLaMA-Factory
+WRITTEN = {"helpsteer": (2, 2), "arena": (2, 1), "hh": (2, 2), "traces": (2, 2), "ranked": (2, 2)}
+
+
+def _records(fmt: str) -> list[Record]:
+    options, rows = ROWS[fmt]
+    adapter = get_adapter(fmt, AdapterConfig(options=options))
+    records: list[Record] = []
+    for i, row in enumerate(rows):
+        for k, record in enumerate(adapter.to_records(row)):
+            records.append({"id": f"{fmt}:{i}#{k}", **record})
+    return records
+
+
+def _pair(record: Record) -> tuple[Any, ...]:
+    strip = [{k: v for k, v in msg.items() if k in ("role", "content", "reasoning")}
+             for msg in record["messages"] + record["chosen"] + record["rejected"]]
+    return tuple(json.dumps(s, ensure_ascii=False, sort_keys=True) for s in strip), len(record["chosen"])
+
+
+@pytest.mark.parametrize("fmt", list(ROWS))
+def test_trl_roundtrip(tmp_path: Path, fmt: str) -> None:
+    records = _records(fmt)
+    out = export(records, "trl", tmp_path)
+    pairs = [r for r in records if not r.get("tie")]
+    assert sum(out.written.values()) == WRITTEN[fmt][0] == len(pairs)
+    assert set(out.reasons()) <= {"tie"}
+    back = [get_adapter("openai").to_record(row) for row in out.rows()]
+    assert [_pair(b) for b in back] == [_pair(r) for r in pairs]
+
+
+@pytest.mark.parametrize("fmt", list(ROWS))
+def test_llamafactory_sharegpt_roundtrip(tmp_path: Path, fmt: str) -> None:
+    records = _records(fmt)
+    out = export(records, "llamafactory-sharegpt", tmp_path, {"dataset_name": "ds"})
+    assert sum(out.written.values()) == WRITTEN[fmt][1]
+    assert set(out.reasons()) <= {"tie", "multi_turn_continuation"}
+    reader = adapter_for_hint(out.info()["ds"])
+    back = [reader.to_record(row) for row in out.rows()]
+    refused = {id(r) for r, _ in out.dropped}
+    assert [_pair(b) for b in back] == [_pair(r) for r in records if id(r) not in refused]
+
+
+@pytest.mark.parametrize("fmt", list(ROWS))
+def test_llamafactory_loads_every_pair(llamafactory: Any, tmp_path: Path, fmt: str) -> None:
+    out = export(_records(fmt), "llamafactory-sharegpt", tmp_path, {"dataset_name": "ds"})
+    assert llamafactory.count(tmp_path, "ds", "rm") == sum(out.written.values()) > 0

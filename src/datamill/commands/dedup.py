@@ -99,3 +99,22 @@ def register(app: typer.Typer) -> None:
             cli._print_totals(summary)
             if copied:
                 cli._err(f"clusters and per-source summary: {', '.join(str(out / c) for c in copied)}")
+
+    @app.command("dedup-static")
+    def dedup_static(
+        model: Annotated[str, typer.Argument(help="sentence-transformers model: 'default' (bundled MiniLM), a path "
+                                                  "or a cached hub name.")],
+        out: Annotated[Path, typer.Argument(help="Folder to write (vectors.npy, tokenizer.json, static.json).")],
+        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    ) -> None:
+        """Distill MODEL into static token embeddings for `dedup_semantic` with `model: static:OUT` (fast on CPU)."""
+        from datamill import cli
+        from datamill.steps.dedup.static import build_static
+
+        cli._STATE["debug"] = debug
+        try:
+            info = build_static(model, out)
+        except (Exception, KeyboardInterrupt) as exc:
+            raise cli._fail(exc) from None
+        cli._err(f"{info['vocab']:,} tokens x {info['dim']} dims from '{model}' in {out}; "
+                 f"use it as `model: static:{out}`")

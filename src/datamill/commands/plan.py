@@ -15,11 +15,13 @@ def register(app: typer.Typer) -> None:
         records: Annotated[int | None, typer.Option(help="assume this many input records (default: count them)")]
         = None,
         set_: Annotated[list[str] | None, typer.Option("--set", help="override a recipe key: path=value")] = None,
+        workdir: Annotated[Path | None, typer.Option("--workdir", "-w", help="a run to resume: plan only the calls "
+                                                     "its cache has not answered yet")] = None,
     ) -> None:
         """Print how many LLM calls each step will make and how long they take at its rpm."""
         from datamill.llm.planning import plan_recipe, render_plan
         from datamill.recipe.load import load_recipe
 
         loaded = load_recipe(recipe, overrides=set_ or [])
-        rows, plans = plan_recipe(loaded, records)
+        rows, plans = plan_recipe(loaded, records, workdir)
         typer.echo(render_plan(rows, plans))

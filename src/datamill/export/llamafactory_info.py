@@ -19,17 +19,21 @@ from datamill.export.base import ExportedFile
 INFO_NAME = "dataset_info.json"
 
 
-def entry_name(file: ExportedFile, prefix: str | None, single: bool) -> str:
-    """The registry key of a file: ``prefix`` (one file) or ``prefix_<stem>``, else the file's stem."""
-    stem = PurePosixPath(file.path).name.split(".")[0]
+def entry_name(file: ExportedFile, prefix: str | None, single: bool, out_dir: str = "") -> str:
+    """The registry key of a file: ``prefix`` (one file) or ``prefix_<stem>``, else the file's stem; a file in
+    a sub-folder of ``out_dir`` (``split_by: "{meta.route}/{category}-{split}"``) is ``<folder>_<stem>``."""
+    rel = PurePosixPath(relative_file_name(file.path, out_dir) if out_dir else PurePosixPath(file.path).name)
+    stem = "_".join([*(p for p in rel.parent.parts if p not in (".", "..")), rel.name.split(".")[0]])
     if not prefix:
         return stem
     return prefix if single else f"{prefix}_{stem}"
 
 
 def relative_file_name(path: str, folder: str) -> str:
+    """``path`` relative to ``folder`` (URLs too, when the file lies under the folder's URL)."""
     if "://" in path:
-        return path
+        base = folder.rstrip("/") + "/"
+        return path[len(base):] if path.startswith(base) else path
     return os.path.relpath(path, folder).replace(os.sep, "/")
 
 
@@ -38,7 +42,7 @@ def build_entries(files: list[ExportedFile], out_dir: str, body: dict[str, Any],
     """``{name: entry}`` for each file; ``body`` holds formatting/columns/tags/ranking."""
     entries: dict[str, dict[str, Any]] = {}
     for f in sorted(files, key=lambda f: f.path):
-        name = entry_name(f, prefix, len(files) == 1)
+        name = entry_name(f, prefix, len(files) == 1, out_dir)
         entries[name] = {"file_name": relative_file_name(f.path, out_dir), **body, "file_sha1": f.sha1}
     return entries
 
@@ -63,8 +67,14 @@ def merge_into(path: str, entries: dict[str, dict[str, Any]], out_dir: str) -> N
     folder = str(target.parent.resolve())
     for name, entry in entries.items():
         rebased = dict(entry)
-        full = os.path.join(out_dir, entry["file_name"]) if "://" not in entry["file_name"] else entry["file_name"]
-        rebased["file_name"] = relative_file_name(os.path.abspath(full), folder)
+        name_ = entry["file_name"]
+        if "://" in name_:
+            full = name_
+        elif "://" in out_dir:  # a remote output: the registry names the file by its URL
+            full = out_dir.rstrip("/") + "/" + name_
+        else:
+            full = os.path.abspath(os.path.join(out_dir, name_))
+        rebased["file_name"] = relative_file_name(full, folder)
         existing[name] = rebased
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

@@ -8,6 +8,11 @@ sft/chat/cot records (preference data goes to ``trl`` or the LLaMA-Factory forma
 
 ``xtuner: true`` refuses what XTuner's ``openai_map_fn`` cannot map (tool turns raise
 ``NotImplementedError`` there): ``tool_calls_unsupported``. ``id_field`` writes the record id too.
+
+``dataset_info: true`` also writes a LLaMA-Factory ``dataset_info.json`` next to the files, one entry per
+file in the shape seed 000 registers its OpenAI files with (formatting ``sharegpt``, ``columns:
+{messages: messages}``, tags ``role``/``content``/``user``/``assistant``/``system``) with ``file_sha1``;
+tool turns are then refused, since LLaMA-Factory reads only role and content from these rows.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import IO, Any, ClassVar
 
 from pydantic import Field
 
-from datamill.export.base import RowWriter
+from datamill.export.base import ExportedFile, RowWriter
 from datamill.export.jsonl import JsonlRowWriter
 from datamill.export.rules import Rules
 from datamill.export.shape import Mode
@@ -24,6 +29,14 @@ from datamill.export.target import TargetExporter, TargetOptions
 from datamill.export.tool_calls import openai_tool_calls
 from datamill.records import Message, Record
 from datamill.steps.base import Drop, Params
+
+#: LLaMA-Factory reads these rows as sharegpt with OpenAI's keys (``dataset_info: true``)
+LLAMAFACTORY_BODY: dict[str, Any] = {
+    "formatting": "sharegpt",
+    "columns": {"messages": "messages"},
+    "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+             "system_tag": "system"},
+}
 
 #: message keys written besides role and content
 KEPT_KEYS = ("name", "tool_call_id")
@@ -43,6 +56,10 @@ class OpenaiOptions(TargetOptions):
     alternation: bool = Field(default=True, description="require user/assistant alternation (XTuner pairs them)")
     xtuner: bool = Field(default=False, description="refuse tool turns, which XTuner's openai_map_fn cannot map")
     id_field: str | None = Field(default=None, description="also write the record id under this key")
+    dataset_info: bool = Field(default=False, description="also write a LLaMA-Factory dataset_info.json (sharegpt "
+                               "formatting with role/content tags, as seed 000 registers these files); refuses "
+                               "tool turns")
+    dataset_name: str | None = Field(default=None, description="dataset_info.json key prefix (default: file stem)")
 
 
 class OpenaiExporter(TargetExporter):
@@ -58,7 +75,7 @@ class OpenaiExporter(TargetExporter):
         super().__init__(options)
         assert isinstance(options, OpenaiOptions)
         self.opts = options
-        self.rules = Rules(alternation=options.alternation, tools=not options.xtuner)
+        self.rules = Rules(alternation=options.alternation, tools=not (options.xtuner or options.dataset_info))
 
     def convert(self, record: Record) -> Any | Drop:
         ex = self.prepare(record)
@@ -76,3 +93,10 @@ class OpenaiExporter(TargetExporter):
 
     def writer(self, fh: IO[bytes]) -> RowWriter:
         return JsonlRowWriter(fh)
+
+    def finalize(self, files: list[ExportedFile], out_dir: str) -> dict[str, str]:
+        if not self.opts.dataset_info:
+            return {}
+        from datamill.export.llamafactory_info import INFO_NAME, build_entries, render
+
+        return {INFO_NAME: render(build_entries(files, out_dir, LLAMAFACTORY_BODY, self.opts.dataset_name))}

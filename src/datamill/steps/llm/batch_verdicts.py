@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from datamill.llm.batch import parse_line
 from datamill.llm.structured import parse_answer
@@ -48,6 +48,21 @@ class VerdictParams(Params):
     score_field: str = Field(default="scores.judge", description="field for the recomputed score")
     route_field: str = Field(default="meta.route", description="field for simple/complex")
     system: str | None = Field(default=None, description="system prompt for the training conversation")
+    prompt_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="field -> regular expression whose first group is read from the judge prompt, e.g. "
+                    "{meta.src: 'Source.*?: (.*)'} (for rule checks on the judged source and translation)")
+
+    @field_validator("prompt_fields")
+    @classmethod
+    def _patterns(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, pattern in v.items():
+            try:
+                if re.compile(pattern).groups < 1:
+                    raise ValueError(f"prompt_fields.{name}: the pattern needs a group, e.g. 'Source: (.*)'")
+            except re.error as exc:
+                raise ValueError(f"prompt_fields.{name}: {exc}") from None
+        return v
 
 
 class BatchVerdicts(RowStep[VerdictParams]):
@@ -60,11 +75,13 @@ class BatchVerdicts(RowStep[VerdictParams]):
     issue's category (``accuracy-mistranslation``, or ``no-error``) and ``route_field`` says whether
     it is ``simple`` (rule-checkable, ``simple_categories``) or ``complex`` (wording). Rows the
     provider failed are dropped as ``batch_error``; unreadable verdicts as ``llm_invalid_output``.
+    ``prompt_fields`` pulls parts of the judge prompt (the source, the translation) into fields, so
+    ``translation_rules`` can check the same pair; a pattern that does not match leaves its field unset.
     """
 
     name = "batch_verdicts"
     Params = VerdictParams
-    version = "1"
+    version = "2"
     reads = ("meta.recordId", "meta.modelInput", "meta.modelOutput", "meta.error")
     writes = ("messages", "category", "meta.judge", "meta.route", "scores.judge")
 
@@ -97,4 +114,8 @@ class BatchVerdicts(RowStep[VerdictParams]):
                                    "reasoning": str(value.get("reasoning") or ""), "record_id": result.record_id})
         set_field(record, p.score_field, score)
         set_field(record, p.route_field, route)
+        for name, pattern in p.prompt_fields.items():
+            found = re.search(pattern, prompt)
+            if found is not None:
+                set_field(record, name, found.group(1).strip())
         return record

@@ -61,7 +61,12 @@ class LLMRowStep(RowStep[Any]):
 
     def setup(self) -> None:
         params: LLMStepParams = self.params
+        self.prepare()
         self.client = make_client(params.llm, self.context, self.name)
+
+    def prepare(self) -> None:
+        """Load what :meth:`messages` needs (templates), without a client: ``datamill plan`` renders
+        prompts this way to look them up in the cache."""
 
     def messages(self, record: Record) -> Messages:
         raise NotImplementedError

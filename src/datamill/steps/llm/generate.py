@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import xxhash
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from datamill.errors import RecipeError
+from datamill.expr import Expr, ExprEvalError, compile_expr
 from datamill.llm.client import LLMClient
 from datamill.llm.request import ChatRequest, Messages
 from datamill.llm.structured import parse_answer
@@ -67,6 +70,21 @@ class GenerateParams(LLMStepParams):
     seed: int = Field(default=0, ge=0, description="few-shot choices (hash of seed, category, attempt)")
     template: str | None = Field(default=None, description="Jinja prompt replacing the mode's default; "
                                  "variables: category, examples (prompt/answer/id), ex, language, vars")
+    where: str | None = Field(default=None, description="count and fill only records matching this expression "
+                              "(as filter's), e.g. \"meta.route == 'simple'\" (seed 000 synthesizes for the "
+                              "simple model only); None: every record")
+    inherit: list[str] = Field(default_factory=list, description="fields copied onto generated records from the "
+                               "category's first real record, e.g. [meta.route] (so outputs split by them)")
+
+    @field_validator("where")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                compile_expr(v)
+            except RecipeError as exc:
+                raise PydanticCustomError("expr", exc.message) from None
+        return v
 
     @model_validator(mode="after")
     def _below(self) -> GenerateParams:
@@ -81,6 +99,8 @@ class Example:
     prompt: str
     answer: str
     kind: str
+    #: (field, value) of the ``inherit`` fields
+    inherited: tuple[tuple[str, Any], ...] = ()
 
 
 #: (category, example) per record
@@ -100,23 +120,35 @@ class LLMGenerate(GlobalStep[GenerateParams, Signature, Plan]):
     ``similarity``, default 0.6) of an existing or already accepted item; at most ``max_attempts``
     requests per category (default 3 x missing). Generated records are appended to the last shard
     with ``tags: [synthetic, <mode>]`` and counted as ``generated``; every call is cached, so a resume
-    re-uses the answers.
+    re-uses the answers. ``where`` limits counting and filling to matching records (seed 000 fills
+    only the simple model's categories); ``inherit`` copies fields (``meta.route``) from the category's
+    first real record onto the generated ones.
     """
 
     name = "llm_generate"
     Params = GenerateParams
-    version = "1"
+    version = "2"
     reads = ("category", "messages")
     writes = ("records", "tags", "meta.generated")
 
     def __init__(self, params: GenerateParams) -> None:
         super().__init__(params)
         self._report: dict[str, Any] = {}
+        self._where: Expr | None = compile_expr(params.where) if params.where else None
+
+    def _selected(self, record: Record) -> bool:
+        if self._where is None:
+            return True
+        try:
+            return bool(self._where(record))
+        except ExprEvalError:
+            return False
 
     def signature(self, record: Record) -> Signature:
-        cat = get_field(record, self.params.category_field)
+        cat = get_field(record, self.params.category_field) if self._selected(record) else None
+        inherited = tuple((f, get_field(record, f)) for f in self.params.inherit)
         ex = Example(str(record.get("id")), prompt_text(record)[:TEXT_CAP], answer_text(record)[:TEXT_CAP],
-                     str(record.get("kind") or "sft"))
+                     str(record.get("kind") or "sft"), inherited)
         return (None if cat is None else str(cat), ex)
 
     def reduce(self, shards: Iterator[ShardSignatures[Signature]]) -> dict[str, Plan]:
@@ -242,4 +274,7 @@ class LLMGenerate(GlobalStep[GenerateParams, Signature, Plan]):
                                    "examples": [e.id for e in shown]}},
         }
         set_field(record, p.category_field, cat)
+        for name, value in pool[0].inherited if pool else ():
+            if value is not None:
+                set_field(record, name, value)
         return record

@@ -55,8 +55,7 @@ class LLMJudge(LLMRowStep):
     reads = ("messages", "meta")
     writes = ("meta.judge", "scores.judge")
 
-    def setup(self) -> None:
-        super().setup()
+    def prepare(self) -> None:
         p: JudgeParams = self.params
         self.rubric = RUBRICS[p.rubric]
         self.template = read_template(p.template, p.template_file, self.rubric.template)

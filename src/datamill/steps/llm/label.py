@@ -59,8 +59,7 @@ class LLMLabel(LLMRowStep):
     reads = ("messages",)
     writes = ("category", "scores.label_confidence", "tags", "meta.llm_label")
 
-    def setup(self) -> None:
-        super().setup()
+    def prepare(self) -> None:
         self.template = read_template(self.params.template, self.params.template_file, DEFAULT_TEMPLATE)
 
     def answer_schema(self) -> dict[str, Any]:

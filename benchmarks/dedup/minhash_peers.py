@@ -51,7 +51,7 @@ def write_datatrove_input(records: list[Record], folder: Path, files: int = 2) -
 def _tokenizer() -> Any:
     from datatrove.utils.word_tokenizers import WordTokenizer
 
-    class ScriptTokenizer(WordTokenizer):  # type: ignore[misc]
+    class ScriptTokenizer(WordTokenizer):
         """Characters for Chinese/Japanese, whitespace words otherwise (as datamill's auto mode)."""
 
         def word_tokenize(self, text: str) -> list[str]:

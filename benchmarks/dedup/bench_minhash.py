@@ -9,7 +9,8 @@ and a tenth with an exact copy; ground truth = the planted groups. ``--records``
 
 datamill runs as a recipe (read -> dedup_minhash -> jsonl export) with ``run_recipe(..., workers=2)``:
 its time includes reading and parsing the JSONL input and writing the output, like datatrove's (which
-reads JSONL and writes kept/removed JSONL). datasketch runs in memory on pre-parsed records (no I/O).
+reads JSONL and writes kept/removed JSONL). Both get the corpus as ``--workers`` JSONL files, written
+before the clock starts. datasketch runs in memory on pre-parsed records (no I/O).
 Prints a Markdown table: seconds, records/s, pair precision and recall against the planted truth.
 """
 
@@ -70,22 +71,32 @@ def score(found: dict[str, str], truth: dict[str, int]) -> tuple[float, float]:
     return (tp / len(f) if f else 1.0), (tp / len(t) if t else 1.0)
 
 
-def run_datamill(records: list[Record], root: Path, workers: int) -> tuple[dict[str, str], float]:
-    """The recipe through the engine; groups from labels.csv. Returns (groups, dedup stage seconds)."""
+def write_datamill_input(records: list[Record], root: Path, files: int) -> list[str]:
+    """The corpus as ``files`` alpaca JSONL files (round-robin, like datatrove's input); ids: c<k>:<row>."""
     root.mkdir(parents=True, exist_ok=True)
-    src = root / "corpus.jsonl"
-    with open(src, "w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps({"instruction": r["messages"][0]["content"], "output": "x"}, ensure_ascii=False) + "\n")
-    recipe = {"name": "bench-minhash", "inputs": [{"name": "c", "path": str(src)}],
+    paths = [root / f"c{k}.jsonl" for k in range(files)]
+    handles = [open(p, "w", encoding="utf-8") for p in paths]  # noqa: SIM115
+    for i, r in enumerate(records):
+        row = {"instruction": r["messages"][0]["content"], "output": "x"}
+        handles[i % files].write(json.dumps(row, ensure_ascii=False) + "\n")
+    for h in handles:
+        h.close()
+    return [str(p) for p in paths]
+
+
+def run_datamill(records: list[Record], root: Path, paths: list[str], workers: int) -> dict[str, str]:
+    """The recipe through the engine (one input per file); groups from labels.csv, keyed by the corpus ids."""
+    files = len(paths)
+    recipe = {"name": "bench-minhash", "inputs": [{"name": f"c{k}", "path": p} for k, p in enumerate(paths)],
               "steps": [{"dedup_minhash": {"on": "prompt", "top_clusters": 50}}],
               "outputs": [{"format": "jsonl", "path": "export/"}]}  # engine defaults: 10k-record shards
-    summary = run_recipe(load_recipe_data(recipe, root), root / "work", workers=workers, fresh=True)
+    run_recipe(load_recipe_data(recipe, root), root / "work", workers=workers, fresh=True)
+    ours = {f"c{i % files}:{i // files}": r["id"] for i, r in enumerate(records)}
     found = {r["id"]: r["id"] for r in records}
     with open(root / "work/steps/01-dedup_minhash/labels.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            found[row["id"]] = row["kept_id"]
-    return found, float(summary["steps"][1]["seconds"])
+            found[ours[row["id"]]] = ours[row["kept_id"]]
+    return found
 
 
 def main() -> None:
@@ -100,8 +111,9 @@ def main() -> None:
     rows: list[tuple[str, float, float, float, str]] = []
     root = Path(tempfile.mkdtemp(prefix="bench-minhash-"))
     try:
+        paths = write_datamill_input(records, root / "dm", files=args.workers)
         t = time.perf_counter()
-        found, _ = run_datamill(records, root / "dm", args.workers)
+        found = run_datamill(records, root / "dm", paths, args.workers)
         s = time.perf_counter() - t
         name = f"datamill recipe (read + dedup_minhash + export), {args.workers} workers"
         rows.append((name, s, *score(found, truth), ""))

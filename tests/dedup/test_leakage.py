@@ -37,7 +37,7 @@ def test_leakage_report_keeps_everything() -> None:
 
 @pytest.mark.parametrize(("method", "removed"), [("near", {"e1", "v1"}), ("exact", {"v1"})])
 def test_leakage_remove(method: str, removed: set[str]) -> None:
-    step = CheckLeakage(CheckLeakageParams(method=method, action="remove"))  # type: ignore[arg-type]
+    step = CheckLeakage(CheckLeakageParams(method=method, action="remove"))
     kept, dropped = run_global_step(step, records(), shard_size=2)
     assert {r["id"] for r, _ in dropped} == removed
     assert all(d.reason == "leakage" and d.detail["split"] != "train" for _, d in dropped)

@@ -39,11 +39,11 @@ def test_planted_near_duplicates(planted: tuple[list[Record], dict[str, str]]) -
     survivor_of = {r["id"]: d.detail["duplicate_of"] for r, d in dropped}
     found: dict[str, set[str]] = {}
     for r in records:
-        found.setdefault(survivor_of.get(r["id"], r["id"]), set()).add(r["id"])
+        found.setdefault(str(survivor_of.get(r["id"], r["id"])), set()).add(str(r["id"]))
     planted_groups: dict[str, set[str]] = {}
     for r in records:
-        origin = truth.get(r["id"], r["id"])
-        planted_groups.setdefault(origin, set()).add(r["id"])
+        origin = str(truth.get(r["id"], r["id"]))
+        planted_groups.setdefault(origin, set()).add(str(r["id"]))
     assert sorted(map(sorted, found.values())) == sorted(map(sorted, planted_groups.values()))
     first_seen = {r["id"]: i for i, r in enumerate(records)}
     assert all(first_seen[kept] < first_seen[rid] for rid, kept in survivor_of.items())
@@ -57,7 +57,7 @@ def test_planted_near_duplicates(planted: tuple[list[Record], dict[str, str]]) -
 
 def test_minhash_is_shard_independent_and_idempotent(planted: tuple[list[Record], dict[str, str]]) -> None:
     records, _ = planted
-    params = DedupMinHashParams(keep={"policy": "longest"})  # type: ignore[arg-type]
+    params = DedupMinHashParams(keep={"policy": "longest"})
     kept1, dropped1 = run_global_step(DedupMinHash(params), records, shard_size=7)
     kept2, dropped2 = run_global_step(DedupMinHash(params), records, shard_size=500)
     assert ids(kept1) == ids(kept2)

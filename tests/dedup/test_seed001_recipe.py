@@ -36,3 +36,15 @@ def test_seed001_consolidate(corpora: Path, tmp_path: Path) -> None:
     assert int(table["TOTAL"]["before"]) == steps["01-dedup_exact"]["out"]
     assert zh_before and (tmp_path / "run/steps/02-semantic-prompt/clusters.json").exists()
     assert list((tmp_path / "run/cache/embeddings").glob("*.sqlite"))
+    # the last dedup step's summary_all.csv covers the whole run: before -> removed by each dedup -> after
+    with open(tmp_path / "run/steps/03-semantic-prompt-answer/summary_all.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["source", "before", "removed_by_01-dedup_exact", "removed_by_02-semantic-prompt",
+                             "removed_by_03-semantic-prompt-answer", "removed_by_other_steps", "after"]
+    total = rows[-1]
+    assert total["source"] == "TOTAL" and int(total["before"]) == 160
+    assert int(total["after"]) == steps["03-semantic-prompt-answer"]["out"]
+    for row in rows:
+        removed = sum(int(v) for k, v in row.items() if k.startswith("removed_by_"))
+        assert int(row["before"]) - removed == int(row["after"])
+    assert int(total["removed_by_01-dedup_exact"]) == sum(steps["01-dedup_exact"]["dropped"].values())

@@ -5,6 +5,10 @@
 * ``labels.csv``: ``id,cluster,kept_id,similarity`` for every record that is in a group of two or more
   (cluster numbers: 0 is the largest group); records not listed are unique.
 * ``summary.csv``: ``source,before,after,removed_<reason>`` per input source.
+* ``summary_all.csv``: the same table over this and every earlier dedup step of the run (read from
+  their ``summary.csv`` next to them): ``before`` at the first dedup step, one ``removed_by_<stage>``
+  column per dedup step, ``removed_by_other_steps`` (filters between them), ``after`` this step.
+  The last dedup step's file is the run's per-source dedup summary (seed 001's summary.csv).
 """
 
 from __future__ import annotations
@@ -28,7 +32,36 @@ def write_artifacts(stage_dir: Path, resolution: Resolution, reason: str) -> lis
     w.writerows(resolution.labels)
     write_text_atomic(stage_dir / "labels.csv", buf.getvalue())
     write_text_atomic(stage_dir / "summary.csv", summary_csv(resolution.summary, reason))
-    return ["clusters.json", "labels.csv", "summary.csv"]
+    write_text_atomic(stage_dir / "summary_all.csv", summary_all_csv(stage_dir))
+    return ["clusters.json", "labels.csv", "summary.csv", "summary_all.csv"]
+
+
+def _read_summary(path: Path) -> dict[str, tuple[int, int]]:
+    with open(path, encoding="utf-8") as fh:
+        return {row["source"]: (int(row["before"]), int(row["after"])) for row in csv.DictReader(fh)
+                if row["source"] != "TOTAL"}
+
+
+def summary_all_csv(stage_dir: Path) -> str:
+    """Per source, across the dedup stages of the run up to ``stage_dir`` (completed earlier ones + this)."""
+    steps = stage_dir.parent
+    stages = [d for d in sorted(steps.iterdir()) if d.name < stage_dir.name and (d / "_SUCCESS").exists()
+              and (d / "summary.csv").exists()] + [stage_dir]
+    tables = [(d.name, _read_summary(d / "summary.csv")) for d in stages]
+    sources = list(dict.fromkeys(src for _, table in tables for src in table))
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source", "before", *(f"removed_by_{name}" for name, _ in tables), "removed_by_other_steps", "after"])
+    total = [0] * (len(tables) + 3)
+    for src in sources:
+        counts = [table.get(src, (0, 0)) for _, table in tables]
+        removed = [b - a for b, a in counts]
+        other = sum(counts[i][1] - counts[i + 1][0] for i in range(len(counts) - 1))
+        values = [counts[0][0], *removed, other, counts[-1][1]]
+        w.writerow([src, *values])
+        total = [t + v for t, v in zip(total, values, strict=True)]
+    w.writerow(["TOTAL", *total])
+    return buf.getvalue()
 
 
 def summary_csv(rows: list[dict[str, object]], reason: str) -> str:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from datamill.records import Record, get_field
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams, MinHashSignature
+from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams, SemanticSignature
 from datamill.steps.dedup_exact import Normalize
 
-#: (the near-dup signature, the record's split)
-LeakSignature = tuple[MinHashSignature, str]
+#: (the inner dedup step's signature, the record's split)
+LeakSignature = tuple[MinHashSignature | SemanticSignature, str]
 #: local index -> (id of the training record it matches, similarity)
 LeakPlan = dict[int, tuple[str, float]]
 REASON = "leakage"
@@ -24,11 +26,23 @@ EXAMPLES = 50
 
 class CheckLeakageParams(Params):
     on: str | list[str] = Field(default="prompt", description="what is compared (as in the dedup steps)")
-    method: Literal["exact", "near"] = Field(
-        default="near", description="exact: equal normalized text (Jaccard 1); near: MinHash Jaccard >= threshold"
+    method: Literal["exact", "near", "semantic"] = Field(
+        default="near", description="exact: equal normalized text (Jaccard 1); near: MinHash Jaccard >= threshold; "
+        "semantic: embeddings within cosine distance eps (as dedup_semantic)"
     )
     threshold: float = Field(default=0.7, gt=0, lt=1, description="Jaccard threshold for method 'near'")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations")
+    semantic: dict[str, Any] = Field(
+        default_factory=dict,
+        description="method semantic: dedup_semantic parameters (eps, model, models, endpoint, mode...), "
+        "its defaults otherwise",
+    )
+    @field_validator("semantic")
+    @classmethod
+    def _semantic(cls, v: dict[str, Any]) -> dict[str, Any]:
+        DedupSemanticParams(**v)  # unknown or invalid keys fail when the recipe loads
+        return v
+
     split_field: str = Field(default="split", description="field holding the split name (written by `split`)")
     train: str = Field(default="train", description="the split whose content must not reappear in the others")
     action: Literal["report", "remove"] = Field(
@@ -42,11 +56,13 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
 
     Run after ``split``. Records are grouped exactly as ``dedup_minhash`` does (normalized ``on`` text,
     word/character shingles by script, MinHash + LSH + union-find; ``method: exact`` groups only identical
-    normalized texts), and a record of any split other than ``train`` is a leak when its group holds a
-    training record. The report counts leaks per split and lists examples with the matching training id
-    and the estimated Jaccard. With ``action: remove`` the leaked records are dropped (reason ``leakage``,
-    detail ``{duplicate_of: <train id>, similarity, split}``); training records are never removed.
-    Reads ``on`` and ``split_field``; writes nothing.
+    normalized texts; ``method: semantic`` groups as ``dedup_semantic`` does, with its embedding cache,
+    language guard and faiss eps-graph, parameters under ``semantic:``), and a record of any split other
+    than ``train`` is a leak when its group holds a training record. The report counts leaks per split
+    and lists examples with the matching training id and the similarity (estimated Jaccard, or cosine).
+    With ``action: remove`` the leaked records are dropped (reason ``leakage``, detail ``{duplicate_of:
+    <train id>, similarity, split}``); training records are never removed.
+    Reads ``on`` and ``split_field``; writes nothing (method semantic: the embedding cache).
     """
 
     name: ClassVar[str] = "check_leakage"
@@ -55,11 +71,22 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     def __init__(self, params: CheckLeakageParams) -> None:
         super().__init__(params)
         threshold = params.threshold if params.method == "near" else 0.999
-        self._inner = DedupMinHash(DedupMinHashParams(
-            on=params.on, threshold=threshold, num_perm=params.num_perm, top_clusters=0,
-            normalize=Normalize(punctuation=params.method == "near"),
-        ))
+        self._inner: DedupMinHash | DedupSemantic
+        if params.method == "semantic":
+            semantic = {**params.semantic, "on": params.on, "top_clusters": 0}
+            self._inner = DedupSemantic(DedupSemanticParams(**semantic))
+        else:
+            self._inner = DedupMinHash(DedupMinHashParams(
+                on=params.on, threshold=threshold, num_perm=params.num_perm, top_clusters=0,
+                normalize=Normalize(punctuation=params.method == "near"),
+            ))
         self._report: dict[str, Any] = {}
+
+    def attach_stage(self, workdir: Path, stage_dir: Path) -> None:
+        """Called by the runner before reduce: the embedding cache folder (method semantic)."""
+        if isinstance(self._inner, DedupSemantic):
+            self._inner.attach_stage(workdir, stage_dir)
+            self._inner._stage_dir = None  # leakage writes no cluster files
 
     def setup(self) -> None:
         self._inner.setup()
@@ -70,7 +97,7 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     def reduce(self, shards: Iterator[ShardSignatures[LeakSignature]]) -> dict[str, LeakPlan]:
         splits: list[str] = []
 
-        def inner() -> Iterator[ShardSignatures[MinHashSignature]]:
+        def inner() -> Iterator[ShardSignatures[Any]]:
             for shard in shards:
                 splits.extend(s[1] for s in shard.signatures)
                 yield ShardSignatures(shard.shard, [s[0] for s in shard.signatures])
@@ -96,6 +123,8 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
         per_split = Counter(split_arr[leaked].tolist())
         totals = Counter(split_arr.tolist())
         self._report = {
+            **({"embedding": g.extra.get("embedding"), "languages": g.extra.get("languages")}
+               if self.params.method == "semantic" else {}),
             "method": self.params.method,
             "action": self.params.action,
             "leaked": len(leaked),

@@ -47,8 +47,9 @@ def candidate_edges(sigs: np.ndarray, valid: np.ndarray, bands: int, rows: int) 
     positions = np.flatnonzero(valid)
     edges: list[np.ndarray] = []
     n = len(sigs)
+    rows_valid = sigs if len(positions) == n else sigs[positions]  # one copy, not one per band
     for band in range(bands):
-        keys = band_keys(sigs[positions], band, rows)
+        keys = band_keys(rows_valid, band, rows)
         order = np.argsort(keys, kind="stable")
         k = keys[order]
         first = np.ones(len(k), dtype=bool)

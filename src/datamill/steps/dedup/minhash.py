@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,16 +11,16 @@ import numpy as np
 from pydantic import Field
 
 from datamill.errors import require
-from datamill.records import Record
+from datamill.records import Record, part_text
 from datamill.steps.base import Drop, GlobalStep, ShardSignatures
 from datamill.steps.dedup.artifacts import write_artifacts
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview, resolve
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.lsh import band_layout, candidate_edges, jaccard
-from datamill.steps.dedup.params import DedupParams, compared_text, parts_of
+from datamill.steps.dedup.params import DedupParams, parts_of
 from datamill.steps.dedup.shingles import Tokenize, shingles
-from datamill.steps.dedup_exact import Normalize
+from datamill.steps.dedup_exact import Normalize, normalize_text
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
 #: survivor priority, preview)
@@ -93,7 +94,8 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
 
     def signature(self, record: Record) -> MinHashSignature:
         p = self.params
-        text = compared_text(record, self._parts, p.normalize)
+        raw = [part_text(record, part) for part in self._parts]
+        text = "\n".join(t for t in (normalize_text(r, p.normalize) for r in raw) if t)
         rid, source = str(record.get("id")), str(record.get("source") or "")
         prio = priority(p.keep, record)
         tokens, chars = shingles(text, p.tokenize, p.word_ngram, p.char_ngram)
@@ -103,8 +105,9 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
             self.setup()
         mh = self._rensa.RMinHash(num_perm=p.num_perm, seed=p.seed)
         mh.update(tokens)
-        digest = np.asarray(mh.digest(), dtype=np.uint32).tobytes()
-        return digest, chars, rid, source, prio, preview(compared_text(record, self._parts, None))
+        # array('I') packs the digest's Python ints ~3x faster than going through numpy
+        digest = array.array("I", mh.digest()).tobytes()
+        return digest, chars, rid, source, prio, preview("\n".join(t for t in raw if t))
 
     def groups(self, shards: Iterator[ShardSignatures[MinHashSignature]]) -> Grouping:
         """Every record's bookkeeping, its group label, and the pairwise similarity (used by check_leakage)."""

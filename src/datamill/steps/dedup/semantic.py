@@ -18,10 +18,12 @@ from datamill.steps.dedup.cache import EmbeddingCache, text_key
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.embed import DEFAULT_MODEL, Embedder, EndpointEmbedder, LocalEmbedder
 from datamill.steps.dedup.graph import Mode, cosine, eps_edges
-from datamill.steps.dedup.groups import DropPlan, Members, preview, resolve
+from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview, resolve
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.params import DedupParams, compared_text, parts_of
 from datamill.steps.dedup.shingles import script_language
+from datamill.steps.dedup.static import PREFIX as STATIC_PREFIX
+from datamill.steps.dedup.static import StaticEmbedder
 
 #: (text, language, id, source, survivor priority, preview)
 SemanticSignature = tuple[str, str, str, str, float, str]
@@ -38,7 +40,8 @@ class DedupSemanticParams(DedupParams):
     model: str = Field(
         default=DEFAULT_MODEL,
         description="sentence-transformers model: 'default' (bundled all-MiniLM-L6-v2, English), a local path, "
-        "or a hub name already in the local cache (e.g. BAAI/bge-m3); loaded offline",
+        "or a hub name already in the local cache (e.g. BAAI/bge-m3), loaded offline; 'static:<folder>' for "
+        "static embeddings distilled from a model (`datamill dedup-static`, ~100x faster on CPU)",
     )
     models: dict[str, str] = Field(
         default_factory=dict,
@@ -62,8 +65,10 @@ class DedupSemanticParams(DedupParams):
     mode: Mode = Field(
         default="exact", description="exact: flat range search; clustered: k-means cells first (for millions)"
     )
-    nlist: int | None = Field(default=None, ge=1, description="clustered: number of k-means cells (4*sqrt(n))")
-    nprobe: int = Field(default=4, ge=1, description="clustered: cells searched per record (1 = SemDeDup)")
+    nlist: int | None = Field(default=None, ge=1, description="clustered: number of k-means cells "
+                                "(default 2*sqrt(n): 2,000 at 1M, where 1M x 384 took 103 s and 2 GB on 2 cores)")
+    nprobe: int = Field(default=4, ge=1, description="clustered: nearest cells each record is a member of "
+                        "(1 = SemDeDup); 4 kept 0.997-1.0 of the exact graph's pairs at 20k-1M")
     cache: bool = Field(default=True, description="cache vectors by content hash in WORKDIR/cache/embeddings/")
 
 
@@ -114,9 +119,20 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
         p = self.params
         if p.endpoint:
             return EndpointEmbedder(p.endpoint, model, p.api_key_env, p.batch_size)
+        if model.startswith(STATIC_PREFIX):
+            return StaticEmbedder(model)
         return LocalEmbedder(model, p.device, p.batch_size)
 
     def reduce(self, shards: Iterator[ShardSignatures[SemanticSignature]]) -> dict[str, DropPlan]:
+        g = self.groups(shards)
+        resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
+        self._report = resolution.report
+        if self._stage_dir is not None:
+            self._report["files"] = write_artifacts(self._stage_dir, resolution, REASON)
+        return resolution.plans
+
+    def groups(self, shards: Iterator[ShardSignatures[SemanticSignature]]) -> Grouping:
+        """Every record's bookkeeping, its group label, and the pairwise cosine (used by check_leakage)."""
         p = self.params
         members = Members()
         texts: list[str] = []
@@ -187,11 +203,7 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
         warnings = [info["warning"] for info in languages.values() if "warning" in info]
         if warnings:
             extra["warnings"] = warnings
-        resolution = resolve(members, labels, similarity, REASON, p.top_clusters, extra)
-        self._report = resolution.report
-        if self._stage_dir is not None:
-            self._report["files"] = write_artifacts(self._stage_dir, resolution, REASON)
-        return resolution.plans
+        return Grouping(members, labels, similarity, extra)
 
     def _embed(self, embedder: Embedder, texts: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
         """Vectors of ``texts``: from the cache where present, the rest embedded longest-first in batches."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from datamill.steps.base import StepContext
 from datamill.steps.dedup.leakage import CheckLeakage, CheckLeakageParams
 from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams
 from steps.helpers import chat, ids, run_global_step
@@ -28,7 +29,7 @@ def test_semantic_dedup_through_the_endpoint(embeddings_server: dict[str, Any], 
     params = DedupSemanticParams(endpoint=embeddings_server["url"], model="test-embed", api_key_env="TEST_EMBED_KEY",
                                  batch_size=2, eps=0.1)
     step = DedupSemantic(params)
-    step.attach_stage(tmp_path, tmp_path / "stage")
+    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
     (tmp_path / "stage").mkdir()
     kept, dropped = run_global_step(step, records, shard_size=2)
     assert ids(kept) == ["a", "c", "d"]
@@ -40,7 +41,7 @@ def test_semantic_dedup_through_the_endpoint(embeddings_server: dict[str, Any], 
     assert step.report()["languages"]["other"]["unk_ratio"] is None  # not measurable through an API
     # the vectors are cached by content: a second run sends nothing
     again = DedupSemantic(params)
-    again.attach_stage(tmp_path, tmp_path / "stage")
+    again.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
     run_global_step(again, records, shard_size=2)
     assert len(reqs) == 2
     assert again.report()["embedding"][params.model]["from_cache"] == 3
@@ -55,7 +56,7 @@ def test_semantic_leakage(embeddings_server: dict[str, Any], tmp_path: Path) -> 
     ]
     step = CheckLeakage(CheckLeakageParams(method="semantic", action="remove",
                                            semantic={"endpoint": embeddings_server["url"], "eps": 0.1}))
-    step.attach_stage(tmp_path, tmp_path / "stage")
+    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
     _, dropped = run_global_step(step, records, shard_size=3)
     assert [r["id"] for r, _ in dropped] == ["e1"]  # e2 ~ v1 both evaluation: not a leak
     assert dropped[0][1].detail["duplicate_of"] == "t1" and dropped[0][1].detail["split"] == "test"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from datamill.errors import StepError
+from datamill.steps.base import StepContext
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.graph import eps_edges
 from steps.helpers import chat, ids, run_global_step
@@ -105,7 +106,7 @@ def test_per_language_model_and_cache(minilm: None, tmp_path: Path) -> None:
     recs = [chat(i, t, "x") for i, t in EN + ZH]
     params: dict[str, Any] = {"eps": 0.1, "models": {"zh": str(model)}}
     step = DedupSemantic(DedupSemanticParams.model_validate(params))
-    step.attach_stage(tmp_path / "wd", tmp_path / "stage")
+    step.context = StepContext(workdir=tmp_path / "wd", stage=tmp_path / "stage")
     (tmp_path / "stage").mkdir()
     kept, dropped = run_global_step(step, recs, 4)
     assert {r["id"]: d.detail["duplicate_of"] for r, d in dropped} == {"b": "a", "e": "c", "z3": "z1"}
@@ -116,7 +117,7 @@ def test_per_language_model_and_cache(minilm: None, tmp_path: Path) -> None:
     assert len(list((tmp_path / "wd/cache/embeddings").glob("*.sqlite"))) == 2
     assert (tmp_path / "stage/clusters.json").exists()
     again = DedupSemantic(DedupSemanticParams.model_validate(params))
-    again.attach_stage(tmp_path / "wd", tmp_path / "stage")
+    again.context = StepContext(workdir=tmp_path / "wd", stage=tmp_path / "stage")
     kept2, _ = run_global_step(again, recs, 2)
     assert ids(kept2) == ids(kept)
     assert {s["from_cache"] for s in again.report()["embedding"].values()} == {5, 3}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from datamill.errors import StepError
+from datamill.steps.base import StepContext
 from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams
 from datamill.steps.dedup.static import StaticEmbedder
 from steps.helpers import chat, ids, run_global_step
@@ -48,7 +49,7 @@ def test_static_model_in_the_step(static_folder: Path, tmp_path: Path) -> None:
                chat("b", "how do I bake a Chocolate Cake at home for a party", "y"),
                chat("c", "Explain the rules of chess to a beginner", "z")]
     step = DedupSemantic(DedupSemanticParams(model=f"static:{static_folder}", eps=0.02))
-    step.attach_stage(tmp_path, tmp_path / "stage")
+    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
     (tmp_path / "stage").mkdir()
     kept, dropped = run_global_step(step, records, shard_size=2)
     assert ids(kept) == ["a", "c"] and dropped[0][1].detail["duplicate_of"] == "a"

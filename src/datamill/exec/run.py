@@ -233,9 +233,6 @@ class Runner:
                 for s in shards:
                     yield ShardSignatures(s, load_pickle(task(s).signature_path))
 
-            attach = getattr(step, "attach_stage", None)
-            if callable(attach):  # optional hook: steps that write files for people next to the stage
-                attach(self.wd.root, stage.path)
             key = f"{label}:reduce"
             step.context = StepContext(workdir=self.wd.root, stage=stage.path, progress_key=key)
             self.sink.start(key, f"{label} (reduce)", None, "items")

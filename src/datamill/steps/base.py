@@ -92,6 +92,16 @@ class Step(Generic[P]):
         self.params: P = params
         self.context: StepContext | None = None
 
+    @property
+    def stage_dir(self) -> Path | None:
+        """This step's stage directory in the run (files for people go here), once the engine set it."""
+        return None if self.context is None else self.context.stage
+
+    @property
+    def workdir(self) -> Path | None:
+        """The run's work directory (caches that survive a resume go under it), once the engine set it."""
+        return None if self.context is None else self.context.workdir
+
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
 

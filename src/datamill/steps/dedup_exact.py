@@ -7,7 +7,6 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -115,11 +114,6 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         # parts are normalized one by one and joined by a separator, so "a b"+"c" != "a"+"b c"
         self._parts = list(on) if isinstance(on, list) else on.split("+") if on == "prompt+answer" else [on]
         self._report: dict[str, Any] = {}
-        self._stage_dir: Path | None = None
-
-    def attach_stage(self, workdir: Path, stage_dir: Path) -> None:
-        """Called by the runner before reduce: where to write summary.csv."""
-        self._stage_dir = stage_dir
 
     def signature(self, record: Record) -> DedupSignature:
         how = self.params.normalize
@@ -197,11 +191,11 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
             "largest_groups": [{"kept": kept_ids[int(first[g])], "size": int(sizes[g])} for g in top],
             "by_source": by_source,
         }
-        if self._stage_dir is not None:
+        if self.stage_dir is not None:
             from datamill.exec.workdir import write_text_atomic
             from datamill.steps.dedup.artifacts import summary_csv
 
-            write_text_atomic(self._stage_dir / "summary.csv", summary_csv(by_source, REASON))
+            write_text_atomic(self.stage_dir / "summary.csv", summary_csv(by_source, REASON))
             self._report["files"] = ["summary.csv"]
         return plans
 

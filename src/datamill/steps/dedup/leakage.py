@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
 from datamill.records import Record, get_field
-from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
+from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures, StepContext
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams, MinHashSignature
 from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams, SemanticSignature
 from datamill.steps.dedup_exact import Normalize
@@ -82,11 +81,6 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
             ))
         self._report: dict[str, Any] = {}
 
-    def attach_stage(self, workdir: Path, stage_dir: Path) -> None:
-        """Called by the runner before reduce: the embedding cache folder (method semantic)."""
-        if isinstance(self._inner, DedupSemantic):
-            self._inner.attach_stage(workdir, stage_dir)
-            self._inner._stage_dir = None  # leakage writes no cluster files
 
     def setup(self) -> None:
         self._inner.setup()
@@ -102,6 +96,8 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
                 splits.extend(s[1] for s in shard.signatures)
                 yield ShardSignatures(shard.shard, [s[0] for s in shard.signatures])
 
+        if self.context is not None:  # the embedding cache of the run (method semantic); no cluster files
+            self._inner.context = StepContext(workdir=self.context.workdir, stage=self.context.stage)
         g = self._inner.groups(inner())
         split_arr = np.asarray(splits, dtype=object)
         is_train = split_arr == self.params.train

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import array
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -82,12 +81,7 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
         super().__init__(params)
         self._parts = parts_of(params.on)
         self._report: dict[str, Any] = {}
-        self._stage_dir: Path | None = None
         self._rensa: Any = None
-
-    def attach_stage(self, workdir: Path, stage_dir: Path) -> None:
-        """Called by the runner before reduce: where to write clusters.json and friends."""
-        self._stage_dir = stage_dir
 
     def setup(self) -> None:
         self._rensa = require("rensa", "dedup", "dedup_minhash")
@@ -143,8 +137,8 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
         g = self.groups(shards)
         resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
         self._report = resolution.report
-        if self._stage_dir is not None:
-            self._report["files"] = write_artifacts(self._stage_dir, resolution, REASON)
+        if self.stage_dir is not None:
+            self._report["files"] = write_artifacts(self.stage_dir, resolution, REASON)
         return resolution.plans
 
     def apply(self, record: Record, index: int, plan: DropPlan) -> Record | Drop:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -101,13 +100,6 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
         super().__init__(params)
         self._parts = parts_of(params.on)
         self._report: dict[str, Any] = {}
-        self._stage_dir: Path | None = None
-        self._cache_dir: Path | None = None
-
-    def attach_stage(self, workdir: Path, stage_dir: Path) -> None:
-        """Called by the runner before reduce: files for people, and the embedding cache folder."""
-        self._stage_dir = stage_dir
-        self._cache_dir = workdir / "cache" / "embeddings"
 
     def signature(self, record: Record) -> SemanticSignature:
         text = compared_text(record, self._parts, None).strip()
@@ -127,8 +119,8 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
         g = self.groups(shards)
         resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
         self._report = resolution.report
-        if self._stage_dir is not None:
-            self._report["files"] = write_artifacts(self._stage_dir, resolution, REASON)
+        if self.stage_dir is not None:
+            self._report["files"] = write_artifacts(self.stage_dir, resolution, REASON)
         return resolution.plans
 
     def groups(self, shards: Iterator[ShardSignatures[SemanticSignature]]) -> Grouping:
@@ -209,7 +201,8 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
         """Vectors of ``texts``: from the cache where present, the rest embedded longest-first in batches."""
         import time
 
-        cache = EmbeddingCache(self._cache_dir if self.params.cache else None, embedder.key)
+        cache_dir = self.workdir / "cache" / "embeddings" if self.workdir is not None else None
+        cache = EmbeddingCache(cache_dir if self.params.cache else None, embedder.key)
         keys = [text_key(t) for t in texts]
         unique = dict.fromkeys(keys)
         found = cache.get_many(list(unique))

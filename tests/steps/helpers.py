@@ -47,7 +47,8 @@ def run_global_step(
     worker.setup()
     signatures = [ShardSignatures(name, [worker.signature(r) for r in rows]) for name, rows in shards]
     signatures = pickle.loads(pickle.dumps(signatures))
-    plans = step.reduce(iter(signatures))
+    result = step.reduce(iter(signatures))
+    plans = result if isinstance(result, dict) else dict(result)  # a reduce may yield (shard, plan) pairs
     assert set(plans) == {name for name, _ in shards}, "reduce must return a plan for every shard"
     kept: list[Record] = []
     dropped: Dropped = []

@@ -208,6 +208,13 @@ class Runner:
         return LocalExecutor(cap, self.sink)
 
     @staticmethod
+    def _write_plan(path: Path, plan: Any) -> None:
+        tmp = tmp_path(path)
+        with open(tmp, "wb") as fh:
+            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    @staticmethod
     def _done_in(stage: StageDir, shards: list[str]) -> int:
         """Records already processed by shards finished before an interruption (for the progress bar)."""
         done = 0
@@ -239,12 +246,14 @@ class Runner:
             plans = self.executor.call(step.reduce, signatures())
             self.sink.finish(key)
             (stage.path / "plans").mkdir(exist_ok=True)
-            for s in shards:
-                t = task(s)
-                tmp = tmp_path(t.plan_path)
-                with open(tmp, "wb") as fh:
-                    pickle.dump(plans.get(s), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                tmp.replace(t.plan_path)
+            # a reduce may return its plans as a dict or yield (shard, plan) pairs, so that a big plan
+            # (millions of duplicates) is written shard by shard instead of held whole in memory
+            pending = set(shards)
+            for s, plan in plans.items() if isinstance(plans, dict) else plans:
+                self._write_plan(task(s).plan_path, plan)
+                pending.discard(s)
+            for s in sorted(pending):
+                self._write_plan(task(s).plan_path, None)
             report = step.report()
             report["reduce_seconds"] = round(time.perf_counter() - started, 3)
             write_json_atomic(report_path, report)

@@ -144,7 +144,9 @@ class GlobalStep(Step[P], Generic[P, S, L]):
     def signature(self, record: Record) -> S:
         raise NotImplementedError
 
-    def reduce(self, shards: Iterator[ShardSignatures[S]]) -> dict[str, L]:
+    def reduce(self, shards: Iterator[ShardSignatures[S]]) -> dict[str, L] | Iterator[tuple[str, L]]:
+        """Plans by shard: a dict, or (shard, plan) pairs yielded one by one (for big plans; a shard
+        that gets none has the plan ``None``). ``report()`` is read after the last pair."""
         raise NotImplementedError
 
     def apply(self, record: Record, index: int, plan: L) -> Record | Drop:

@@ -125,7 +125,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
         return xxhash.xxh3_64_intdigest(joined), rid, prio, source
 
-    def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> dict[str, DedupPlan]:
+    def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> Iterator[tuple[str, DedupPlan]]:
         ids = _IdStore()
         hash_parts: list[np.ndarray] = []
         valid_parts: list[np.ndarray] = []
@@ -168,12 +168,9 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         del positions, run, is_dup, first_of_run
 
         multi = np.flatnonzero(sizes > 1)
-        kept_ids = dict(zip(first[multi].tolist(), ids.get_many(first[multi]), strict=True))
-        plans: dict[str, DedupPlan] = {name: {} for name in ids.names}
-        shard_of = np.searchsorted(ids.offsets, dup_pos, side="right") - 1
-        starts = ids.offsets.tolist()
-        for pos, kept, s in zip(dup_pos.tolist(), dup_kept.tolist(), shard_of.tolist(), strict=True):
-            plans[ids.names[s]][pos - starts[s]] = kept_ids[kept]
+        by_position = np.argsort(dup_pos, kind="stable")
+        dup_pos, dup_kept = dup_pos[by_position], dup_kept[by_position]
+        del by_position
 
         names = list(source_index)
         before = np.bincount(sources, minlength=len(names))
@@ -188,7 +185,8 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
             "empty_not_compared": total - compared,
             "duplicate_groups": len(multi),
             "duplicates_dropped": len(dup_pos),
-            "largest_groups": [{"kept": kept_ids[int(first[g])], "size": int(sizes[g])} for g in top],
+            "largest_groups": [{"kept": kept, "size": int(sizes[g])}
+                               for g, kept in zip(top.tolist(), ids.get_many(first[top]), strict=True)],
             "by_source": by_source,
         }
         if self.stage_dir is not None:
@@ -197,7 +195,12 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
             write_text_atomic(self.stage_dir / "summary.csv", summary_csv(by_source, REASON))
             self._report["files"] = ["summary.csv"]
-        return plans
+        # one shard's plan at a time: the kept ids are looked up only for that shard's duplicates
+        bounds = np.searchsorted(dup_pos, ids.offsets)
+        for s, name in enumerate(ids.names):
+            lo, hi = int(bounds[s]), int(bounds[s + 1])
+            local = (dup_pos[lo:hi] - ids.offsets[s]).tolist()
+            yield name, dict(zip(local, ids.get_many(dup_kept[lo:hi]), strict=True))
 
     def apply(self, record: Record, index: int, plan: DedupPlan) -> Record | Drop:
         kept = plan.get(index)

@@ -91,6 +91,16 @@ class Standardize(CleanStep[StandardizeParams]):
         super().__init__(params)
 
     def clean(self, text: str) -> str:
+        # one rewrite can expose another (``$5　RMB 1,000``: the RMB amount first, then ``$5``):
+        # repeat to a fixed point so that the step is idempotent
+        for _ in range(4):
+            cleaned = self._clean_once(text)
+            if cleaned == text:
+                break
+            text = cleaned
+        return text
+
+    def _clean_once(self, text: str) -> str:
         p = self.params
         if p.dates:
             text = DATE_ZH.sub(lambda m: _iso(m[1], m[2], m[3]) or m[0], text)

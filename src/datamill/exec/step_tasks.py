@@ -26,6 +26,7 @@ from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
 
 BATCH = 256
+SIGNATURE_BATCH = 1024
 
 _STEP_CACHE: dict[str, Step] = {}
 
@@ -182,18 +183,23 @@ def run_signature_shard(task: ShardTask) -> int:
     """Global step, phase 1: the signatures of one shard, pickled next to the stage."""
     step = get_step(task.step, task.context)
     assert isinstance(step, GlobalStep)
-    signatures = []
-    for record in read_shard(task.input_path):
+    signatures: list[Any] = []
+    for batch in _batches(read_shard(task.input_path), SIGNATURE_BATCH):
         try:
-            signatures.append(step.signature(record))
-        except Exception as exc:
-            from datamill.errors import StepError
+            signatures.extend(step.signature_batch(batch))
+        except Exception:
+            for record in batch:  # find the record to name in the error
+                try:
+                    step.signature(record)
+                except Exception as exc:
+                    from datamill.errors import StepError
 
-            raise StepError(
-                f"step '{task.step.name}' failed computing the signature of record {record.get('id')!r}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        progress.tick(task.progress_key)
+                    raise StepError(
+                        f"step '{task.step.name}' failed computing the signature of record "
+                        f"{record.get('id')!r}: {type(exc).__name__}: {exc}"
+                    ) from exc
+            raise
+        progress.tick(task.progress_key, len(batch))
     task.signature_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(task.signature_path)
     with open(tmp, "wb") as fh:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -86,7 +86,11 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
         self._inner.setup()
 
     def signature(self, record: Record) -> LeakSignature:
-        return self._inner.signature(record), str(get_field(record, self.params.split_field, ""))
+        return self.signature_batch([record])[0]
+
+    def signature_batch(self, records: Sequence[Record]) -> list[LeakSignature]:
+        inner: list[Any] = list(self._inner.signature_batch(records))
+        return [(sig, str(get_field(r, self.params.split_field, ""))) for sig, r in zip(inner, records, strict=True)]
 
     def reduce(self, shards: Iterator[ShardSignatures[LeakSignature]]) -> dict[str, LeakPlan]:
         splits: list[str] = []

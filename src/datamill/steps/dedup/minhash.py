@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -86,22 +85,40 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
     def setup(self) -> None:
         self._rensa = require("rensa", "dedup", "dedup_minhash")
 
-    def signature(self, record: Record) -> MinHashSignature:
+    def _prepare(self, record: Record) -> tuple[list[str], bool, str, str, float, str]:
+        """Shingles, whether they are characters, id, source, survivor priority, preview."""
         p = self.params
         raw = [part_text(record, part) for part in self._parts]
         text = "\n".join(t for t in (normalize_text(r, p.normalize) for r in raw) if t)
-        rid, source = str(record.get("id")), str(record.get("source") or "")
-        prio = priority(p.keep, record)
         tokens, chars = shingles(text, p.tokenize, p.word_ngram, p.char_ngram)
-        if not tokens:
-            return None, chars, rid, source, prio, ""
+        prio = priority(p.keep, record)
+        rid, source = str(record.get("id")), str(record.get("source") or "")
+        return tokens, chars, rid, source, prio, preview("\n".join(t for t in raw if t)) if tokens else ""
+
+    def signature(self, record: Record) -> MinHashSignature:
+        return self.signature_batch([record])[0]
+
+    def signature_batch(self, records: Sequence[Record]) -> list[MinHashSignature]:
+        """One rensa bulk call per batch (~3x faster than a ``RMinHash`` object per record; the same
+        digests)."""
+        p = self.params
         if self._rensa is None:
             self.setup()
-        mh = self._rensa.RMinHash(num_perm=p.num_perm, seed=p.seed)
-        mh.update(tokens)
-        # array('I') packs the digest's Python ints ~3x faster than going through numpy
-        digest = array.array("I", mh.digest()).tobytes()
-        return digest, chars, rid, source, prio, preview("\n".join(t for t in raw if t))
+        prepared = [self._prepare(r) for r in records]
+        token_sets = [tokens for tokens, *_ in prepared if tokens]
+        rows: Any = []
+        if token_sets:
+            matrix = self._rensa.RMinHash.digest_matrix_from_token_sets(token_sets, p.num_perm, p.seed)
+            rows = np.asarray(matrix.to_rows(), dtype=np.uint32)
+        out: list[MinHashSignature] = []
+        k = 0
+        for tokens, chars, rid, source, prio, text_preview in prepared:
+            if not tokens:
+                out.append((None, chars, rid, source, prio, ""))
+                continue
+            out.append((rows[k].tobytes(), chars, rid, source, prio, text_preview))
+            k += 1
+        return out
 
     def groups(self, shards: Iterator[ShardSignatures[MinHashSignature]]) -> Grouping:
         """Every record's bookkeeping, its group label, and the pairwise similarity (used by check_leakage)."""

@@ -90,6 +90,30 @@ def run(
         _print_totals(summary)
 
 
+def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, workers: int | None, quiet: bool,
+                         summary_to: Path | None = None) -> dict[str, Any]:
+    """Run a recipe that a command built (``convert``, ``dedup``): progress, errors and totals exactly as
+    ``datamill run`` shows them; ``summary_to`` gets a copy of ``summary.json``."""
+    from datamill.exec.run import run_recipe
+    from datamill.recipe.load import load_recipe_data
+
+    sink = None
+    try:
+        loaded = load_recipe_data(recipe, Path.cwd())
+        sink = _sink(quiet)
+        summary = run_recipe(loaded, workdir, fresh=fresh, workers=workers, sink=sink)
+        if summary_to is not None:
+            summary_to.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    except (Exception, KeyboardInterrupt) as exc:
+        if sink is not None:
+            sink.close()
+        raise _fail(exc) from None
+    sink.close()
+    if not quiet:
+        _print_totals(summary)
+    return summary
+
+
 def _print_totals(summary: dict[str, Any]) -> None:
     t = summary["totals"]
     dropped = ", ".join(f"{k}: {v}" for k, v in t["dropped"].items()) or "none"

@@ -7,7 +7,6 @@ work directory is ``DIR/.datamill`` (resumable), the files land in ``DIR``, and 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,26 +85,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Read INPUT and write it in another format (LLaMA-Factory, ShareGPT, OpenAI, TRL, text, hf...)."""
         from datamill import cli
-        from datamill.exec.run import run_recipe
-        from datamill.recipe.load import load_recipe_data, yaml_load
+        from datamill.recipe.load import yaml_load
 
         cli._STATE["debug"] = debug
-        sink = None
         try:
             options = {k: yaml_load(v) for k, v in parse_pairs(option or [], "--option").items()}
             recipe = convert_recipe(
                 inputs, to, out, record_format=format_, fields=parse_pairs(field or [], "--field"),
                 split=parse_pairs(split or [], "--split"), stratify=stratify, seed=seed, options=options,
             )
-            loaded = load_recipe_data(recipe, Path.cwd())
-            sink = cli._sink(quiet)
-            summary = run_recipe(loaded, out / ".datamill", fresh=fresh, workers=workers, sink=sink)
-            (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
-                                              encoding="utf-8")
         except (Exception, KeyboardInterrupt) as exc:
-            if sink is not None:
-                sink.close()
             raise cli._fail(exc) from None
-        sink.close()
-        if not quiet:
-            cli._print_totals(summary)
+        cli.run_generated_recipe(recipe, out / ".datamill", fresh=fresh, workers=workers, quiet=quiet,
+                                 summary_to=out / "summary.json")

@@ -8,7 +8,6 @@ id that kept their place and the similarity) in ``DIR/.datamill/steps/01-*/dropp
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Annotated, Any
@@ -68,11 +67,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove duplicates from INPUT (exact, near by MinHash, or semantic) and write clusters + summary.csv."""
         from datamill import cli
-        from datamill.exec.run import run_recipe
-        from datamill.recipe.load import load_recipe_data
 
         cli._STATE["debug"] = debug
-        sink = None
         try:
             params: dict[str, Any] = {}
             if threshold is not None:
@@ -83,22 +79,14 @@ def register(app: typer.Typer) -> None:
                 params["model"] = model
             recipe = dedup_recipe(inputs, method, on or ["prompt"], out, keep=keep, params=params,
                                   record_format=format_)
-            loaded = load_recipe_data(recipe, Path.cwd())
-            sink = cli._sink(quiet)
-            workdir = out / ".datamill"
-            summary = run_recipe(loaded, workdir, fresh=fresh, workers=workers, sink=sink)
-            copied = copy_artifacts(workdir, out)
-            (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
-                                              encoding="utf-8")
         except (Exception, KeyboardInterrupt) as exc:
-            if sink is not None:
-                sink.close()
             raise cli._fail(exc) from None
-        sink.close()
-        if not quiet:
-            cli._print_totals(summary)
-            if copied:
-                cli._err(f"clusters and per-source summary: {', '.join(str(out / c) for c in copied)}")
+        workdir = out / ".datamill"
+        cli.run_generated_recipe(recipe, workdir, fresh=fresh, workers=workers, quiet=quiet,
+                                 summary_to=out / "summary.json")
+        copied = copy_artifacts(workdir, out)
+        if not quiet and copied:
+            cli._err(f"clusters and per-source summary: {', '.join(str(out / c) for c in copied)}")
 
     @app.command("dedup-static")
     def dedup_static(

@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 unexpected error; 2 recipe or usage error; 3 input erro
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -52,9 +53,30 @@ def _fail(exc: BaseException) -> typer.Exit:
 
 
 def _sink(quiet: bool) -> Any:
+    """Progress bars on stderr (or nothing with --quiet); log lines of datamill's loggers at INFO and
+    above (e.g. an LLM step's calls done/total, achieved requests/min, errors, tokens, ETA) are printed
+    above the bars."""
     from datamill.exec.progress import QuietProgress, RichProgress
 
-    return QuietProgress() if quiet else RichProgress()
+    sink = QuietProgress() if quiet else RichProgress()
+    logger = logging.getLogger("datamill")
+    for old in [h for h in logger.handlers if isinstance(h, _SinkHandler)]:
+        logger.removeHandler(old)
+    if not quiet:
+        logger.addHandler(_SinkHandler(sink))
+        logger.setLevel(logging.INFO)
+    return sink
+
+
+class _SinkHandler(logging.Handler):
+    """Forwards log records to the progress display so they do not break the bars."""
+
+    def __init__(self, sink: Any) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record: Any) -> None:
+        self.sink.log(self.format(record))
 
 
 @app.command()

@@ -25,7 +25,8 @@ REPORT_GROUPS = 10
 
 def preview(text: str) -> str:
     """The first :data:`PREVIEW_CHARS` characters on one line, for people reading clusters."""
-    flat = " ".join(text.split())
+    head = " ".join(text[: 4 * PREVIEW_CHARS].split())  # a prefix of the collapsed text: enough when long
+    flat = head if len(head) > PREVIEW_CHARS or len(text) <= 4 * PREVIEW_CHARS else " ".join(text.split())
     return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -17,7 +18,8 @@ from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview, re
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.lsh import band_layout, candidate_edges, jaccard
 from datamill.steps.dedup.params import DedupParams, parts_of
-from datamill.steps.dedup.shingles import Tokenize, shingles
+from datamill.steps.dedup.shingle_hashes import shingle_hashes
+from datamill.steps.dedup.shingles import Tokenize
 from datamill.steps.dedup_exact import Normalize, normalize_text
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
@@ -56,7 +58,8 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
 
     Signature phase (parallel per shard): the ``on`` text is normalized (case, width, whitespace,
     punctuation), cut into shingles (3-word n-grams; 3-character n-grams when the record is mostly
-    Chinese/Japanese, detected per record) and hashed into a ``num_perm`` MinHash with rensa (a Rust
+    Chinese/Japanese, detected per record), hashed in numpy for the whole batch, and turned into a
+    ``num_perm`` MinHash with rensa (a Rust
     MinHash: ~40k records/s per core here vs ~700/s for datasketch, see docs/dedup.md). Signatures
     travel as 4 bytes per permutation (512 bytes a record at the default 128).
 
@@ -85,38 +88,42 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
     def setup(self) -> None:
         self._rensa = require("rensa", "dedup", "dedup_minhash")
 
-    def _prepare(self, record: Record) -> tuple[list[str], bool, str, str, float, str]:
-        """Shingles, whether they are characters, id, source, survivor priority, preview."""
+    def _prepare(self, record: Record) -> tuple[str, str, str, float, str]:
+        """Normalized text, id, source, survivor priority, preview."""
         p = self.params
         raw = [part_text(record, part) for part in self._parts]
         text = "\n".join(t for t in (normalize_text(r, p.normalize) for r in raw) if t)
-        tokens, chars = shingles(text, p.tokenize, p.word_ngram, p.char_ngram)
         prio = priority(p.keep, record)
         rid, source = str(record.get("id")), str(record.get("source") or "")
-        return tokens, chars, rid, source, prio, preview("\n".join(t for t in raw if t)) if tokens else ""
+        return text, rid, source, prio, preview("\n".join(t for t in raw if t))
 
     def signature(self, record: Record) -> MinHashSignature:
         return self.signature_batch([record])[0]
 
     def signature_batch(self, records: Sequence[Record]) -> list[MinHashSignature]:
-        """One rensa bulk call per batch (~3x faster than a ``RMinHash`` object per record; the same
-        digests)."""
+        """Shingle hashes of the whole batch in numpy (:mod:`.shingle_hashes`), then one rensa bulk call on
+        them (~4x faster than rensa hashing one Python string per shingle; the same shingle sets)."""
         p = self.params
         if self._rensa is None:
             self.setup()
         prepared = [self._prepare(r) for r in records]
-        token_sets = [tokens for tokens, *_ in prepared if tokens]
-        rows: Any = []
-        if token_sets:
-            matrix = self._rensa.RMinHash.digest_matrix_from_token_sets(token_sets, p.num_perm, p.seed)
-            rows = np.asarray(matrix.to_rows(), dtype=np.uint32)
+        hashes, offsets, chars = shingle_hashes([t for t, *_ in prepared], p.tokenize, p.word_ngram, p.char_ngram)
+        sizes = np.diff(offsets)
+        nonempty = sizes > 0
+        rows: list[list[int]] = []
+        if nonempty.any():
+            row_offsets = np.concatenate(([0], np.cumsum(sizes[nonempty]))).astype(np.uint64)
+            rows = self._rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+                hashes, row_offsets, p.num_perm, p.seed
+            ).to_rows()
         out: list[MinHashSignature] = []
         k = 0
-        for tokens, chars, rid, source, prio, text_preview in prepared:
-            if not tokens:
-                out.append((None, chars, rid, source, prio, ""))
+        flags = zip(nonempty.tolist(), chars.tolist(), strict=True)
+        for (_, rid, source, prio, text_preview), (has, is_chars) in zip(prepared, flags, strict=True):
+            if not has:
+                out.append((None, is_chars, rid, source, prio, ""))
                 continue
-            out.append((rows[k].tobytes(), chars, rid, source, prio, text_preview))
+            out.append((array("I", rows[k]).tobytes(), is_chars, rid, source, prio, text_preview))
             k += 1
         return out
 

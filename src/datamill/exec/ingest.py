@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ class IngestTask:
     stage_path: Path
     quarantine_path: Path
     progress_key: str = "read"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:

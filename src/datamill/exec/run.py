@@ -124,7 +124,6 @@ class Runner:
         if not stage.prepare():
             self.wd.clear_quarantine("read")
         tasks: list[IngestTask] = []
-        markers: list[Any] = []
         for i, spec, name, files in plans:
             for j, (source, label) in enumerate(zip(files, file_labels(files), strict=True)):
                 task = IngestTask(
@@ -159,7 +158,6 @@ class Runner:
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
                      f"{marker['stats']['quarantined']} quarantined")
-            markers.append(marker)
         stage.mark_done(stats, {"files": files_info})
         return stage, files_info
 

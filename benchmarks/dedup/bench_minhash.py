@@ -84,19 +84,22 @@ def write_datamill_input(records: list[Record], root: Path, files: int) -> list[
     return [str(p) for p in paths]
 
 
-def run_datamill(records: list[Record], root: Path, paths: list[str], workers: int) -> dict[str, str]:
-    """The recipe through the engine (one input per file); groups from labels.csv, keyed by the corpus ids."""
+def run_datamill(records: list[Record], root: Path, paths: list[str], workers: int) -> tuple[float, dict[str, str]]:
+    """The recipe through the engine (one input per file): (seconds of ``run_recipe``, groups read from
+    labels.csv afterwards, keyed by the corpus ids)."""
     files = len(paths)
     recipe = {"name": "bench-minhash", "inputs": [{"name": f"c{k}", "path": p} for k, p in enumerate(paths)],
               "steps": [{"dedup_minhash": {"on": "prompt", "top_clusters": 50}}],
               "outputs": [{"format": "jsonl", "path": "export/"}]}  # engine defaults: 10k-record shards
+    started = time.perf_counter()
     run_recipe(load_recipe_data(recipe, root), root / "work", workers=workers, fresh=True)
+    seconds = time.perf_counter() - started
     ours = {f"c{i % files}:{i // files}": r["id"] for i, r in enumerate(records)}
     found = {r["id"]: r["id"] for r in records}
     with open(root / "work/steps/01-dedup_minhash/labels.csv", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             found[ours[row["id"]]] = ours[row["kept_id"]]
-    return found
+    return seconds, found
 
 
 def main() -> None:
@@ -112,18 +115,14 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-minhash-"))
     try:
         paths = write_datamill_input(records, root / "dm", files=args.workers)
-        t = time.perf_counter()
-        found = run_datamill(records, root / "dm", paths, args.workers)
-        s = time.perf_counter() - t
+        s, found = run_datamill(records, root / "dm", paths, args.workers)
         name = f"datamill recipe (read + dedup_minhash + export), {args.workers} workers"
         rows.append((name, s, *score(found, truth), ""))
         shutil.rmtree(root / "dm", ignore_errors=True)
         peers = args.peers.split(",")
         if "datatrove" in peers:
             write_datatrove_input(records, root / "dt-in", files=args.workers)
-            t = time.perf_counter()
-            found = run_datatrove(root / "dt-in", root / "dt", args.workers)
-            s = time.perf_counter() - t
+            s, found = run_datatrove(root / "dt-in", root / "dt", args.workers)
             rows.append((f"datatrove MinHash 4 stages, {args.workers} workers", s, *score(found, truth), ""))
         if "datasketch" in peers:
             t = time.perf_counter()

@@ -180,7 +180,8 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
 
 
 def run_signature_shard(task: ShardTask) -> int:
-    """Global step, phase 1: the signatures of one shard, pickled next to the stage."""
+    """Global step, phase 1: the signatures of one shard, packed by the step (``pack``) and pickled next to
+    the stage."""
     step = get_step(task.step, task.context)
     assert isinstance(step, GlobalStep)
     signatures: list[Any] = []
@@ -203,7 +204,7 @@ def run_signature_shard(task: ShardTask) -> int:
     task.signature_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path(task.signature_path)
     with open(tmp, "wb") as fh:
-        pickle.dump(signatures, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(step.pack(signatures), fh, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(task.signature_path)
     progress.flush()
     return len(signatures)

@@ -130,7 +130,7 @@ class ShardSignatures(Generic[S]):
     """The signatures of one shard, in record order."""
 
     shard: str
-    signatures: list[S]
+    signatures: list[S]  # or what the step's ``pack`` made of the list
 
 
 class GlobalStep(Step[P], Generic[P, S, L]):
@@ -147,6 +147,12 @@ class GlobalStep(Step[P], Generic[P, S, L]):
     def signature_batch(self, records: Sequence[Record]) -> list[S]:
         """The signatures of several records, in order. Override when a bulk call is faster (MinHash)."""
         return [self.signature(r) for r in records]
+
+    def pack(self, signatures: list[S]) -> Any:
+        """Worker side: one shard's signatures as they are stored for the reduce, which receives this as
+        ``ShardSignatures.signatures``. The default keeps the list; override with a columnar form when
+        the reduce would otherwise walk millions of small objects (MinHash)."""
+        return signatures
 
     def reduce(self, shards: Iterator[ShardSignatures[S]]) -> dict[str, L] | Iterator[tuple[str, L]]:
         """Plans by shard: a dict, or (shard, plan) pairs yielded one by one (for big plans; a shard

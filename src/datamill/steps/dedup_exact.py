@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any, ClassVar
 
@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from datamill.records import Record, part_text
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
+from datamill.steps.dedup.strings import StringColumn
 
 #: (xxh3_64 of the normalized text or None when it is empty, record id, survivor priority, source)
 DedupSignature = tuple[int | None, str, float, str]
@@ -37,13 +38,44 @@ class Normalize(Params):
 _ASCII_PUNCTUATION = string.punctuation.encode()  # every ASCII character of Unicode category P (and symbols)
 
 
+#: Unicode assigns punctuation (category P) only in planes 0 and 1 (checked by a test over every code
+#: point of the running Python's Unicode database); scanning those takes ~0.03 s instead of ~0.4 s
+PUNCTUATION_PLANES_END = 0x20000
+
+
 @cache
 def _punctuation_table() -> dict[int, None]:
-    """Every Unicode punctuation code point, for ``str.translate`` (built once, ~0.5 s)."""
+    """Every Unicode punctuation code point, for ``str.translate`` (built once per process)."""
     ascii_only = {ord(c): None for c in string.punctuation}
     return ascii_only | {
-        cp: None for cp in range(128, sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")
+        cp: None for cp in range(128, PUNCTUATION_PLANES_END) if unicodedata.category(chr(cp))[0] == "P"
     }
+
+
+@cache
+def _punctuation_mask() -> np.ndarray:
+    """A bool per code point: True where ``str.translate(_punctuation_table())`` would delete it."""
+    mask = np.zeros(sys.maxunicode + 1, dtype=bool)
+    mask[list(_punctuation_table())] = True
+    return mask
+
+
+#: from this length on, a non-ASCII text loses its punctuation through a numpy mask over its code
+#: points (~2 ns a character plus ~5 us) instead of ``str.translate`` with a dict (~15-30 ns a character)
+_MASK_FROM = 256
+
+
+def strip_punctuation(text: str) -> str:
+    """``text`` without Unicode punctuation (category P) nor ASCII punctuation and symbols."""
+    if text.isascii():  # bytes.translate is ~8x faster than str.translate with the Unicode table
+        return text.encode().translate(None, _ASCII_PUNCTUATION).decode()
+    if len(text) < _MASK_FROM:
+        return text.translate(_punctuation_table())
+    try:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    except UnicodeError:  # pragma: no cover - every str encodes with surrogatepass
+        return text.translate(_punctuation_table())
+    return codes[~_punctuation_mask()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
 
 
 def collapse_whitespace(text: str) -> str:
@@ -61,12 +93,26 @@ def normalize_text(text: str, how: Normalize) -> str:
         text = unicodedata.normalize("NFKC", text)
     if how.lowercase:
         text = text.lower()
-    if how.punctuation:  # bytes.translate is ~8x faster than str.translate with the Unicode table
-        text = text.encode().translate(None, _ASCII_PUNCTUATION).decode() if text.isascii() else \
-            text.translate(_punctuation_table())
+    if how.punctuation:
+        text = strip_punctuation(text)
     if how.whitespace:
         text = collapse_whitespace(text)
     return text
+
+
+def normalize_batch(texts: Sequence[str], how: Normalize) -> list[str]:
+    """``[normalize_text(t, how) for t in texts]`` in one pass over their NUL-joined concatenation.
+
+    Equal results: no normalization joins characters across a NUL (NFKC never composes with it, it is
+    neither whitespace, punctuation nor cased, so case mapping of a final sigma sees it as a text
+    edge), and collapsing whitespace leaves at most one space on each side of it, which the strip
+    removes. Texts that contain a NUL themselves are normalized one by one.
+    """
+    joined = "\x00".join(texts)
+    if len(texts) < 2 or joined.count("\x00") != len(texts) - 1:
+        return [normalize_text(t, how) for t in texts]
+    parts = normalize_text(joined, how).split("\x00")
+    return [p.strip(" ") for p in parts] if how.whitespace else parts
 
 
 class DedupExactParams(Params):
@@ -130,7 +176,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         return xxhash.xxh3_64_intdigest(joined), rid, prio, source
 
     def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> Iterator[tuple[str, DedupPlan]]:
-        ids = _IdStore()
+        ids = StringColumn()
         hash_parts: list[np.ndarray] = []
         valid_parts: list[np.ndarray] = []
         prio_parts: list[np.ndarray] = []
@@ -212,35 +258,3 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
     def report(self) -> dict[str, Any]:
         return self._report
-
-
-class _IdStore:
-    """Every record id as UTF-8 in one bytes blob per shard plus int32 end offsets (~id length + 4 bytes)."""
-
-    def __init__(self) -> None:
-        self.names: list[str] = []
-        self.blobs: list[bytes] = []
-        self.ends: list[np.ndarray] = []
-        self._starts: list[int] = [0]
-        self.offsets = np.zeros(1, dtype=np.int64)  # start position of each shard, then the total
-
-    def add(self, name: str, ids: list[str]) -> None:
-        encoded = [i.encode("utf-8", "surrogatepass") for i in ids]
-        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-        ends = np.cumsum(lengths)
-        self.names.append(name)
-        self.blobs.append(b"".join(encoded))
-        self.ends.append(ends.astype(np.int32) if len(ends) == 0 or ends[-1] < 2**31 else ends)
-        self._starts.append(self._starts[-1] + len(ids))
-        self.offsets = np.asarray(self._starts, dtype=np.int64)
-
-    def get_many(self, positions: np.ndarray) -> list[str]:
-        """The ids at these global positions."""
-        shard_of = (np.searchsorted(self.offsets, positions, side="right") - 1).tolist()
-        out = []
-        for position, shard in zip(positions.tolist(), shard_of, strict=True):
-            local = position - self._starts[shard]
-            ends = self.ends[shard]
-            start = int(ends[local - 1]) if local else 0
-            out.append(self.blobs[shard][start:int(ends[local])].decode("utf-8", "surrogatepass"))
-        return out

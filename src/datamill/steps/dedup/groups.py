@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from datamill.steps.dedup_exact import _IdStore as IdStore
+from datamill.steps.dedup.strings import StringColumn, encode
 
 #: apply-side plan: local index in the shard -> (kept id, similarity, cluster number)
 DropPlan = dict[int, tuple[str, float, int]]
 PREVIEW_CHARS = 120
+#: characters of a record's text a worker keeps for its preview (whitespace collapsing needs some slack)
+PREVIEW_KEEP = PREVIEW_CHARS + 40
 #: groups listed in ``stats.json`` (the full table of the N largest goes to ``clusters.json``)
 REPORT_GROUPS = 10
 
@@ -32,24 +34,39 @@ def preview(text: str) -> str:
 
 @dataclass
 class Members:
-    """Per-record bookkeeping of a dedup reduce, in global order (shards in order, records in order)."""
+    """Per-record bookkeeping of a dedup reduce, in global order (shards in order, records in order).
 
-    ids: IdStore = field(default_factory=IdStore)
+    ``previews`` holds each record's text prefix (see :func:`preview_prefix`); :meth:`preview` turns
+    the few that are shown into one-line previews.
+    """
+
+    ids: StringColumn = field(default_factory=StringColumn)
+    previews: StringColumn = field(default_factory=StringColumn)
     source_names: list[str] = field(default_factory=list)
     _source_index: dict[str, int] = field(default_factory=dict)
     _sources: list[np.ndarray] = field(default_factory=list)
     _priority: list[np.ndarray] = field(default_factory=list)
-    previews: list[str] = field(default_factory=list)
 
     def add(self, shard: str, ids: Sequence[str], sources: Sequence[str], priority: Sequence[float],
             previews: Sequence[str]) -> None:
-        self.ids.add(shard, list(ids))
-        codes = [self._source_index.setdefault(s, len(self._source_index)) for s in sources]
+        names = list(dict.fromkeys(sources))
+        local = {name: i for i, name in enumerate(names)}
+        codes = np.fromiter((local[s] for s in sources), dtype=np.int32, count=len(sources))
+        self.add_columns(shard, encode(ids), names, codes, np.asarray(priority, dtype=np.float64),
+                         encode(previews))
+
+    def add_columns(self, shard: str, ids: tuple[bytes, np.ndarray], source_names: Sequence[str],
+                    source_codes: np.ndarray, priority: np.ndarray, previews: tuple[bytes, np.ndarray]) -> None:
+        """One shard in columns, as a worker packed it: ids and previews :func:`encode`-d, sources as codes
+        into the shard's own ``source_names``."""
+        self.ids.add_encoded(shard, *ids)
+        self.previews.add_encoded(shard, *previews)
+        mapping = np.asarray([self._source_index.setdefault(s, len(self._source_index)) for s in source_names],
+                             dtype=np.int32)
         for name in list(self._source_index)[len(self.source_names):]:
             self.source_names.append(name)
-        self._sources.append(np.asarray(codes, dtype=np.int32))
+        self._sources.append(mapping[source_codes] if len(source_codes) else np.zeros(0, dtype=np.int32))
         self._priority.append(np.asarray(priority, dtype=np.float64))
-        self.previews.extend(previews)
 
     @property
     def n(self) -> int:
@@ -60,6 +77,16 @@ class Members:
 
     def priority(self) -> np.ndarray:
         return np.concatenate(self._priority) if self._priority else np.zeros(0, dtype=np.float64)
+
+    def preview(self, positions: np.ndarray | Sequence[int]) -> list[str]:
+        """One-line previews of the records at these positions."""
+        return [preview(t) for t in self.previews.get_many(positions)]
+
+
+def preview_prefix(text: str) -> str:
+    """What a worker keeps of a record's text for a later :func:`preview`: a prefix, cut without any
+    other string work (previews are made in the reduce, only for the records that are shown)."""
+    return text[:PREVIEW_KEEP]
 
 
 @dataclass
@@ -88,38 +115,51 @@ def resolve(members: Members, labels: np.ndarray, similarity: Callable[[np.ndarr
     """Pick survivors of the groups given by ``labels`` (equal label = same group) and plan the drops.
 
     ``similarity(a, b)`` returns the similarity of the records at global positions ``a[i]`` and ``b[i]``.
-    Groups are numbered 0, 1, ... by size (largest first), then by their survivor's position.
+    Groups are numbered 0, 1, ... by size (largest first), then by their survivor's position. All of it
+    is array work over the grouped records; Python touches each of them once, to build its plan entry
+    and its ``labels.csv`` row.
     """
     n = members.n
     labels = np.asarray(labels, dtype=np.int64)
     sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    grouped = np.flatnonzero(sizes[labels] > 1) if n else np.zeros(0, dtype=np.int64)
+    grouped = np.flatnonzero(sizes[labels] > 1) if n else np.zeros(0, dtype=np.int64)  # ascending positions
     prio = members.priority()
-    order = grouped[np.lexsort((grouped, prio[grouped], labels[grouped]))]
+    glabel = labels[grouped]
+    order = np.lexsort((grouped, prio[grouped], glabel))
     first = np.ones(len(order), dtype=bool)
-    first[1:] = labels[order][1:] != labels[order][:-1]
-    kept_pos = order[first]  # one per group
+    first[1:] = glabel[order][1:] != glabel[order][:-1]
+    kept_pos = grouped[order[first]]  # one per group
     kept_of = np.full(n, -1, dtype=np.int64)
     kept_of[labels[kept_pos]] = kept_pos
-    group_kept = kept_of[labels[grouped]]
-    dup = grouped[group_kept != grouped]
-    dup_kept = kept_of[labels[dup]]
-    sims = np.round(similarity(dup, dup_kept).astype(np.float64), 4) if len(dup) else np.zeros(0)
+    g_kept = kept_of[glabel]  # the survivor of each grouped record's group
+    is_dup = g_kept != grouped
+    sim = np.ones(len(grouped), dtype=np.float64)
+    if is_dup.any():
+        sim[is_dup] = np.round(similarity(grouped[is_dup], g_kept[is_dup]).astype(np.float64), 4)
 
     group_sizes = sizes[labels[kept_pos]]
     rank_order = np.lexsort((kept_pos, -group_sizes))
     cluster_no = np.full(n, -1, dtype=np.int64)
     cluster_no[labels[kept_pos[rank_order]]] = np.arange(len(kept_pos))
+    g_cluster = cluster_no[glabel]
 
-    needed = np.unique(np.concatenate([grouped, kept_pos]))
-    id_of = dict(zip(needed.tolist(), members.ids.get_many(needed), strict=True))
+    # every grouped record's id, once; a survivor is grouped too, so kept ids index the same list
+    g_ids = members.ids.get_many(grouped)
+    g_kept_idx = np.searchsorted(grouped, g_kept)
+
     plans: dict[str, DropPlan] = {name: {} for name in members.ids.names}
     starts = members.ids.offsets
-    shard_of = np.searchsorted(starts, dup, side="right") - 1
-    sim_of: dict[int, float] = {}
-    for pos, kept, s, sim in zip(dup.tolist(), dup_kept.tolist(), shard_of.tolist(), sims.tolist(), strict=True):
-        plans[members.ids.names[s]][pos - int(starts[s])] = (id_of[kept], sim, int(cluster_no[labels[pos]]))
-        sim_of[pos] = sim
+    dup_idx = np.flatnonzero(is_dup)
+    dup = grouped[dup_idx]
+    bounds = np.searchsorted(dup, starts)
+    for s, name in enumerate(members.ids.names):
+        lo, hi = int(bounds[s]), int(bounds[s + 1])
+        if lo == hi:
+            continue
+        idx = dup_idx[lo:hi]
+        entries = zip([g_ids[k] for k in g_kept_idx[idx].tolist()], sim[idx].tolist(), g_cluster[idx].tolist(),
+                      strict=True)
+        plans[name] = dict(zip((dup[lo:hi] - int(starts[s])).tolist(), entries, strict=True))
 
     sources = members.sources()
     names = members.source_names
@@ -128,18 +168,25 @@ def resolve(members: Members, labels: np.ndarray, similarity: Callable[[np.ndarr
     summary = [{"source": names[i], "before": int(before[i]), "after": int(before[i] - removed[i]),
                 "removed": int(removed[i])} for i in range(len(names))]
 
-    clusters: list[dict[str, Any]] = []
-    for rank, k in enumerate(kept_pos[rank_order][:top].tolist()):
-        member_pos = grouped[labels[grouped] == labels[k]]
-        rows = [{"id": id_of[p], "source": names[sources[p]], "kept": p == k,
-                 "similarity": 1.0 if p == k else sim_of[p], "preview": members.previews[p]}
-                for p in member_pos.tolist()]
-        rows.sort(key=lambda r: (not r["kept"], -r["similarity"]))
-        clusters.append({"cluster": rank, "size": len(rows), "kept": id_of[k], "members": rows})
+    # labels.csv order: by cluster, the survivor first, then by similarity (descending), then position
+    row_order = np.lexsort((grouped, -sim, is_dup, g_cluster))
+    label_rows = [(g_ids[i], c, g_ids[k], s) for i, c, k, s in zip(
+        row_order.tolist(), g_cluster[row_order].tolist(), g_kept_idx[row_order].tolist(),
+        sim[row_order].tolist(), strict=True)]
 
-    label_rows = [(id_of[p], int(cluster_no[labels[p]]), id_of[int(kept_of[labels[p]])], sim_of.get(p, 1.0))
-                  for p in grouped.tolist()]
-    label_rows.sort(key=lambda r: (r[1], r[2] != r[0], -r[3]))
+    clusters: list[dict[str, Any]] = []
+    shown_end = int(np.searchsorted(g_cluster[row_order], min(top, len(kept_pos))))
+    shown = row_order[:shown_end]  # the members of the ``top`` largest groups, in labels.csv order
+    shown_previews = members.preview(grouped[shown])
+    shown_sources = sources[grouped[shown]].tolist()
+    run_bounds = np.searchsorted(g_cluster[shown], np.arange(min(top, len(kept_pos)) + 1))
+    for rank in range(len(run_bounds) - 1):
+        lo, hi = int(run_bounds[rank]), int(run_bounds[rank + 1])
+        rows = [{"id": g_ids[i], "source": names[shown_sources[j]], "kept": not bool(is_dup[i]),
+                 "similarity": float(sim[i]), "preview": shown_previews[j]}
+                for j, i in zip(range(lo, hi), shown[lo:hi].tolist(), strict=True)]
+        clusters.append({"cluster": rank, "size": len(rows), "kept": rows[0]["id"], "members": rows})
+
     report: dict[str, Any] = {
         "seen": n,
         "groups": len(kept_pos),
@@ -149,7 +196,8 @@ def resolve(members: Members, labels: np.ndarray, similarity: Callable[[np.ndarr
                             "preview": c["members"][0]["preview"]} for c in clusters[:REPORT_GROUPS]],
         "by_source": summary,
     }
-    if len(sims):
-        report["similarity"] = {"min": float(sims.min()), "mean": round(float(sims.mean()), 4)}
+    if len(dup):
+        dup_sims = sim[dup_idx]
+        report["similarity"] = {"min": float(dup_sims.min()), "mean": round(float(dup_sims.mean()), 4)}
     report.update(extra_report or {})
     return Resolution(plans, report, clusters, label_rows, summary)

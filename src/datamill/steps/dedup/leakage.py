@@ -132,7 +132,7 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
                          if k != self.params.train},
             "examples": [
                 {"id": lid, "split": str(split_arr[p]), "train_id": mid, "similarity": sim,
-                 "preview": g.members.previews[p], "train_preview": g.members.previews[m]}
+                 "preview": g.members.preview([p])[0], "train_preview": g.members.preview([m])[0]}
                 for lid, mid, p, m, sim in zip(leaked_ids[:EXAMPLES], match_ids[:EXAMPLES], leaked.tolist(),
                                                match.tolist(), sims.tolist(), strict=False)
             ],

@@ -42,16 +42,24 @@ def band_keys(sigs: np.ndarray, band: int, rows: int) -> np.ndarray:
     return h
 
 
-def candidate_edges(sigs: np.ndarray, valid: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (a, b), a < b, that share a band bucket: each bucket member is joined to the bucket's first."""
+def band_key_matrix(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Every band's keys: an (n, bands) uint64 matrix (workers compute it per shard, in parallel)."""
+    out = np.empty((len(sigs), bands), dtype=np.uint64)
+    for band in range(bands):
+        out[:, band] = band_keys(sigs, band, rows)
+    return out
+
+
+def candidate_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a, b), a < b, that share a band bucket (equal key in a column of ``keys``, records where
+    ``valid``): each bucket member is joined to the bucket's first."""
     positions = np.flatnonzero(valid)
     edges: list[np.ndarray] = []
-    n = len(sigs)
-    rows_valid = sigs if len(positions) == n else sigs[positions]  # one copy, not one per band
-    for band in range(bands):
-        keys = band_keys(rows_valid, band, rows)
-        order = np.argsort(keys, kind="stable")
-        k = keys[order]
+    n = len(keys)
+    for band in range(keys.shape[1] if keys.ndim == 2 else 0):
+        column = keys[positions, band] if len(positions) < n else keys[:, band]
+        order = np.argsort(column, kind="stable")
+        k = column[order]
         first = np.ones(len(k), dtype=bool)
         first[1:] = k[1:] != k[:-1]
         run_start = np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))

@@ -14,13 +14,14 @@ from datamill.records import Record, part_text
 from datamill.steps.base import Drop, GlobalStep, ShardSignatures
 from datamill.steps.dedup.artifacts import write_artifacts
 from datamill.steps.dedup.components import components
-from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview, resolve
+from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview_prefix, resolve
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.lsh import band_layout, candidate_edges, jaccard
+from datamill.steps.dedup.minhash_shard import MinHashShard
 from datamill.steps.dedup.params import DedupParams, parts_of
 from datamill.steps.dedup.shingle_hashes import shingle_hashes
 from datamill.steps.dedup.shingles import Tokenize
-from datamill.steps.dedup_exact import Normalize, normalize_text
+from datamill.steps.dedup_exact import Normalize, normalize_batch
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
 #: survivor priority, preview)
@@ -88,26 +89,23 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
     def setup(self) -> None:
         self._rensa = require("rensa", "dedup", "dedup_minhash")
 
-    def _prepare(self, record: Record) -> tuple[str, str, str, float, str]:
-        """Normalized text, id, source, survivor priority, preview."""
-        p = self.params
-        raw = [part_text(record, part) for part in self._parts]
-        text = "\n".join(t for t in (normalize_text(r, p.normalize) for r in raw) if t)
-        prio = priority(p.keep, record)
-        rid, source = str(record.get("id")), str(record.get("source") or "")
-        return text, rid, source, prio, preview("\n".join(t for t in raw if t))
-
     def signature(self, record: Record) -> MinHashSignature:
         return self.signature_batch([record])[0]
 
     def signature_batch(self, records: Sequence[Record]) -> list[MinHashSignature]:
-        """Shingle hashes of the whole batch in numpy (:mod:`.shingle_hashes`), then one rensa bulk call on
-        them (~4x faster than rensa hashing one Python string per shingle; the same shingle sets)."""
+        """The whole batch at once: its texts normalized in one pass (:func:`normalize_batch`), shingle
+        hashes in numpy (:mod:`.shingle_hashes`), then one rensa bulk call on them (~4x faster than rensa
+        hashing one Python string per shingle; the same shingle sets)."""
         p = self.params
         if self._rensa is None:
             self.setup()
-        prepared = [self._prepare(r) for r in records]
-        hashes, offsets, chars = shingle_hashes([t for t, *_ in prepared], p.tokenize, p.word_ngram, p.char_ngram)
+        raw = [[part_text(r, part) for part in self._parts] for r in records]
+        if len(self._parts) == 1:
+            texts = normalize_batch([parts[0] for parts in raw], p.normalize)
+        else:
+            flat = iter(normalize_batch([t for parts in raw for t in parts], p.normalize))
+            texts = ["\n".join(t for t in (next(flat) for _ in parts) if t) for parts in raw]
+        hashes, offsets, chars = shingle_hashes(texts, p.tokenize, p.word_ngram, p.char_ngram)
         sizes = np.diff(offsets)
         nonempty = sizes > 0
         rows: list[list[int]] = []
@@ -116,39 +114,58 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
             rows = self._rensa.RMinHash.digest_matrix_from_flat_token_hashes(
                 hashes, row_offsets, p.num_perm, p.seed
             ).to_rows()
+        first = p.keep.policy == "first"
         out: list[MinHashSignature] = []
         k = 0
-        flags = zip(nonempty.tolist(), chars.tolist(), strict=True)
-        for (_, rid, source, prio, text_preview), (has, is_chars) in zip(prepared, flags, strict=True):
+        for record, parts, has, is_chars in zip(records, raw, nonempty.tolist(), chars.tolist(), strict=True):
+            rid, source = str(record.get("id")), str(record.get("source") or "")
+            prio = 0.0 if first else priority(p.keep, record)
             if not has:
                 out.append((None, is_chars, rid, source, prio, ""))
                 continue
-            out.append((array("I", rows[k]).tobytes(), is_chars, rid, source, prio, text_preview))
+            text = parts[0] if len(parts) == 1 else "\n".join(t for t in parts if t)
+            out.append((array("I", rows[k]).tobytes(), is_chars, rid, source, prio, preview_prefix(text)))
             k += 1
         return out
 
-    def groups(self, shards: Iterator[ShardSignatures[MinHashSignature]]) -> Grouping:
-        """Every record's bookkeeping, its group label, and the pairwise similarity (used by check_leakage)."""
+    def pack(self, signatures: list[MinHashSignature]) -> MinHashShard:
+        """Worker side: the shard's signatures as columns (digest matrix, band keys, encoded ids and
+        previews), so that the reduce concatenates arrays instead of walking a million tuples."""
+        bands, rows = self._layout()
+        return MinHashShard.from_signatures(signatures, self.params.num_perm, bands, rows)
+
+    def _layout(self) -> tuple[int, int]:
+        p = self.params
+        return band_layout(p.threshold, p.num_perm, FN_WEIGHT_VERIFIED if p.verify else 0.5)
+
+    def groups(self, shards: Iterator[ShardSignatures[Any]]) -> Grouping:
+        """Every record's bookkeeping, its group label, and the pairwise similarity (used by check_leakage).
+
+        A shard's ``signatures`` is a :class:`MinHashShard` (packed by the worker) or the plain list.
+        """
         p = self.params
         members = Members()
-        blobs: list[bytes] = []
+        digests: list[np.ndarray] = []
+        keys: list[np.ndarray] = []
         valid_parts: list[np.ndarray] = []
-        empty = b"\x00" * (4 * p.num_perm)
         chars = 0
         for shard in shards:
-            sigs = shard.signatures
-            members.add(shard.shard, [s[2] for s in sigs], [s[3] for s in sigs], [s[4] for s in sigs],
-                        [s[5] for s in sigs])
-            blobs.extend(s[0] or empty for s in sigs)
-            valid_parts.append(np.fromiter((s[0] is not None for s in sigs), dtype=bool, count=len(sigs)))
-            chars += sum(1 for s in sigs if s[1] and s[0] is not None)
+            packed = shard.signatures if isinstance(shard.signatures, MinHashShard) else \
+                self.pack(list(shard.signatures))
+            members.add_columns(shard.shard, packed.ids, packed.source_names, packed.source_codes,
+                                packed.priority, packed.previews)
+            digests.append(packed.digests)
+            keys.append(packed.keys)
+            valid_parts.append(packed.valid)
+            chars += int((packed.chars & packed.valid).sum())
         n = members.n
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.uint32).reshape(n, p.num_perm) if n else \
-            np.zeros((0, p.num_perm), dtype=np.uint32)
-        del blobs
+        bands, rows = self._layout()
+        matrix = np.concatenate(digests) if digests else np.zeros((0, p.num_perm), dtype=np.uint32)
+        band_keys = np.concatenate(keys) if keys else np.zeros((0, bands), dtype=np.uint64)
+        del digests, keys
         valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
-        bands, rows = band_layout(p.threshold, p.num_perm, FN_WEIGHT_VERIFIED if p.verify else 0.5)
-        a, b = candidate_edges(matrix, valid, bands, rows)
+        a, b = candidate_edges(band_keys, valid)
+        del band_keys
         candidates = len(a)
         if p.verify and len(a):
             ok = jaccard(matrix, a, b) >= p.threshold
@@ -157,7 +174,7 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
                  "candidate_pairs": candidates, "verified_pairs": len(a)}
         return Grouping(members, components(n, a, b), lambda x, y: jaccard(matrix, x, y), extra)
 
-    def reduce(self, shards: Iterator[ShardSignatures[MinHashSignature]]) -> dict[str, DropPlan]:
+    def reduce(self, shards: Iterator[ShardSignatures[Any]]) -> dict[str, DropPlan]:
         g = self.groups(shards)
         resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
         self._report = resolution.report

@@ -45,10 +45,13 @@ def run_global_step(
     shards = shard(records, shard_size)
     worker: GlobalStep[Any, Any, Any] = pickle.loads(pickle.dumps(step))
     worker.setup()
-    signatures = [ShardSignatures(name, [worker.signature(r) for r in rows]) for name, rows in shards]
+    # as the engine: signatures in batches, packed by the step, pickled to the reduce
+    signatures = [ShardSignatures(name, worker.pack([s for i in range(0, len(rows), 7)
+                                                     for s in worker.signature_batch(rows[i:i + 7])]))
+                  for name, rows in shards]
     signatures = pickle.loads(pickle.dumps(signatures))
-    result = step.reduce(iter(signatures))
-    plans = result if isinstance(result, dict) else dict(result)  # a reduce may yield (shard, plan) pairs
+    reduced = step.reduce(iter(signatures))
+    plans = reduced if isinstance(reduced, dict) else dict(reduced)  # a reduce may yield (shard, plan) pairs
     assert set(plans) == {name for name, _ in shards}, "reduce must return a plan for every shard"
     kept: list[Record] = []
     dropped: Dropped = []

@@ -49,7 +49,11 @@ class ShardWriter:
         self.count = 0
 
     def write(self, record: Record) -> None:
-        self._buf.append(dumps(record))
+        self.write_line(dumps(record))
+
+    def write_line(self, line: bytes) -> None:
+        """Write a record already encoded by :func:`dumps` (ending with a newline)."""
+        self._buf.append(line)
         self.count += 1
         if len(self._buf) >= 512:
             self._flush()
@@ -87,6 +91,12 @@ def write_shard(path: Path, records: Iterable[Record]) -> int:
 
 def read_shard(path: Path) -> Iterator[Record]:
     """Yield the records of a shard in order."""
+    for line in read_shard_lines(path):
+        yield orjson.loads(line)
+
+
+def read_shard_lines(path: Path) -> Iterator[bytes]:
+    """Yield the records of a shard in order as their stored JSON bytes (no trailing newline)."""
     with open(path, "rb") as fh:
         reader = zstandard.ZstdDecompressor().stream_reader(fh)
         pending = b""
@@ -99,9 +109,9 @@ def read_shard(path: Path) -> Iterator[Record]:
             pending = lines.pop()
             for line in lines:
                 if line:
-                    yield orjson.loads(line)
+                    yield line
         if pending.strip():
-            yield orjson.loads(pending)
+            yield pending
 
 
 class JsonlSink:
@@ -117,10 +127,14 @@ class JsonlSink:
         self.count = 0
 
     def write(self, obj: Any) -> None:
+        self.write_line(dumps(obj))
+
+    def write_line(self, line: bytes) -> None:
+        """Write an object already encoded as one JSON line (ending with a newline)."""
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
-        self._fh.write(dumps(obj))
+        self._fh.write(line)
         self.count += 1
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from datamill.exec import progress
-from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, read_shard, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, dumps, read_shard, read_shard_lines, tmp_path
 from datamill.exec.workdir import write_json_atomic
 from datamill.records import Record
 from datamill.report.stats import StageStats
@@ -124,6 +124,16 @@ class _Outputs:
             self.stats.records_out += 1
             self.kept.write(result)
 
+    def emit_raw(self, line: bytes, drop: Drop | None) -> None:
+        """:meth:`emit` for a record still in its stored bytes: the same lines, without decoding it."""
+        if drop is None:
+            self.stats.records_out += 1
+            self.kept.write_line(line + b"\n")
+            return
+        self.stats.dropped[drop.reason] += 1
+        head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
+        self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
+
     def fail(self, record: Record, exc: BaseException) -> None:
         self.stats.quarantined += 1
         self.quarantine.write({
@@ -222,6 +232,8 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     assert isinstance(step, GlobalStep)
     plan = load_pickle(task.plan_path)
     out = _Outputs(task, step_label)
+    if step.filter_only:
+        return _filter_shard(task, step, plan, out, started)
     try:
         for index, record in enumerate(read_shard(task.input_path)):
             out.stats.records_in += 1
@@ -235,6 +247,26 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
         for extra in step.extra_records(plan):
             out.stats.generated += 1
             out.emit(extra, extra)
+        stats = out.close(started)
+    except BaseException:
+        out.abort()
+        raise
+    progress.flush()
+    return stats.to_json()
+
+
+def _filter_shard(task: ShardTask, step: GlobalStep[Any, Any, Any], plan: Any, out: _Outputs,
+                  started: float) -> dict[str, Any]:
+    """Apply phase of a filter-only step: records stay in their stored bytes (kept ones are copied,
+    dropped ones wrapped in the dropped entry), byte-identical to decoding and re-encoding them."""
+    try:
+        index = -1
+        for index, line in enumerate(read_shard_lines(task.input_path)):
+            out.emit_raw(line, None if plan is None else step.decide(index, plan))
+            if index & 1023 == 1023:
+                progress.tick(task.progress_key, 1024)
+        out.stats.records_in = index + 1
+        progress.tick(task.progress_key, (index + 1) & 1023)
         stats = out.close(started)
     except BaseException:
         out.abort()

@@ -159,7 +159,19 @@ class GlobalStep(Step[P], Generic[P, S, L]):
         that gets none has the plan ``None``). ``report()`` is read after the last pair."""
         raise NotImplementedError
 
+    #: True when the step only keeps or drops records by their position, never reading or changing one
+    #: (dedup): it implements :meth:`decide`, and the engine copies kept records' stored bytes without
+    #: decoding and re-encoding them
+    filter_only: ClassVar[bool] = False
+
+    def decide(self, index: int, plan: L) -> Drop | None:
+        """Filter-only steps: ``None`` keeps record ``index`` of the shard, a :class:`Drop` removes it."""
+        raise NotImplementedError
+
     def apply(self, record: Record, index: int, plan: L) -> Record | Drop:
+        if self.filter_only:
+            drop = self.decide(index, plan)
+            return record if drop is None else drop
         raise NotImplementedError
 
     def extra_records(self, plan: L) -> list[Record]:

@@ -252,9 +252,11 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
             local = (dup_pos[lo:hi] - ids.offsets[s]).tolist()
             yield name, dict(zip(local, ids.get_many(dup_kept[lo:hi]), strict=True))
 
-    def apply(self, record: Record, index: int, plan: DedupPlan) -> Record | Drop:
+    filter_only: ClassVar[bool] = True
+
+    def decide(self, index: int, plan: DedupPlan) -> Drop | None:
         kept = plan.get(index)
-        return record if kept is None else Drop(REASON, {"duplicate_of": kept, "similarity": 1.0})
+        return None if kept is None else Drop(REASON, {"duplicate_of": kept, "similarity": 1.0})
 
     def report(self) -> dict[str, Any]:
         return self._report

@@ -26,11 +26,7 @@ def write_artifacts(stage_dir: Path, resolution: Resolution, reason: str) -> lis
     """Write the three files into ``stage_dir``; returns their names."""
     write_text_atomic(stage_dir / "clusters.json",
                       json.dumps(resolution.clusters, ensure_ascii=False, indent=1) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "cluster", "kept_id", "similarity"])
-    w.writerows(resolution.labels)
-    write_text_atomic(stage_dir / "labels.csv", buf.getvalue())
+    write_text_atomic(stage_dir / "labels.csv", "id,cluster,kept_id,similarity\n" + resolution.labels.csv_lines())
     write_text_atomic(stage_dir / "summary.csv", summary_csv(resolution.summary, reason))
     write_text_atomic(stage_dir / "summary_all.csv", summary_all_csv(stage_dir))
     return ["clusters.json", "labels.csv", "summary.csv", "summary_all.csv"]

@@ -7,7 +7,8 @@ from functools import cache
 import numpy as np
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
-EDGE_CHUNK = 1 << 20
+#: pairs compared per chunk: small enough that the gathered rows stay in cache (1 << 20 was 8x slower)
+EDGE_CHUNK = 1 << 14
 
 
 @cache
@@ -50,6 +51,40 @@ def band_key_matrix(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return out
 
 
+def _bucket_order(column: np.ndarray) -> np.ndarray:
+    """Indices that sort ``column`` (uint64 keys) with equal keys in index order.
+
+    Fast path: the key's high bits and the index packed into one uint64 and sorted by value (~5x faster
+    than a stable argsort). Exact: if two different keys share the kept high bits (rare: ~3% of bands
+    at a million records), the band falls back to the stable argsort.
+    """
+    n = len(column)
+    bits = max(1, int(n - 1).bit_length())
+    if bits > 32:  # pragma: no cover - billions of records in one reduce
+        return np.argsort(column, kind="stable")
+    shift = np.uint64(bits)
+    packed = ((column >> shift) << shift) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    order = (packed & np.uint64((1 << bits) - 1)).astype(np.int64)
+    ordered = column[order]
+    same_prefix = (packed[1:] >> shift) == (packed[:-1] >> shift)
+    if np.any(same_prefix & (ordered[1:] != ordered[:-1])):
+        return np.argsort(column, kind="stable")
+    return order
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an int64 array by sorting (numpy 2's hash-based unique is ~10-70x slower on
+    millions of edge codes)."""
+    values = np.sort(values)
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 def candidate_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (a, b), a < b, that share a band bucket (equal key in a column of ``keys``, records where
     ``valid``): each bucket member is joined to the bucket's first."""
@@ -57,8 +92,8 @@ def candidate_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
     edges: list[np.ndarray] = []
     n = len(keys)
     for band in range(keys.shape[1] if keys.ndim == 2 else 0):
-        column = keys[positions, band] if len(positions) < n else keys[:, band]
-        order = np.argsort(column, kind="stable")
+        column = keys[positions, band] if len(positions) < n else np.ascontiguousarray(keys[:, band])
+        order = _bucket_order(column)
         k = column[order]
         first = np.ones(len(k), dtype=bool)
         first[1:] = k[1:] != k[:-1]
@@ -69,7 +104,7 @@ def candidate_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
         edges.append(np.minimum(a, b) * n + np.maximum(a, b))
     if not edges:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    packed = np.unique(np.concatenate(edges).astype(np.int64))
+    packed = sorted_unique(np.concatenate(edges).astype(np.int64))
     return packed // n, packed % n
 
 
@@ -78,5 +113,5 @@ def jaccard(sigs: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.empty(len(a), dtype=np.float32)
     for start in range(0, len(a), EDGE_CHUNK):
         sl = slice(start, start + EDGE_CHUNK)
-        out[sl] = (sigs[a[sl]] == sigs[b[sl]]).mean(axis=1)
+        out[sl] = np.count_nonzero(sigs[a[sl]] == sigs[b[sl]], axis=1) / sigs.shape[1]  # 7x .mean()
     return out

@@ -182,10 +182,12 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
             self._report["files"] = write_artifacts(self.stage_dir, resolution, REASON)
         return resolution.plans
 
-    def apply(self, record: Record, index: int, plan: DropPlan) -> Record | Drop:
+    filter_only: ClassVar[bool] = True
+
+    def decide(self, index: int, plan: DropPlan) -> Drop | None:
         hit = plan.get(index)
         if hit is None:
-            return record
+            return None
         kept, similarity, cluster = hit
         return Drop(REASON, {"duplicate_of": kept, "similarity": similarity, "cluster": cluster})
 

@@ -225,10 +225,12 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
                  "per_second": round(len(todo) / seconds, 1) if todo and seconds else None}
         return matrix, stats
 
-    def apply(self, record: Record, index: int, plan: DropPlan) -> Record | Drop:
+    filter_only: ClassVar[bool] = True
+
+    def decide(self, index: int, plan: DropPlan) -> Drop | None:
         hit = plan.get(index)
         if hit is None:
-            return record
+            return None
         kept, similarity, cluster = hit
         return Drop(REASON, {"duplicate_of": kept, "similarity": similarity, "cluster": cluster})
 

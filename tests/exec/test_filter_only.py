@@ -38,7 +38,8 @@ def _stage_bytes(stage: Path) -> dict[str, bytes]:
 
 def _run(tmp: Path, name: str) -> dict[str, dict[str, bytes]]:
     recipe = {"name": "f", "inputs": [{"path": str(tmp / "in.jsonl")}], "executor": {"shard_size": 64},
-              "steps": [{"dedup_exact": {"on": "prompt+answer"}}, {"dedup_minhash": {"on": "prompt", "threshold": 0.6}}],
+              "steps": [{"dedup_exact": {"on": "prompt+answer"}},
+                        {"dedup_minhash": {"on": "prompt", "threshold": 0.6}}],
               "outputs": [{"format": "jsonl", "path": "export/"}]}
     summary = run_recipe(load_recipe_data(recipe, tmp), tmp / name, workers=1, fresh=True)
     assert sum(summary["totals"]["dropped"].values()) > 0

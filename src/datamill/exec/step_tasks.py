@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +156,17 @@ class _Outputs:
         self.dropped.abort()
         self.quarantine.abort()
 
+    def run(self, body: Callable[[], None], started: float) -> dict[str, Any]:
+        """Run ``body`` (which emits into these outputs), then publish them all, or none on any error."""
+        try:
+            body()
+            stats = self.close(started)
+        except BaseException:
+            self.abort()
+            raise
+        progress.flush()
+        return stats.to_json()
+
 
 def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     """Apply a row step to one shard."""
@@ -163,7 +174,8 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     step = get_step(task.step, task.context)
     assert isinstance(step, RowStep)
     out = _Outputs(task, step_label)
-    try:
+
+    def body() -> None:
         for batch in _batches(read_shard(task.input_path), step.batch_size or BATCH):
             out.stats.records_in += len(batch)
             try:
@@ -181,12 +193,8 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
             for record, result in pairs:
                 out.emit(record, result)
             progress.tick(task.progress_key, len(batch))
-        stats = out.close(started)
-    except BaseException:
-        out.abort()
-        raise
-    progress.flush()
-    return stats.to_json()
+
+    return out.run(body, started)
 
 
 def run_signature_shard(task: ShardTask) -> int:
@@ -233,8 +241,9 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     plan = load_pickle(task.plan_path)
     out = _Outputs(task, step_label)
     if step.filter_only:
-        return _filter_shard(task, step, plan, out, started)
-    try:
+        return out.run(lambda: _filter_records(task, step, plan, out), started)
+
+    def body() -> None:
         for index, record in enumerate(read_shard(task.input_path)):
             out.stats.records_in += 1
             try:
@@ -247,29 +256,17 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
         for extra in step.extra_records(plan):
             out.stats.generated += 1
             out.emit(extra, extra)
-        stats = out.close(started)
-    except BaseException:
-        out.abort()
-        raise
-    progress.flush()
-    return stats.to_json()
+
+    return out.run(body, started)
 
 
-def _filter_shard(task: ShardTask, step: GlobalStep[Any, Any, Any], plan: Any, out: _Outputs,
-                  started: float) -> dict[str, Any]:
+def _filter_records(task: ShardTask, step: GlobalStep[Any, Any, Any], plan: Any, out: _Outputs) -> None:
     """Apply phase of a filter-only step: records stay in their stored bytes (kept ones are copied,
     dropped ones wrapped in the dropped entry), byte-identical to decoding and re-encoding them."""
-    try:
-        index = -1
-        for index, line in enumerate(read_shard_lines(task.input_path)):
-            out.emit_raw(line, None if plan is None else step.decide(index, plan))
-            if index & 1023 == 1023:
-                progress.tick(task.progress_key, 1024)
-        out.stats.records_in = index + 1
-        progress.tick(task.progress_key, (index + 1) & 1023)
-        stats = out.close(started)
-    except BaseException:
-        out.abort()
-        raise
-    progress.flush()
-    return stats.to_json()
+    index = -1
+    for index, line in enumerate(read_shard_lines(task.input_path)):
+        out.emit_raw(line, None if plan is None else step.decide(index, plan))
+        if index & 1023 == 1023:
+            progress.tick(task.progress_key, 1024)
+    out.stats.records_in = index + 1
+    progress.tick(task.progress_key, (index + 1) & 1023)

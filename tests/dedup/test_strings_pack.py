@@ -49,3 +49,18 @@ def test_packed_shards_give_the_same_groups_as_plain_lists() -> None:
     empty = packed_shards[0].signatures
     assert isinstance(empty, MinHashShard)
     assert not empty.valid[2] and not empty.digests[2].any()  # the empty text: never compared
+
+
+def test_batch_signatures_equal_one_by_one_for_several_parts() -> None:
+    """The batch path normalizes every part of every record in one pass: it must give each record the
+    signature it gets alone (parts empty, punctuation-only, Chinese, long)."""
+    step = DedupMinHash(DedupMinHashParams(on="prompt+answer", keep="longest"))
+    step.setup()
+    prompts = ["", "Hello, WORLD!", "  ", "敏捷的棕色狐狸跳过了懒狗。", "x " * 300, "?!"]
+    answers = ["answer one", "", "Ünïcode ｆｕｌｌ", "", "y", "!!"]
+    records = [chat(f"r{i}", p, a) for i, (p, a) in enumerate((p, a) for p in prompts for a in answers)]
+    batch = step.signature_batch(records)
+    alone = [step.signature(r) for r in records]
+    assert batch == alone
+    assert sum(s[0] is None for s in batch) == 3 * 3  # no words left on either side: "", blank, punctuation
+    assert len({s[4] for s in batch}) > 3  # keep: longest gives different priorities

@@ -64,3 +64,29 @@ def test_batch_signatures_equal_one_by_one_for_several_parts() -> None:
     assert batch == alone
     assert sum(s[0] is None for s in batch) == 3 * 3  # no words left on either side: "", blank, punctuation
     assert len({s[4] for s in batch}) > 3  # keep: longest gives different priorities
+
+
+def test_threaded_bands_and_packed_sort_match_the_plain_argsort() -> None:
+    """Bands on threads and the packed key+position sort give exactly the pairs of a stable argsort."""
+    from datamill.steps.dedup.lsh import candidate_edges, sorted_unique
+
+    rng = np.random.default_rng(5)
+    n = 120_000
+    keys = rng.integers(0, 40_000, (n, 4)).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # buckets of ~3
+    keys[:, 3] = rng.integers(0, 8, n).astype(np.uint64)  # keys differing only in low bits: exact fallback
+    valid = rng.random(n) > 0.1
+    one = candidate_edges(keys, valid, threads=1)
+    two = candidate_edges(keys, valid, threads=2)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    expected = []
+    pos = np.flatnonzero(valid)
+    for band in range(4):
+        col = keys[pos, band]
+        order = np.argsort(col, kind="stable")
+        k = col[order]
+        start = np.concatenate(([True], k[1:] != k[:-1]))
+        first = pos[order[np.maximum.accumulate(np.where(start, np.arange(len(k)), 0))]]
+        a, b = first[~start], pos[order[~start]]
+        expected.append(np.minimum(a, b) * n + np.maximum(a, b))
+    codes = sorted_unique(np.concatenate(expected))
+    assert np.array_equal(one[0], codes // n) and np.array_equal(one[1], codes % n)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -85,25 +87,37 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def candidate_edges(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (a, b), a < b, that share a band bucket (equal key in a column of ``keys``, records where
-    ``valid``): each bucket member is joined to the bucket's first."""
-    positions = np.flatnonzero(valid)
-    edges: list[np.ndarray] = []
+def _band_edges(keys: np.ndarray, positions: np.ndarray, band: int) -> np.ndarray:
+    """One band's candidate pairs as codes ``a * n + b`` (a < b): each bucket member with the bucket's first."""
     n = len(keys)
-    for band in range(keys.shape[1] if keys.ndim == 2 else 0):
-        column = keys[positions, band] if len(positions) < n else np.ascontiguousarray(keys[:, band])
-        order = _bucket_order(column)
-        k = column[order]
-        first = np.ones(len(k), dtype=bool)
-        first[1:] = k[1:] != k[:-1]
-        run_start = np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))
-        member = ~first
-        a = positions[order[run_start[member]]]
-        b = positions[order[member]]
-        edges.append(np.minimum(a, b) * n + np.maximum(a, b))
-    if not edges:
+    column = keys[positions, band] if len(positions) < n else np.ascontiguousarray(keys[:, band])
+    order = _bucket_order(column)
+    k = column[order]
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = k[1:] != k[:-1]
+    run_start = np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))
+    member = ~first
+    a = positions[order[run_start[member]]]
+    b = positions[order[member]]
+    return np.minimum(a, b) * n + np.maximum(a, b)
+
+
+def candidate_edges(keys: np.ndarray, valid: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a, b), a < b, that share a band bucket (equal key in a column of ``keys``, records where
+    ``valid``): each bucket member is joined to the bucket's first. Bands run on ``threads`` threads
+    (default: the usable cores, at most 4; numpy's sorts and gathers release the GIL; the reduce runs
+    while the workers are idle); results do not depend on it."""
+    threads = threads or min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    positions = np.flatnonzero(valid)
+    n = len(keys)
+    bands = keys.shape[1] if keys.ndim == 2 else 0
+    if bands == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if threads > 1 and n >= 100_000:
+        with ThreadPoolExecutor(threads) as pool:
+            edges = list(pool.map(lambda band: _band_edges(keys, positions, band), range(bands)))
+    else:
+        edges = [_band_edges(keys, positions, band) for band in range(bands)]
     packed = sorted_unique(np.concatenate(edges).astype(np.int64))
     return packed // n, packed % n
 

@@ -11,10 +11,10 @@ from pydantic import Field
 
 from datamill.errors import require
 from datamill.records import Record, part_text
-from datamill.steps.base import Drop, GlobalStep, ShardSignatures
-from datamill.steps.dedup.artifacts import write_artifacts
+from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.components import components
-from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview_prefix, resolve
+from datamill.steps.dedup.group_step import GroupDedup
+from datamill.steps.dedup.groups import Grouping, Members, preview_prefix
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.lsh import band_layout, candidate_edges, jaccard
 from datamill.steps.dedup.minhash_shard import MinHashShard
@@ -54,7 +54,7 @@ class DedupMinHashParams(DedupParams):
     seed: int = Field(default=1, ge=0, le=2**32 - 1, description="MinHash seed")
 
 
-class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
+class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     """Drop near-duplicates: records whose shingle sets have an estimated Jaccard >= ``threshold``.
 
     Signature phase (parallel per shard): the ``on`` text is normalized (case, width, whitespace,
@@ -77,13 +77,13 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
     ``labels.csv`` and ``summary.csv`` next to the stage when run in a recipe.
     """
 
+    reason: ClassVar[str] = REASON
     name: ClassVar[str] = "dedup_minhash"
     Params = DedupMinHashParams
 
     def __init__(self, params: DedupMinHashParams) -> None:
         super().__init__(params)
         self._parts = parts_of(params.on)
-        self._report: dict[str, Any] = {}
         self._rensa: Any = None
 
     def setup(self) -> None:
@@ -173,23 +173,3 @@ class DedupMinHash(GlobalStep[DedupMinHashParams, MinHashSignature, DropPlan]):
         extra = {"compared": int(valid.sum()), "char_ngram_records": chars, "bands": bands, "rows_per_band": rows,
                  "candidate_pairs": candidates, "verified_pairs": len(a)}
         return Grouping(members, components(n, a, b), lambda x, y: jaccard(matrix, x, y), extra)
-
-    def reduce(self, shards: Iterator[ShardSignatures[Any]]) -> dict[str, DropPlan]:
-        g = self.groups(shards)
-        resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
-        self._report = resolution.report
-        if self.stage_dir is not None:
-            self._report["files"] = write_artifacts(self.stage_dir, resolution, REASON)
-        return resolution.plans
-
-    filter_only: ClassVar[bool] = True
-
-    def decide(self, index: int, plan: DropPlan) -> Drop | None:
-        hit = plan.get(index)
-        if hit is None:
-            return None
-        kept, similarity, cluster = hit
-        return Drop(REASON, {"duplicate_of": kept, "similarity": similarity, "cluster": cluster})
-
-    def report(self) -> dict[str, Any]:
-        return self._report

@@ -11,13 +11,13 @@ from pydantic import Field
 
 from datamill.errors import StepError
 from datamill.records import Record
-from datamill.steps.base import Drop, GlobalStep, ShardSignatures
-from datamill.steps.dedup.artifacts import write_artifacts
+from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.cache import EmbeddingCache, text_key
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.embed import DEFAULT_MODEL, Embedder, EndpointEmbedder, LocalEmbedder
 from datamill.steps.dedup.graph import Mode, cosine, eps_edges
-from datamill.steps.dedup.groups import DropPlan, Grouping, Members, preview, resolve
+from datamill.steps.dedup.group_step import GroupDedup
+from datamill.steps.dedup.groups import Grouping, Members, preview
 from datamill.steps.dedup.keep import priority
 from datamill.steps.dedup.params import DedupParams, compared_text, parts_of
 from datamill.steps.dedup.shingles import script_language
@@ -72,7 +72,7 @@ class DedupSemanticParams(DedupParams):
     cache: bool = Field(default=True, description="cache vectors by content hash in WORKDIR/cache/embeddings/")
 
 
-class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]):
+class DedupSemantic(GroupDedup[DedupSemanticParams, SemanticSignature]):
     """Drop records whose embedding is within cosine distance ``eps`` of a kept record's (transitively).
 
     Signature phase: the ``on`` text (not normalized: the model sees what the trainer will see) and its
@@ -95,13 +95,13 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
     similarity (cosine), cluster}``. Writes ``clusters.json``, ``labels.csv``, ``summary.csv``.
     """
 
+    reason: ClassVar[str] = REASON
     name: ClassVar[str] = "dedup_semantic"
     Params = DedupSemanticParams
 
     def __init__(self, params: DedupSemanticParams) -> None:
         super().__init__(params)
         self._parts = parts_of(params.on)
-        self._report: dict[str, Any] = {}
 
     def signature(self, record: Record) -> SemanticSignature:
         text = compared_text(record, self._parts, None).strip()
@@ -117,15 +117,7 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
             return StaticEmbedder(model)
         return LocalEmbedder(model, p.device, p.batch_size)
 
-    def reduce(self, shards: Iterator[ShardSignatures[SemanticSignature]]) -> dict[str, DropPlan]:
-        g = self.groups(shards)
-        resolution = resolve(g.members, g.labels, g.similarity, REASON, self.params.top_clusters, g.extra)
-        self._report = resolution.report
-        if self.stage_dir is not None:
-            self._report["files"] = write_artifacts(self.stage_dir, resolution, REASON)
-        return resolution.plans
-
-    def groups(self, shards: Iterator[ShardSignatures[SemanticSignature]]) -> Grouping:
+    def groups(self, shards: Iterator[ShardSignatures[Any]]) -> Grouping:
         """Every record's bookkeeping, its group label, and the pairwise cosine (used by check_leakage)."""
         p = self.params
         members = Members()
@@ -224,15 +216,3 @@ class DedupSemantic(GlobalStep[DedupSemanticParams, SemanticSignature, DropPlan]
                  "embedded": len(todo), "seconds": round(seconds, 3),
                  "per_second": round(len(todo) / seconds, 1) if todo and seconds else None}
         return matrix, stats
-
-    filter_only: ClassVar[bool] = True
-
-    def decide(self, index: int, plan: DropPlan) -> Drop | None:
-        hit = plan.get(index)
-        if hit is None:
-            return None
-        kept, similarity, cluster = hit
-        return Drop(REASON, {"duplicate_of": kept, "similarity": similarity, "cluster": cluster})
-
-    def report(self) -> dict[str, Any]:
-        return self._report

@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from datamill.errors import DatamillError
+
+if TYPE_CHECKING:
+    from datamill.recipe.load import LoadedRecipe
 
 app = typer.Typer(
     name="datamill",
@@ -94,36 +98,33 @@ def run(
 ) -> None:
     """Run a recipe (resumes by default: unchanged finished steps are skipped)."""
     _STATE["debug"] = debug
-    from datamill.exec.run import run_recipe
     from datamill.recipe.load import load_recipe
 
-    sink = None
-    try:
-        loaded = load_recipe(recipe, overrides=set_ or [])
-        wd = workdir or Path("runs") / loaded.recipe.name
-        sink = _sink(quiet)
-        summary = run_recipe(loaded, wd, fresh=fresh, workers=workers, sink=sink)
-    except (Exception, KeyboardInterrupt) as exc:
-        if sink is not None:
-            sink.close()
-        raise _fail(exc) from None
-    sink.close()
-    if not quiet:
-        _print_totals(summary)
+    _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers, quiet=quiet)
 
 
 def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, workers: int | None, quiet: bool,
                          summary_to: Path | None = None) -> dict[str, Any]:
     """Run a recipe that a command built (``convert``, ``dedup``): progress, errors and totals exactly as
     ``datamill run`` shows them; ``summary_to`` gets a copy of ``summary.json``."""
-    from datamill.exec.run import run_recipe
     from datamill.recipe.load import load_recipe_data
+
+    return _run_loaded(lambda: load_recipe_data(recipe, Path.cwd()), workdir, fresh=fresh, workers=workers,
+                       quiet=quiet, summary_to=summary_to)
+
+
+def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | None, *, fresh: bool, workers: int | None,
+                quiet: bool, summary_to: Path | None = None) -> dict[str, Any]:
+    """Load (errors in the recipe count as run errors), run with progress bars, print the totals.
+    ``workdir`` defaults to ``runs/<recipe name>``."""
+    from datamill.exec.run import run_recipe
 
     sink = None
     try:
-        loaded = load_recipe_data(recipe, Path.cwd())
+        loaded = load()
         sink = _sink(quiet)
-        summary = run_recipe(loaded, workdir, fresh=fresh, workers=workers, sink=sink)
+        summary = run_recipe(loaded, workdir or Path("runs") / loaded.recipe.name, fresh=fresh, workers=workers,
+                             sink=sink)
         if summary_to is not None:
             summary_to.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except (Exception, KeyboardInterrupt) as exc:

@@ -9,7 +9,7 @@ error, so a mapping written the wrong way round (``{question: prompt}``) fails b
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from datamill.errors import RecipeError
@@ -101,6 +101,22 @@ def required_str(row: Mapping[str, Any], key: str) -> str:
     if not value.strip():
         raise AdapterError(f"field '{key}' is empty")
     return value
+
+
+def prompt_column(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> str | None:
+    """The prompt column: the one the recipe mapped, else the first of ``candidates`` holding a string."""
+    if configured:
+        return configured
+    return next((k for k in candidates if isinstance(row.get(k), str)), None)
+
+
+def required_prompt(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> tuple[str, str]:
+    """(column, non-blank prompt text) found by :func:`prompt_column`, or an AdapterError naming the
+    columns tried."""
+    key = prompt_column(row, configured, candidates)
+    if key is None:
+        raise AdapterError(f"no prompt column (tried {', '.join(candidates)}; map it with fields: {{prompt: ...}})")
+    return key, required_str(row, key)
 
 
 def is_str(row: Mapping[str, Any], key: str) -> bool:

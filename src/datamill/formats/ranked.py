@@ -25,7 +25,7 @@ from typing import Any
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
-from datamill.formats.fields import leftover, required_str, resolve_columns
+from datamill.formats.fields import leftover, prompt_column, required_prompt, resolve_columns
 from datamill.formats.messages import text_message
 from datamill.formats.ranking import PairOptions, scored_pair_records
 from datamill.records import Record
@@ -79,9 +79,7 @@ class RankedAdapter(FormatAdapter):
         self.score_key = score
 
     def _prompt_key(self, row: Mapping[str, Any]) -> str | None:
-        if self.prompt_key:
-            return self.prompt_key
-        return next((k for k in PROMPTS if isinstance(row.get(k), str)), None)
+        return prompt_column(row, self.prompt_key, PROMPTS)
 
     def _list_key(self, row: Mapping[str, Any]) -> str | None:
         return next((k for k in SCORE_LISTS if isinstance(row.get(k), list)), None)
@@ -128,10 +126,7 @@ class RankedAdapter(FormatAdapter):
         return list(responses), [_number(s) for s in row[key]], {RESPONSES, key}
 
     def to_records(self, row: Mapping[str, Any]) -> list[Record]:
-        prompt_key = self._prompt_key(row)
-        if prompt_key is None:
-            raise AdapterError(f"no prompt column (tried {', '.join(PROMPTS)}; map it with fields: {{prompt: ...}})")
-        prompt = required_str(row, prompt_key)
+        prompt_key, prompt = required_prompt(row, self.prompt_key, PROMPTS)
         texts, scores, used = self._candidates(row)
         return scored_pair_records(
             [text_message("user", prompt)], texts, scores, self.pairs, self.config,

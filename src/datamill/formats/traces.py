@@ -24,7 +24,7 @@ from typing import Any
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
-from datamill.formats.fields import leftover, required_str, resolve_columns
+from datamill.formats.fields import leftover, prompt_column, required_prompt, resolve_columns
 from datamill.formats.messages import text_message
 from datamill.formats.ranking import PairOptions, scored_pair_records
 from datamill.records import Record
@@ -62,9 +62,7 @@ class TracesAdapter(FormatAdapter):
         self.correctness = column
 
     def _prompt_key(self, row: Mapping[str, Any]) -> str | None:
-        if self.prompt_key:
-            return self.prompt_key
-        return next((k for k in PROMPTS if isinstance(row.get(k), str)), None)
+        return prompt_column(row, self.prompt_key, PROMPTS)
 
     def _correctness_key(self, row: Mapping[str, Any]) -> str | None:
         if self.correctness:
@@ -84,10 +82,7 @@ class TracesAdapter(FormatAdapter):
         return self.to_records(row)[0]
 
     def to_records(self, row: Mapping[str, Any]) -> list[Record]:
-        prompt_key = self._prompt_key(row)
-        if prompt_key is None:
-            raise AdapterError(f"no prompt column (tried {', '.join(PROMPTS)}; map it with fields: {{prompt: ...}})")
-        prompt = required_str(row, prompt_key)
+        prompt_key, prompt = required_prompt(row, self.prompt_key, PROMPTS)
         generations = row.get(GENERATIONS)
         if not (isinstance(generations, list) and all(isinstance(g, str) or g is None for g in generations)):
             raise AdapterError(f"field '{GENERATIONS}' must be a list of strings")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from datamill.steps.dedup.strings import StringColumn, encode
+from datamill.steps.dedup.strings import StringColumn, categories, encode
 
 #: apply-side plan: local index in the shard -> (kept id, similarity, cluster number)
 DropPlan = dict[int, tuple[str, float, int]]
@@ -51,9 +51,7 @@ class Members:
 
     def add(self, shard: str, ids: Sequence[str], sources: Sequence[str], priority: Sequence[float],
             previews: Sequence[str]) -> None:
-        names = list(dict.fromkeys(sources))
-        local = {name: i for i, name in enumerate(names)}
-        codes = np.fromiter((local[s] for s in sources), dtype=np.int32, count=len(sources))
+        names, codes = categories(sources)
         self.add_columns(shard, encode(ids), names, codes, np.asarray(priority, dtype=np.float64),
                          encode(previews))
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
+
+from datamill.exec.local import default_workers
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 #: pairs compared per chunk: small enough that the gathered rows stay in cache (1 << 20 was 8x slower)
@@ -107,7 +108,7 @@ def candidate_edges(keys: np.ndarray, valid: np.ndarray, threads: int | None = N
     ``valid``): each bucket member is joined to the bucket's first. Bands run on ``threads`` threads
     (default: the usable cores, at most 4; numpy's sorts and gathers release the GIL; the reduce runs
     while the workers are idle); results do not depend on it."""
-    threads = threads or min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    threads = threads or min(4, default_workers())
     positions = np.flatnonzero(valid)
     n = len(keys)
     bands = keys.shape[1] if keys.ndim == 2 else 0

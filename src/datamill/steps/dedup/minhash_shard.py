@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from datamill.steps.dedup.lsh import band_key_matrix
-from datamill.steps.dedup.strings import encode
+from datamill.steps.dedup.strings import categories, encode
 
 
 @dataclass
@@ -40,9 +40,7 @@ class MinHashShard:
         digests = np.frombuffer(blob, dtype=np.uint32).reshape(n, num_perm) if n else \
             np.zeros((0, num_perm), dtype=np.uint32)
         valid = np.fromiter((s[0] is not None for s in signatures), dtype=bool, count=n)
-        sources = [s[3] for s in signatures]
-        names = list(dict.fromkeys(sources))
-        local = {name: i for i, name in enumerate(names)}
+        names, codes = categories([s[3] for s in signatures])
         return cls(
             digests=digests,
             valid=valid,
@@ -50,7 +48,7 @@ class MinHashShard:
             keys=band_key_matrix(digests, bands, rows),
             ids=encode([s[2] for s in signatures]),
             source_names=names,
-            source_codes=np.fromiter((local[s] for s in sources), dtype=np.int32, count=n),
+            source_codes=codes,
             priority=np.fromiter((s[4] for s in signatures), dtype=np.float64, count=n),
             previews=encode([s[5] for s in signatures]),
         )

@@ -21,6 +21,13 @@ def encode(strings: Sequence[str]) -> tuple[bytes, np.ndarray]:
     return b"".join(encoded), ends.astype(np.int32) if len(ends) == 0 or ends[-1] < 2**31 else ends
 
 
+def categories(strings: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct strings in first-seen order, and each string's index among them (int32)."""
+    names = list(dict.fromkeys(strings))
+    index = {name: i for i, name in enumerate(names)}
+    return names, np.fromiter((index[s] for s in strings), dtype=np.int32, count=len(strings))
+
+
 class StringColumn:
     """Strings of several shards, addressed by global position (shards in the order they were added)."""
 

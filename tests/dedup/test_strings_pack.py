@@ -90,3 +90,18 @@ def test_threaded_bands_and_packed_sort_match_the_plain_argsort() -> None:
         expected.append(np.minimum(a, b) * n + np.maximum(a, b))
     codes = sorted_unique(np.concatenate(expected))
     assert np.array_equal(one[0], codes // n) and np.array_equal(one[1], codes % n)
+
+
+def test_labels_csv_fast_path_equals_the_csv_module() -> None:
+    import csv
+    import io
+
+    from datamill.steps.dedup.groups import LabelRows
+
+    for ids in (["a", "b", "c"], ["a,1", 'b"x', "c\nd"]):
+        rows = LabelRows(ids, np.array([2, 0, 1]), np.array([0, 0, 1]), np.array([2, 2, 1]),
+                         np.array([1.0, 0.8125, 0.1]))
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(rows)
+        assert rows.csv_lines() == buf.getvalue()
+        assert list(csv.reader(io.StringIO(rows.csv_lines())))[1] == [ids[0], "0", ids[2], "0.8125"]

@@ -126,9 +126,7 @@ class LabelRows:
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\n").writerows(self)
             return buf.getvalue()
-        ids = self.ids
-        return "".join([f"{ids[i]},{c},{ids[k]},{sim!r}\n" for i, c, k, sim in zip(
-            self.order.tolist(), self.cluster.tolist(), self.kept.tolist(), self.similarity.tolist(), strict=True)])
+        return "".join([f"{rid},{cluster},{kept},{sim!r}\n" for rid, cluster, kept, sim in self])
 
 
 @dataclass

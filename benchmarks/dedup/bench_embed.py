@@ -106,7 +106,7 @@ def main() -> None:
 
     def pipeline() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            step.context = StepContext(workdir=Path(tmp), stage=Path(tmp) / "stage")
+            step.context = StepContext.detached(Path(tmp))
             step._embed(embedder, texts)
 
     def unsorted(items: list[str]) -> None:

@@ -68,7 +68,7 @@ def main() -> None:
 
     texts = english_prompts(args.n)
     step = DedupSemantic(DedupSemanticParams(eps=args.eps))
-    step.context = StepContext(workdir=args.cache, stage=args.cache / "stage")
+    step.context = StepContext.detached(args.cache)
     embedder = LocalEmbedder("default", "auto", 64)
     t = time.perf_counter()
     vectors, info = step._embed(embedder, texts)

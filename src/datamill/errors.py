@@ -2,6 +2,8 @@
 
 Every error raised on purpose by datamill derives from :class:`DatamillError`. The CLI prints
 ``message`` and ``hint`` and exits with ``exit_code``; a traceback is shown only with ``--debug``.
+Exit codes: 1 unexpected (a bug), 2 recipe or usage, 3 input, 4 a step failed, 5 a missing optional
+dependency, 6 data loss (a stage lost all, or more than ``max_loss``, of its input), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -49,6 +51,19 @@ class StepError(DatamillError):
     """A step failed as a whole (not a single bad record, which goes to quarantine)."""
 
     exit_code = 4
+
+
+class DataLossError(DatamillError):
+    """A stage lost all of a non-empty input, or more than the recipe's ``max_loss`` share of it: almost
+    always a mapping, expression or format mistake rather than what the user wanted."""
+
+    exit_code = 6
+
+
+class ReconcileError(DatamillError):
+    """A stage's counts do not add up (``in + generated != out + dropped + quarantined``): a datamill bug."""
+
+    exit_code = 1
 
 
 class MissingExtraError(DatamillError):

@@ -29,8 +29,7 @@ def test_semantic_dedup_through_the_endpoint(embeddings_server: dict[str, Any], 
     params = DedupSemanticParams(endpoint=embeddings_server["url"], model="test-embed", api_key_env="TEST_EMBED_KEY",
                                  batch_size=2, eps=0.1)
     step = DedupSemantic(params)
-    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
-    (tmp_path / "stage").mkdir()
+    step.context = StepContext.detached(tmp_path)
     kept, dropped = run_global_step(step, records, shard_size=2)
     assert ids(kept) == ["a", "c", "d"]
     [(record, drop)] = dropped
@@ -41,7 +40,7 @@ def test_semantic_dedup_through_the_endpoint(embeddings_server: dict[str, Any], 
     assert step.report()["languages"]["other"]["unk_ratio"] is None  # not measurable through an API
     # the vectors are cached by content: a second run sends nothing
     again = DedupSemantic(params)
-    again.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
+    again.context = StepContext.detached(tmp_path)
     run_global_step(again, records, shard_size=2)
     assert len(reqs) == 2
     assert again.report()["embedding"][params.model]["from_cache"] == 3
@@ -56,7 +55,7 @@ def test_semantic_leakage(embeddings_server: dict[str, Any], tmp_path: Path) -> 
     ]
     step = CheckLeakage(CheckLeakageParams(method="semantic", action="remove",
                                            semantic={"endpoint": embeddings_server["url"], "eps": 0.1}))
-    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
+    step.context = StepContext.detached(tmp_path)
     _, dropped = run_global_step(step, records, shard_size=3)
     assert [r["id"] for r, _ in dropped] == ["e1"]  # e2 ~ v1 both evaluation: not a leak
     assert dropped[0][1].detail["duplicate_of"] == "t1" and dropped[0][1].detail["split"] == "test"

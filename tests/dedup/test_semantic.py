@@ -106,8 +106,7 @@ def test_per_language_model_and_cache(minilm: None, tmp_path: Path) -> None:
     recs = [chat(i, t, "x") for i, t in EN + ZH]
     params: dict[str, Any] = {"eps": 0.1, "models": {"zh": str(model)}}
     step = DedupSemantic(DedupSemanticParams.model_validate(params))
-    step.context = StepContext(workdir=tmp_path / "wd", stage=tmp_path / "stage")
-    (tmp_path / "stage").mkdir()
+    step.context = StepContext.detached(tmp_path / "wd")
     kept, dropped = run_global_step(step, recs, 4)
     assert {r["id"]: d.detail["duplicate_of"] for r, d in dropped} == {"b": "a", "e": "c", "z3": "z1"}
     report = step.report()
@@ -115,9 +114,9 @@ def test_per_language_model_and_cache(minilm: None, tmp_path: Path) -> None:
     assert report["languages"]["zh"]["unk_ratio"] == 0.0
     assert {s["embedded"] for s in report["embedding"].values()} == {5, 3}
     assert len(list((tmp_path / "wd/cache/embeddings").glob("*.sqlite"))) == 2
-    assert (tmp_path / "stage/clusters.json").exists()
+    assert (tmp_path / "wd/clusters.json").exists()
     again = DedupSemantic(DedupSemanticParams.model_validate(params))
-    again.context = StepContext(workdir=tmp_path / "wd", stage=tmp_path / "stage")
+    again.context = StepContext.detached(tmp_path / "wd")
     kept2, _ = run_global_step(again, recs, 2)
     assert ids(kept2) == ids(kept)
     assert {s["from_cache"] for s in again.report()["embedding"].values()} == {5, 3}

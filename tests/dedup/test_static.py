@@ -49,8 +49,7 @@ def test_static_model_in_the_step(static_folder: Path, tmp_path: Path) -> None:
                chat("b", "how do I bake a Chocolate Cake at home for a party", "y"),
                chat("c", "Explain the rules of chess to a beginner", "z")]
     step = DedupSemantic(DedupSemanticParams(model=f"static:{static_folder}", eps=0.02))
-    step.context = StepContext(workdir=tmp_path, stage=tmp_path / "stage")
-    (tmp_path / "stage").mkdir()
+    step.context = StepContext.detached(tmp_path)
     kept, dropped = run_global_step(step, records, shard_size=2)
     assert ids(kept) == ["a", "c"] and dropped[0][1].detail["duplicate_of"] == "a"
     with pytest.raises(StepError, match="no static embedding model"):

@@ -42,6 +42,14 @@ def set_total(key: str, total: int) -> None:
         _QUEUE.put((TOTAL, (key, total)))
 
 
+def report(key: str, done: int, total: int | None) -> None:
+    """A step's progress inside ``reduce`` (``StepContext.reporter``): a new total and/or ``done`` more."""
+    if total is not None:
+        set_total(key, total)
+    if done:
+        tick(key, done)
+
+
 def flush() -> None:
     if _QUEUE is None:
         _PENDING.clear()

@@ -18,8 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from datamill import __version__
-from datamill.errors import DatamillError, InputError
+from datamill.errors import DataLossError, DatamillError, InputError, ReconcileError
+from datamill.exec import progress
 from datamill.exec.export_stage import export_output, resolve_output_path
+from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
@@ -27,6 +29,7 @@ from datamill.exec.shards import SHARD_SUFFIX, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
+    close_steps,
     load_pickle,
     run_apply_shard,
     run_row_shard,
@@ -38,7 +41,7 @@ from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
 from datamill.report.stats import StageStats
-from datamill.steps.base import GlobalStep, RowStep, ShardSignatures, Step, StepContext
+from datamill.steps.base import Artifacts, GlobalStep, RowStep, ShardSignatures, Step, StepContext
 
 READ_VERSION = "1"
 EXPORT_VERSION = "1"
@@ -97,6 +100,8 @@ class Runner:
         self.executor = LocalExecutor(workers or self.recipe.executor.workers, self.sink)
         self.stage_reports: list[dict[str, Any]] = []
         self.messages: list[str] = []
+        #: the stages finished so far in this run, in order (their folders hold earlier steps' artifacts)
+        self.finished: list[StageDir] = []
 
     def log(self, message: str) -> None:
         self.messages.append(message)
@@ -148,7 +153,11 @@ class Runner:
         files_info = []
         for task in tasks:
             marker = json.loads(task.marker.read_text(encoding="utf-8"))
-            stats.add(StageStats.from_json(marker["stats"]))
+            file_stats = StageStats.from_json(marker["stats"])
+            check_reconciles(f"read {marker['file']}", file_stats)
+            check_loss(f"reading {marker['file']}", file_stats, self.recipe.max_loss, what="rows", reading=True,
+                       quarantine=sorted(self.wd.quarantine.glob(f"read-{task.source_name}-{task.prefix}.jsonl")))
+            stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
             files_info.append(info)
@@ -158,6 +167,15 @@ class Runner:
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
                      f"{marker['stats']['quarantined']} quarantined")
+        if stats.records_out == 0:
+            empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
+            raise InputError(
+                "no records were read from the inputs" + (f"; empty: {', '.join(empty)}" if empty else ""),
+                hint="check the input paths and that the files hold data",
+            )
+        for info in files_info:
+            if info["stats"]["in"] == 0:
+                self.log(f"WARNING: {info['file']} is empty (no rows)")
         stage.mark_done(stats, {"files": files_info})
         return stage, files_info
 
@@ -177,10 +195,11 @@ class Runner:
         shards = _shards(prev)
         key = label
         total = int(prev.read_stats()["out"])
+        context = self._context(stage)
 
         def task(shard: str) -> ShardTask:
             return ShardTask(ref, stage.path, shard, prev.path / f"{shard}{SHARD_SUFFIX}",
-                             self.wd.quarantine, key)
+                             self.wd.quarantine, key, context)
 
         extra: dict[str, Any] = {"step": step.name, "params": params}
         if isinstance(step, RowStep):
@@ -194,8 +213,20 @@ class Runner:
         else:
             raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
         stats = _sum_shard_stats(stage, shards)
+        check_reconciles(label, stats)
+        max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
+        check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
+                   quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))
         stage.mark_done(stats, extra)
         return stage
+
+    def _context(self, stage: StageDir, progress_key: str | None = None) -> StepContext:
+        """What a step of ``stage`` may know about the run: caches, its artifacts folder, parallelism."""
+        return StepContext(
+            cache_dir=self.wd.cache, batch_dir=self.wd.batch,
+            artifacts=Artifacts(stage.path, tuple(s.path for s in self.finished[1:])),
+            workers=self.executor.workers, progress_key=progress_key, reporter=progress.report,
+        )
 
     def _executor_for(self, step: Step) -> LocalExecutor:
         """The run's executor, or a smaller one for steps that cap their processes (``max_workers``);
@@ -239,7 +270,8 @@ class Runner:
                     yield ShardSignatures(s, load_pickle(task(s).signature_path))
 
             key = f"{label}:reduce"
-            step.context = StepContext(workdir=self.wd.root, stage=stage.path, progress_key=key)
+            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage),
+                                               progress_key=key)
             self.sink.start(key, f"{label} (reduce)", None, "items")
             plans = self.executor.call(step.reduce, signatures())
             self.sink.finish(key)
@@ -298,6 +330,8 @@ class Runner:
                      "files": [{"path": f.path, "split": f.split, "records": f.records, "sha1": f.sha1}
                                for f in files],
                      "refused": {str(k): v for k, v in reasons.items()}}
+            check_reconciles(f"output {i} ({spec.format})", stats)
+            check_loss(f"output {i} ({spec.format})", stats, self.recipe.max_loss, dropped_dir=stage.dropped_dir)
             stage.mark_done(stats, extra)
             for f in files:
                 self.log(f"wrote {f.path} ({f.records} records)")
@@ -317,15 +351,19 @@ class Runner:
         write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
         try:
             stage, files_info = self._read()
-            stages = [stage]
+            self.finished = [stage]
             for i, step in enumerate(self.loaded.steps, start=1):
                 stage = self._run_step(i, step, stage)
-                stages.append(stage)
-            self.wd.remove_stale_stages({s.path.name for s in stages})
+                self.finished.append(stage)
+            self.wd.remove_stale_stages({s.path.name for s in self.finished})
             outputs, accounting = self._export(stage)
         finally:
             self.executor.shutdown()
-        return self._summary(stages, files_info, outputs, accounting, started, started_at)
+            close_steps()
+            for step in self.loaded.steps:  # the instances that ran a reduce in this process
+                if step.context is not None:
+                    step.teardown()
+        return self._summary(self.finished, files_info, outputs, accounting, started, started_at)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:
@@ -344,8 +382,6 @@ class Runner:
         written = int(accounting["written"])
         dropped.update(accounting["dropped"])
         reconciled = read + generated == written + sum(dropped.values()) + quarantined
-        if not reconciled:
-            self.log("WARNING: counts do not reconcile; this is a datamill bug, please report it")
         summary = {
             "recipe": self.recipe.name,
             "datamill_version": __version__,
@@ -361,6 +397,17 @@ class Runner:
             "log": self.messages,
         }
         write_json_atomic(self.wd.summary_file, summary)
+        if not reconciled:
+            raise ReconcileError(
+                f"the run's counts do not reconcile: read {read} + generated {generated} != written {written} + "
+                f"dropped {sum(dropped.values())} + quarantined {quarantined}",
+                hint=f"this is a datamill bug; please report it with {self.wd.summary_file}",
+            )
+        if read and written == 0 and (self.recipe.max_loss is None or self.recipe.max_loss < 1):
+            raise DataLossError(
+                f"the run wrote no records ({read} read): " + ", ".join(f"{k}: {v}" for k, v in dropped.most_common(5)),
+                hint=f"see {self.wd.summary_file} for where they went; set max_loss: 1 if this is what you want",
+            )
         return summary
 
 

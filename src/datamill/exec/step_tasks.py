@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -28,7 +28,10 @@ from datamill.steps.registry import default_registry
 BATCH = 256
 SIGNATURE_BATCH = 1024
 
-_STEP_CACHE: dict[str, Step] = {}
+#: Step instances built in this process, one per (step, params, stage): each is set up once and reused for
+#: every shard of its stage. :func:`close_steps` tears them down when the run ends, so a second run in the
+#: same process never sees the first run's context (its caches, its stage folder).
+_STEP_CACHE: dict[tuple[str, str], Step] = {}
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class StepRef:
         return self.name + "\x00" + orjson.dumps(self.params, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def get_step(ref: StepRef, context: StepContext | None = None) -> Step:
-    key = ref.key()
+def get_step(ref: StepRef, context: StepContext) -> Step:
+    """The set-up instance of ``ref`` for the stage ``context`` belongs to, built on first use."""
+    key = (ref.key(), str(context.artifacts.folder))
     step = _STEP_CACHE.get(key)
     if step is None:
         cls = default_registry().get(ref.name)
@@ -54,9 +58,12 @@ def get_step(ref: StepRef, context: StepContext | None = None) -> Step:
     return step
 
 
-def register_instance(ref: StepRef, step: Step) -> None:
-    """Use an already built step object (e.g. one not in the registry) for ``ref`` in this process."""
-    _STEP_CACHE[ref.key()] = step
+def close_steps() -> None:
+    """Tear down every step instance this process built (at the end of a run, whatever its outcome)."""
+    steps = list(_STEP_CACHE.values())
+    _STEP_CACHE.clear()
+    for step in steps:
+        step.teardown()
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,7 @@ class ShardTask:
     input_path: Path
     quarantine_path: Path
     progress_key: str
-
-    @property
-    def context(self) -> StepContext:
-        """The step's context: ``stage_path`` is ``WORKDIR/steps/NN-name``."""
-        return StepContext(workdir=self.stage_path.parent.parent, stage=self.stage_path)
+    context: StepContext
 
     @property
     def output_path(self) -> Path:
@@ -90,8 +93,11 @@ class ShardTask:
         return self.stage_path / "plans" / f"{self.shard}.pkl"
 
 
-def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
+T = TypeVar("T")
+
+
+def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for r in records:
         batch.append(r)
         if len(batch) >= size:
@@ -111,6 +117,10 @@ class _Outputs:
         self.kept = ShardWriter(task.output_path)
         self.dropped = JsonlSink(task.stage_path / "dropped" / f"{task.shard}.jsonl")
         self.quarantine = JsonlSink(task.quarantine_path / f"{step_label}-{task.shard}.jsonl")
+
+    def collect_notes(self, step: Step) -> None:
+        """Add what the step noted (``Step.note``) to this shard's stats."""
+        self.stats.notes.update(step.take_notes())
 
     def emit(self, record: Record, result: Record | Drop) -> None:
         if isinstance(result, Drop):
@@ -176,22 +186,28 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
     out = _Outputs(task, step_label)
 
     def body() -> None:
-        for batch in _batches(read_shard(task.input_path), step.batch_size or BATCH):
-            out.stats.records_in += len(batch)
+        for lines in _batches(read_shard_lines(task.input_path), step.batch_size or BATCH):
+            out.stats.records_in += len(lines)
+            batch = [orjson.loads(line) for line in lines]
             try:
                 results = step.process_batch(batch)
                 if len(results) != len(batch):
                     raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
                 pairs = list(zip(batch, results, strict=True))
             except Exception:
+                # the batch may have changed records before it failed: start again from the stored bytes,
+                # one record at a time, and forget what the failed call noted
+                step.take_notes()
                 pairs = []
-                for record in batch:
+                for line in lines:
+                    record = orjson.loads(line)
                     try:
                         pairs.append((record, step.process(record)))
                     except Exception as exc:
-                        out.fail(record, exc)
+                        out.fail(orjson.loads(line), exc)
             for record, result in pairs:
                 out.emit(record, result)
+            out.collect_notes(step)
             progress.tick(task.progress_key, len(batch))
 
     return out.run(body, started)
@@ -253,6 +269,7 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
                 continue
             out.emit(record, result)
             progress.tick(task.progress_key)
+        out.collect_notes(step)
         for extra in step.extra_records(plan):
             out.stats.generated += 1
             out.emit(extra, extra)

@@ -6,6 +6,8 @@ WORKDIR/
   steps/NN-name/          shards (*.jsonl.zst), per-shard stats (*.stats.json), dropped/*.jsonl,
                           stats.json, _FINGERPRINT, _SUCCESS
   quarantine/             rows that could not be parsed or processed, with location and error
+  cache/                  LLM answers (llm.sqlite) and embeddings, kept across resumes and --fresh
+  batch/                  batch-inference input files to submit, and the provider's output files
   export/                 default place for outputs
   summary.json            per-stage stats and run totals
 ```
@@ -115,6 +117,16 @@ class WorkDir:
     @property
     def quarantine(self) -> Path:
         return self.root / "quarantine"
+
+    @property
+    def cache(self) -> Path:
+        """Caches that survive resumes and ``--fresh``: LLM answers, embeddings."""
+        return self.root / "cache"
+
+    @property
+    def batch(self) -> Path:
+        """Batch-inference input files for the user to submit, and the provider's output files."""
+        return self.root / "batch"
 
     @property
     def export(self) -> Path:

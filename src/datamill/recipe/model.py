@@ -48,6 +48,11 @@ class StepSpec(Strict):
     step: str
     params: dict[str, Any] = Field(default_factory=dict)
     id: str | None = Field(None, description="optional label, used in the step's directory name")
+    max_loss: float | None = Field(
+        None, ge=0, le=1,
+        description="this step's share of dropped + quarantined records above which the run fails "
+                    "(default: the recipe's max_loss)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -57,6 +62,12 @@ class StepSpec(Strict):
         if isinstance(data, dict) and "step" not in data and len(data) == 1:
             (name, params), = data.items()
             return {"step": name, "params": params if params is not None else {}}
+        if isinstance(data, dict) and "step" not in data and len(data) > 1:
+            # `- filter: {...}` with a sibling key: `max_loss` and `id` sit next to the step name
+            names = [k for k in data if k not in ("id", "max_loss")]
+            if len(names) == 1:
+                rest = {k: v for k, v in data.items() if k != names[0]}
+                return {"step": names[0], "params": data[names[0]] if data[names[0]] is not None else {}, **rest}
         return data
 
 
@@ -108,6 +119,12 @@ class Recipe(Strict):
     steps: list[StepSpec] = Field(default_factory=list)
     outputs: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec()])
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    max_loss: float | None = Field(
+        None, ge=0, le=1,
+        description="the run fails (exit code 6) when a stage loses more than this share of its records "
+                    "(dropped + quarantined); default: only when a stage loses every record of a non-empty "
+                    "input. 1 turns the check off",
+    )
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")

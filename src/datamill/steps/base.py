@@ -11,7 +11,8 @@ Parameters are a pydantic model (``Params``) with unknown keys rejected.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -46,27 +47,74 @@ class Drop:
 P = TypeVar("P", bound=Params)
 
 
+def _no_progress(key: str, done: int, total: int | None) -> None:
+    """The progress reporter of a context made outside a run (tests, ``datamill plan``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Artifacts:
+    """Files for people that a step writes next to its results (``clusters.json``, ``summary.csv``).
+
+    The engine decides where they live; a step only names them. ``earlier`` holds the artifact folders of
+    the run's finished earlier stages, in order, so a step can build a run-wide table from theirs
+    (``summary_all.csv``).
+    """
+
+    folder: Path
+    earlier: tuple[Path, ...] = ()
+
+    def path(self, name: str) -> Path:
+        """Where artifact ``name`` is written (for libraries that need a file path)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self.folder / name
+
+    def write_text(self, name: str, text: str) -> str:
+        """Publish ``name`` atomically (a reader never sees half a file); returns ``name``."""
+        import os
+
+        target = self.path(name)
+        tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        return name
+
+    def earlier_files(self, name: str) -> list[tuple[str, Path]]:
+        """``(stage label, path)`` of artifact ``name`` in each finished earlier stage that wrote one."""
+        return [(folder.name, folder / name) for folder in self.earlier if (folder / name).is_file()]
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
-    """Where a step runs, set by the engine before ``setup()`` (and before ``reduce``): the run's work
-    directory (for caches such as ``cache/llm.sqlite``) and this step's stage directory."""
+    """What a step may know about the run it is part of, set by the engine before ``setup()`` (and before
+    ``reduce``). Steps never build work-directory paths or import the executor: they ask the context.
 
-    workdir: Path
-    stage: Path
+    * ``cache_dir``: a folder for caches that survive a resume and are shared by the run's steps
+      (LLM answers, embeddings); steps pick a file or sub-folder name in it.
+    * ``batch_dir``: where batch-inference input files are written for the user to submit, and where
+      the provider's output files are looked for.
+    * ``artifacts``: this step's files for people.
+    * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
+    """
+
+    cache_dir: Path
+    artifacts: Artifacts
+    batch_dir: Path | None = None
+    workers: int = 1
     #: progress bar key for long work inside ``reduce`` (embedding, synthesis); see :meth:`progress`
     progress_key: str | None = None
+    #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
+    reporter: Callable[[str, int, int | None], None] = _no_progress
+
+    @classmethod
+    def detached(cls, folder: Path) -> StepContext:
+        """A context outside any run: caches and artifacts in ``folder`` (tests, one-off calls)."""
+        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch")
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report ``done`` more items of long work in ``reduce`` (and, once, the ``total``) to the run's
         progress bar, which shows rate and ETA. A no-op where no bar is shown."""
-        from datamill.exec import progress
-
-        if self.progress_key is None:
-            return
-        if total is not None:
-            progress.set_total(self.progress_key, total)
-        if done:
-            progress.tick(self.progress_key, done)
+        if self.progress_key is not None:
+            self.reporter(self.progress_key, done, total)
 
 
 class Step(Generic[P]):
@@ -91,19 +139,25 @@ class Step(Generic[P]):
     def __init__(self, params: P) -> None:
         self.params: P = params
         self.context: StepContext | None = None
-
-    @property
-    def stage_dir(self) -> Path | None:
-        """This step's stage directory in the run (files for people go here), once the engine set it."""
-        return None if self.context is None else self.context.stage
-
-    @property
-    def workdir(self) -> Path | None:
-        """The run's work directory (caches that survive a resume go under it), once the engine set it."""
-        return None if self.context is None else self.context.workdir
+        self._notes: Counter[str] = Counter()
 
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
+
+    def teardown(self) -> None:
+        """Release what :meth:`setup` opened (database connections, clients); called once when the run
+        that built this instance ends. The instance is not used afterwards."""
+
+    def note(self, key: str, n: int = 1) -> None:
+        """Count something about the records this step saw (``changed``: records a cleaner rewrote;
+        ``coerced_numeric``...). The engine adds the counts to the stage's ``notes`` in ``stats.json``."""
+        if n:
+            self._notes[key] += n
+
+    def take_notes(self) -> Counter[str]:
+        """The counts noted since the last call (the engine collects them per shard)."""
+        notes, self._notes = self._notes, Counter()
+        return notes
 
     @classmethod
     def doc(cls) -> str:

@@ -239,12 +239,10 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
                                for g, kept in zip(top.tolist(), ids.get_many(first[top]), strict=True)],
             "by_source": by_source,
         }
-        if self.stage_dir is not None:
-            from datamill.exec.workdir import write_text_atomic
+        if self.context is not None:
             from datamill.steps.dedup.artifacts import summary_csv
 
-            write_text_atomic(self.stage_dir / "summary.csv", summary_csv(by_source, REASON))
-            self._report["files"] = ["summary.csv"]
+            self._report["files"] = [self.context.artifacts.write_text("summary.csv", summary_csv(by_source, REASON))]
         # one shard's plan at a time: the kept ids are looked up only for that shard's duplicates
         bounds = np.searchsorted(dup_pos, ids.offsets)
         for s, name in enumerate(ids.names):

@@ -18,18 +18,23 @@ import io
 import json
 from pathlib import Path
 
-from datamill.exec.workdir import write_text_atomic
+from datamill.steps.base import Artifacts
 from datamill.steps.dedup.groups import Resolution
 
 
-def write_artifacts(stage_dir: Path, resolution: Resolution, reason: str) -> list[str]:
-    """Write the three files into ``stage_dir``; returns their names."""
-    write_text_atomic(stage_dir / "clusters.json",
-                      json.dumps(resolution.clusters, ensure_ascii=False, indent=1) + "\n")
-    write_text_atomic(stage_dir / "labels.csv", "id,cluster,kept_id,similarity\n" + resolution.labels.csv_lines())
-    write_text_atomic(stage_dir / "summary.csv", summary_csv(resolution.summary, reason))
-    write_text_atomic(stage_dir / "summary_all.csv", summary_all_csv(stage_dir))
-    return ["clusters.json", "labels.csv", "summary.csv", "summary_all.csv"]
+def write_artifacts(artifacts: Artifacts, resolution: Resolution, reason: str) -> list[str]:
+    """Write the files for people; returns their names."""
+    return [
+        artifacts.write_text("clusters.json", json.dumps(resolution.clusters, ensure_ascii=False, indent=1) + "\n"),
+        artifacts.write_text("labels.csv", "id,cluster,kept_id,similarity\n" + resolution.labels.csv_lines()),
+        *write_summaries(artifacts, summary_csv(resolution.summary, reason)),
+    ]
+
+
+def write_summaries(artifacts: Artifacts, summary: str) -> list[str]:
+    """This step's ``summary.csv`` and the run-wide ``summary_all.csv`` built from it and the earlier ones."""
+    written = artifacts.write_text("summary.csv", summary)
+    return [written, artifacts.write_text("summary_all.csv", summary_all_csv(artifacts))]
 
 
 def _read_summary(path: Path) -> dict[str, tuple[int, int]]:
@@ -38,12 +43,11 @@ def _read_summary(path: Path) -> dict[str, tuple[int, int]]:
                 if row["source"] != "TOTAL"}
 
 
-def summary_all_csv(stage_dir: Path) -> str:
-    """Per source, across the dedup stages of the run up to ``stage_dir`` (completed earlier ones + this)."""
-    steps = stage_dir.parent
-    stages = [d for d in sorted(steps.iterdir()) if d.name < stage_dir.name and (d / "_SUCCESS").exists()
-              and (d / "summary.csv").exists()] + [stage_dir]
-    tables = [(d.name, _read_summary(d / "summary.csv")) for d in stages]
+def summary_all_csv(artifacts: Artifacts) -> str:
+    """Per source, across the run's dedup stages up to this one (finished earlier ones + this); this step's
+    ``summary.csv`` must be written first."""
+    stages = [*artifacts.earlier_files("summary.csv"), (artifacts.folder.name, artifacts.path("summary.csv"))]
+    tables = [(name, _read_summary(path)) for name, path in stages]
     sources = list(dict.fromkeys(src for _, table in tables for src in table))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

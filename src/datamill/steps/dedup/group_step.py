@@ -38,8 +38,8 @@ class GroupDedup(GlobalStep[DP, S, DropPlan]):
         g = self.groups(shards)
         resolution = resolve(g.members, g.labels, g.similarity, self.reason, self.params.top_clusters, g.extra)
         self._report = resolution.report
-        if self.stage_dir is not None:
-            self._report["files"] = write_artifacts(self.stage_dir, resolution, self.reason)
+        if self.context is not None:
+            self._report["files"] = write_artifacts(self.context.artifacts, resolution, self.reason)
         return resolution.plans
 
     def decide(self, index: int, plan: DropPlan) -> Drop | None:

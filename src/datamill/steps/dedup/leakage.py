@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from datamill.records import Record, get_field
-from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures, StepContext
+from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams, MinHashSignature
 from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams, SemanticSignature
 from datamill.steps.dedup_exact import Normalize
@@ -100,8 +100,7 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
                 splits.extend(s[1] for s in shard.signatures)
                 yield ShardSignatures(shard.shard, [s[0] for s in shard.signatures])
 
-        if self.context is not None:  # the embedding cache of the run (method semantic); no cluster files
-            self._inner.context = StepContext(workdir=self.context.workdir, stage=self.context.stage)
+        self._inner.context = self.context  # the embedding cache of the run (method semantic); groups() writes no files
         g = self._inner.groups(inner())
         split_arr = np.asarray(splits, dtype=object)
         is_train = split_arr == self.params.train

@@ -7,8 +7,6 @@ from functools import cache
 
 import numpy as np
 
-from datamill.exec.local import default_workers
-
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 #: pairs compared per chunk: small enough that the gathered rows stay in cache (1 << 20 was 8x slower)
 EDGE_CHUNK = 1 << 14
@@ -103,12 +101,11 @@ def _band_edges(keys: np.ndarray, positions: np.ndarray, band: int) -> np.ndarra
     return np.minimum(a, b) * n + np.maximum(a, b)
 
 
-def candidate_edges(keys: np.ndarray, valid: np.ndarray, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def candidate_edges(keys: np.ndarray, valid: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (a, b), a < b, that share a band bucket (equal key in a column of ``keys``, records where
     ``valid``): each bucket member is joined to the bucket's first. Bands run on ``threads`` threads
-    (default: the usable cores, at most 4; numpy's sorts and gathers release the GIL; the reduce runs
-    while the workers are idle); results do not depend on it."""
-    threads = threads or min(4, default_workers())
+    (the caller passes the run's parallelism, capped at 4; numpy's sorts and gathers release the GIL; the
+    reduce runs while the workers are idle); results do not depend on it."""
     positions = np.flatnonzero(valid)
     n = len(keys)
     bands = keys.shape[1] if keys.ndim == 2 else 0

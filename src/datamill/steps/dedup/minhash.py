@@ -164,7 +164,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         band_keys = np.concatenate(keys) if keys else np.zeros((0, bands), dtype=np.uint64)
         del digests, keys
         valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
-        a, b = candidate_edges(band_keys, valid)
+        a, b = candidate_edges(band_keys, valid, min(4, self.context.workers) if self.context else 1)
         del band_keys
         candidates = len(a)
         if p.verify and len(a):

@@ -195,7 +195,7 @@ class DedupSemantic(GroupDedup[DedupSemanticParams, SemanticSignature]):
         """Vectors of ``texts``: from the cache where present, the rest embedded longest-first in batches."""
         import time
 
-        cache_dir = self.workdir / "cache" / "embeddings" if self.workdir is not None else None
+        cache_dir = self.context.cache_dir / "embeddings" if self.context is not None else None
         cache = EmbeddingCache(cache_dir if self.params.cache else None, embedder.key)
         keys = [text_key(t) for t in texts]
         unique = dict.fromkeys(keys)

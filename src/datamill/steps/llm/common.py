@@ -34,13 +34,12 @@ class LLMStepParams(Params):
 
 
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
-    """A client whose cache is ``WORKDIR/cache/llm.sqlite`` (in memory when run outside a work directory)."""
+    """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run)."""
     from datamill.llm.cache import LLMCache
 
     if context is None:
         return LLMClient(config, LLMCache(None), label=label)
-    return LLMClient(config, LLMCache(context.workdir / "cache" / "llm.sqlite"), label=label,
-                     batch_dir=context.workdir / "batch")
+    return LLMClient(config, LLMCache(context.cache_dir / "llm.sqlite"), label=label, batch_dir=context.batch_dir)
 
 
 def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
@@ -63,6 +62,11 @@ class LLMRowStep(RowStep[Any]):
         params: LLMStepParams = self.params
         self.prepare()
         self.client = make_client(params.llm, self.context, self.name)
+
+    def teardown(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def prepare(self) -> None:
         """Load what :meth:`messages` needs (templates), without a client: ``datamill plan`` renders

@@ -363,7 +363,20 @@ class Runner:
             for step in self.loaded.steps:  # the instances that ran a reduce in this process
                 if step.context is not None:
                     step.teardown()
-        return self._summary(self.finished, files_info, outputs, accounting, started, started_at)
+        summary = self._summary(self.finished, files_info, outputs, accounting, started, started_at)
+        if self.recipe.eval is not None:
+            summary["eval"] = self._evaluate(self.finished[-1])
+            summary["seconds"] = round(time.perf_counter() - started, 3)
+            write_json_atomic(self.wd.summary_file, summary)
+        return summary
+
+    def _evaluate(self, last: StageDir) -> dict[str, Any]:
+        """The recipe's eval: stage on the final records (see datamill.evaluate.stage)."""
+        from datamill.evaluate.stage import run_eval_stage
+
+        assert self.recipe.eval is not None
+        return run_eval_stage(self.recipe.eval, self.wd.root, last.path, last.fingerprint,
+                              recipe_llm=self.recipe.llm, log=self.log)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:

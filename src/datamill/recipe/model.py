@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.evaluate.spec import RecipeEval
+
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 
@@ -128,3 +130,7 @@ class Recipe(Strict):
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")
+    eval: RecipeEval | None = Field(
+        None, description="evaluate the run's test split after the outputs (and training): model, adapter, "
+                          "metrics (exact_match, judge), before/after comparison; results in eval/ (see "
+                          "docs/evaluation.md)")

@@ -50,10 +50,17 @@ def spec_from_flags(config: Path | None, flags: dict[str, Any]) -> Any:
         raise validation_error(exc, prefix="eval") from None
 
 
-def _llm(base_url: str | None, model: str | None, api_key_env: str | None, rpm: float | None) -> dict[str, Any] | None:
+#: a verdict is a short JSON object: a judge that rambles is cut here (and re-asked when that breaks the JSON)
+JUDGE_MAX_TOKENS = 384
+
+
+def _llm(base_url: str | None, model: str | None, api_key_env: str | None, rpm: float | None,
+         max_tokens: int | None = None) -> dict[str, Any] | None:
     if base_url is None and model is None:
         return None
     out: dict[str, Any] = {"provider": "openai", "model": model, "base_url": base_url}
+    if max_tokens is not None:
+        out["max_tokens"] = max_tokens
     if api_key_env:
         out["api_key_env"] = api_key_env
     if rpm:
@@ -107,6 +114,8 @@ def register(app: typer.Typer) -> None:
         judge_base_url: Annotated[str | None, Opt("--judge-base-url", help="Judge's OpenAI-compatible endpoint.")]
         = None,
         judge_rpm: Annotated[float | None, Opt("--judge-rpm", help="Judge requests per minute.")] = None,
+        judge_api_key_env: Annotated[str | None, Opt("--judge-api-key-env", help="Environment variable with the "
+                                                     "judge's API key.")] = None,
         base_url: Annotated[str | None, Opt("--base-url", help="Generate through this OpenAI-compatible endpoint "
                                             "(vLLM, llama.cpp) instead of a local model.")] = None,
         api_key_env: Annotated[str | None, Opt("--api-key-env", help="Environment variable with the API key.")]
@@ -143,7 +152,7 @@ def register(app: typer.Typer) -> None:
         cli._STATE["debug"] = debug
         sink = cli._sink(quiet)
         try:
-            judge_llm = _llm(judge_base_url, judge_model, None, judge_rpm)
+            judge_llm = _llm(judge_base_url, judge_model, judge_api_key_env, judge_rpm, JUDGE_MAX_TOKENS)
             if compare is not None:
                 _compare(compare, out, ci, samples, judge_llm if pairwise else None, pairwise, quiet)
                 return

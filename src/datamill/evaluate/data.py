@@ -10,11 +10,15 @@ Each record becomes an :class:`EvalItem`: the messages before the last assistant
 (system and earlier turns included), the last assistant turn is the reference. Preference records use
 ``chosen`` as the reference. Records that cannot be evaluated are counted by reason, never dropped
 silently: ``no_prompt`` (pretraining text), ``unreadable`` (rows the reader or format adapter refused),
-``other_split``.
+``undesirable_reference`` (KTO examples labelled false), ``other_split``, ``over_limit``.
+
+Item ids are the records' own ids when every record has a unique one (a canonical export, ShareGPT's
+``id``: the same ids as in the run), else row numbers (``file:row`` for several files).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -52,6 +56,8 @@ class EvalItem:
         """The values of field ``path`` for breakdowns: a scalar as text, each element of a list, other
         values as JSON; ``(missing)`` when the record has no such field."""
         value = get_field(self.record, path)
+        if value is None and "." not in path:  # an original column named like a canonical field stays in meta
+            value = get_field(self.record, f"meta.{path}")
         if value is None:
             return ["(missing)"]
         if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
@@ -88,6 +94,8 @@ def to_item(item_id: str, record: Record) -> EvalItem | str:
     messages = record.get("messages") or []
     if not messages:
         return "no_prompt"
+    if (record.get("scores") or {}).get("kto_label") is False:
+        return "undesirable_reference"  # a KTO example labelled bad: its answer is no reference
     chosen = record.get("chosen")
     end = last_assistant_index(messages)
     if chosen is not None or end is None:
@@ -152,6 +160,30 @@ def load_run(run: Path, split: str | None = "test", limit: int | None = None) ->
     return load_stage(final_stage(run), split, limit, source=str(run))
 
 
+class PromptCompletion:
+    """TRL's prompt-completion rows (SFT with the loss on the completion only, and KTO with ``label``):
+    ``prompt`` and ``completion`` as text or as message lists. The label of KTO rows is kept in ``meta``."""
+
+    name = "prompt-completion"
+
+    def to_record(self, row: dict[str, Any]) -> Record:
+        from datamill.formats.base import AdapterError
+
+        def turns(value: Any, role: str) -> list[dict[str, Any]]:
+            if isinstance(value, str):
+                return [{"role": role, "content": value}]
+            if isinstance(value, list) and all(isinstance(m, dict) and "role" in m for m in value):
+                return [dict(m) for m in value]
+            raise AdapterError(f"'{role}' part is neither text nor a list of messages")
+
+        messages = turns(row["prompt"], "user") + turns(row["completion"], "assistant")
+        record: Record = {"kind": "sft", "messages": messages,
+                          "meta": {k: v for k, v in row.items() if k not in ("prompt", "completion", "label")}}
+        if isinstance(row.get("label"), bool):
+            record["scores"] = {"kto_label": row["label"]}
+        return record
+
+
 def load_file(path: str, *, split: str | None = None, record_format: str = "auto", limit: int | None = None,
               base_dir: Path | None = None) -> EvalData:
     """The items of a data file (or glob, URL, dataset_info.json) in any record format datamill reads."""
@@ -168,12 +200,15 @@ def load_file(path: str, *, split: str | None = None, record_format: str = "auto
     for source in files:
         rows = read_rows(source)
         head = list(itertools.islice(rows, DETECT_SAMPLE))
+        sample = [r.value for r in head if r.error is None and isinstance(r.value, dict)]
+        adapter: Any
         if record_format != "auto":
             adapter = get_adapter(record_format, AdapterConfig())
         elif source.hint:
             adapter = adapter_for_hint(source.hint)
+        elif sample and all("prompt" in r and "completion" in r and "chosen" not in r for r in sample):
+            adapter = PromptCompletion()
         else:
-            sample = [r.value for r in head if r.error is None and isinstance(r.value, dict)]
             adapter = get_adapter(detect_format(sample).format, AdapterConfig())
         formats.append(adapter.name)
         prefix = f"{source.display}:" if len(files) > 1 else ""
@@ -186,7 +221,10 @@ def load_file(path: str, *, split: str | None = None, record_format: str = "auto
             except AdapterError:
                 skipped["unreadable"] += 1
                 continue
+            own = record.get("id", get_field(record, "meta.id"))
             record["id"] = f"{prefix}{n}"
+            if own is not None:
+                record["own_id"] = str(own)
             if split is not None and record.get("split", get_field(record, "split")) != split:
                 skipped["other_split"] += 1
                 continue
@@ -198,6 +236,9 @@ def load_file(path: str, *, split: str | None = None, record_format: str = "auto
                 skipped[item] += 1
             else:
                 items.append(item)
+    own_ids = [item.record.get("own_id") for item in items]
+    if all(own_ids) and len(set(own_ids)) == len(own_ids):  # the records' own ids: the same as in their run
+        items = [dataclasses.replace(item, id=str(own)) for item, own in zip(items, own_ids, strict=True)]
     if not items:
         raise InputError(f"no record of {path} can be evaluated ({dict(skipped) or 'the input is empty'})",
                          hint="the data needs user turns (a prompt) and, for exact match, an assistant answer")

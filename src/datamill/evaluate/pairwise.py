@@ -88,11 +88,13 @@ class PairwiseResult:
     outcomes: Counter[str] = field(default_factory=Counter)
     first_position: int = 0
     decisive: int = 0
+    #: judge requests: asked, answered by the judge now (new), found in the cache
+    calls: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {"outcomes": dict(sorted(self.outcomes.items())),
                 "first_position_share": round(self.first_position / self.decisive, 4) if self.decisive else None,
-                "decisive_verdicts": self.decisive}
+                "decisive_verdicts": self.decisive, "calls": self.calls}
 
 
 def question_text(messages: list[dict[str, str]]) -> str:
@@ -127,6 +129,9 @@ def judge_pairs(questions: Sequence[list[dict[str, str]]], references: Sequence[
     step.setup()
     try:
         verdicts = step.process_batch(records) if records else []
+        assert step.client is not None
+        calls = step.client.progress.snapshot()
+        result.calls = {"asked": len(records), "new": calls["paid"], "cached": calls["cached"]}
     finally:
         step.teardown()
     by_item: dict[int, dict[str, Any]] = {}

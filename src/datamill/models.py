@@ -159,17 +159,17 @@ def _materialize_gguf(ref: ModelRef, *, weights: bool) -> Path:
     if not (folder / _TOKENIZER_DONE).exists():
         tmp = folder.with_name(f".{folder.name}.tok.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        tok = tf.AutoTokenizer.from_pretrained(str(ref.gguf.parent), gguf_file=ref.gguf.name)  # type: ignore[attr-defined]
+        tok = tf.AutoTokenizer.from_pretrained(str(ref.gguf.parent), gguf_file=ref.gguf.name)
         fix_special_tokens(tok, gguf_special_tokens(ref.gguf))
         tok.save_pretrained(str(tmp))
         _publish(tmp, folder, _TOKENIZER_DONE)
     if weights and not (folder / _MODEL_DONE).exists():
         tmp = folder.with_name(f".{folder.name}.model.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        model = tf.AutoModelForCausalLM.from_pretrained(  # type: ignore[attr-defined]
+        model = tf.AutoModelForCausalLM.from_pretrained(
             str(ref.gguf.parent), gguf_file=ref.gguf.name)
         specials = gguf_special_tokens(ref.gguf)
-        tok = tf.AutoTokenizer.from_pretrained(str(folder))  # type: ignore[attr-defined]
+        tok = tf.AutoTokenizer.from_pretrained(str(folder))
         for name in ("bos_token", "eos_token", "pad_token"):
             if name in specials:
                 setattr(model.config, f"{name}_id", tok.convert_tokens_to_ids(specials[name]))
@@ -223,7 +223,7 @@ def load_tokenizer(spec: str | ModelRef) -> Any:
     ref = spec if isinstance(spec, ModelRef) else resolve_model(spec)
     tf = _transformers()
     location = model_folder(ref, weights=False)
-    tok = _from_pretrained(tf.AutoTokenizer, ModelRef(ref.spec, ref.kind, location), "tokenizer")  # type: ignore[attr-defined]
+    tok = _from_pretrained(tf.AutoTokenizer, ModelRef(ref.spec, ref.kind, location), "tokenizer")
     if tok.pad_token is None and tok.eos_token is not None:
         tok.pad_token = tok.eos_token
     return tok
@@ -239,7 +239,7 @@ def load_model(spec: str | ModelRef, *, dtype: str = "auto", device: str | None 
     on_cpu = (device or ("cuda" if torch.cuda.is_available() else "cpu")) == "cpu"  # type: ignore[attr-defined]
     torch_dtype: Any = torch.float32 if dtype == "auto" and on_cpu else (  # type: ignore[attr-defined]
         "auto" if dtype == "auto" else getattr(torch, dtype))
-    model = _from_pretrained(tf.AutoModelForCausalLM, ModelRef(ref.spec, ref.kind, location),  # type: ignore[attr-defined]
+    model = _from_pretrained(tf.AutoModelForCausalLM, ModelRef(ref.spec, ref.kind, location),
                              "model", dtype=torch_dtype)
     if device:
         model = model.to(device)
@@ -254,7 +254,7 @@ def end_of_turn_token(tokenizer: Any) -> str | None:
         text = tokenizer.apply_chat_template(
             [{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}], tokenize=False)
     except Exception:  # no chat template
-        return tokenizer.eos_token  # type: ignore[no-any-return]
+        return tokenizer.eos_token
     tail = text.split(marker, 1)[-1] if marker in text else ""
     specials = sorted((t for t in tokenizer.all_special_tokens + list(tokenizer.get_added_vocab()) if t),
                       key=len, reverse=True)
@@ -262,4 +262,4 @@ def end_of_turn_token(tokenizer: Any) -> str | None:
     for token in specials:
         if stripped.startswith(token):
             return token
-    return tokenizer.eos_token  # type: ignore[no-any-return]
+    return tokenizer.eos_token

@@ -102,3 +102,7 @@ def test_run_directory_gives_its_test_split_with_every_field(tmp_path: Path) -> 
     exported = load_data(str(tmp_path / "run" / "export" / "test.json"))
     assert [i.messages for i in exported.items] == [i.messages for i in data.items]
     assert [i.id for i in exported.items] == [i.id for i in data.items]  # ShareGPT keeps the ids: evals join
+    folder = load_data(str(tmp_path / "run" / "export"))                 # an export folder: its test file
+    assert folder.split == "test" and [i.id for i in folder.items] == [i.id for i in data.items]
+    with pytest.raises(InputError, match="no 'dev' file"):
+        load_data(str(tmp_path / "run" / "export"), split="dev")

@@ -1,8 +1,9 @@
 """What is evaluated: the prompt messages and the reference answer of each test record.
 
-The data is either a file in any format datamill reads (an export for any trainer: ShareGPT, OpenAI
-messages, Alpaca, TRL, canonical JSONL, ...; detected like an input) or a datamill run directory, whose
-final records are read and filtered to one split (``test`` by default; the split step's field). A run
+The data is a file in any format datamill reads (an export for any trainer: ShareGPT, OpenAI messages,
+Alpaca, TRL, canonical JSONL, ...; detected like an input), an export folder (the files of one split,
+``test`` by default, by file name), or a datamill run directory, whose final records are read and
+filtered to one split (``test`` by default; the split step's field). A run
 keeps every field (``category``, ``meta.*``), so breakdowns by category need the run or a canonical
 export; trainer files usually drop them.
 
@@ -255,4 +256,27 @@ def load_data(path: str, *, split: str | None = None, record_format: str = "auto
         return load_run(p, split or "test", limit)
     if p.is_dir() and (p / "steps").is_dir():
         raise InputError(f"{p} looks like an unfinished run (no recipe.lock.yaml)", hint="run the recipe first")
+    if p.is_dir() and not (p / "dataset_info.json").is_file():
+        return load_folder(p, split or "test", record_format=record_format, limit=limit)
     return load_file(path, split=split, record_format=record_format, limit=limit, base_dir=base_dir)
+
+
+def load_folder(folder: Path, split: str, *, record_format: str = "auto", limit: int | None = None) -> EvalData:
+    """An export folder: the files of one split, by file name (``test.jsonl``, ``test-00001.jsonl``)."""
+    from datamill.handoff.source import data_files
+
+    files = [f for f in data_files(folder) if f.split == split]
+    if not files:
+        found = sorted({f.split for f in data_files(folder)})
+        raise InputError(f"{folder} has no '{split}' file (splits by file name: {', '.join(found)})",
+                         hint="pass the test file itself, or --split with one of those")
+    parts = [load_file(f.path, record_format=record_format) for f in files]
+    items = [dataclasses.replace(item, id=f"{Path(f.path).name}:{item.id}") if len(parts) > 1 else item
+             for f, part in zip(files, parts, strict=True) for item in part.items]
+    skipped: Counter[str] = Counter()
+    for part in parts:
+        skipped.update(part.skipped)
+    if limit is not None and len(items) > limit:
+        skipped["over_limit"] += len(items) - limit
+        items = items[:limit]
+    return EvalData(str(folder), split, items, skipped, ",".join(sorted({p.record_format or "" for p in parts})))

@@ -143,4 +143,6 @@ class RecipeEval(EvalSpec):
 
     before: bool = Field(True, description="also evaluate the model without the adapter and write the "
                          "before/after table")
+    dry_run: bool = Field(False, description="generate nothing: write eval/eval.yaml and the datamill eval "
+                          "commands (eval/commands.sh) to run later, e.g. where the GPU is")
     compare: Compare = Field(default_factory=Compare)

@@ -55,6 +55,8 @@ def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint:
     folder = root / "eval"
     spec = with_recipe_llm(spec, recipe_llm)
     adapter = spec.adapter or (str(trained_adapter) if trained_adapter is not None else None)
+    if spec.dry_run:
+        return dry_run(spec, root, adapter, log)
     base = resolve_model(spec.model_copy(update={"adapter": adapter, "data": None}))
     identity = base.endpoint.model if base.endpoint is not None else model_identity(base.model or "", adapter)
     fp = fingerprint("eval", "1", spec.model_dump(mode="json"), stage_fingerprint, identity)
@@ -89,3 +91,41 @@ def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint:
     write_text_atomic(folder / "summary.json", json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     write_text_atomic(done, fp + "\n")
     return result
+
+
+def dry_run(spec: RecipeEval, root: Path, adapter: str | None, log: Callable[[str], None]) -> dict[str, Any]:
+    """Write ``eval/eval.yaml`` (the settings, for ``datamill eval --config``) and the commands that run the
+    evaluation later (on a machine with a GPU), without generating anything."""
+    import shlex
+
+    import yaml
+
+    from datamill.evaluate.spec import EvalSpec
+    from datamill.exec.workdir import write_text_atomic
+
+    folder = root / "eval"
+    settings = spec.model_dump(mode="json", exclude_none=True, include=set(EvalSpec.model_fields))
+    settings.pop("data", None)
+    settings.pop("adapter", None)
+    write_text_atomic(folder / "eval.yaml", yaml.safe_dump(settings, allow_unicode=True, sort_keys=False))
+    q = shlex.quote
+    base = (f"datamill eval --config {q(str(folder / 'eval.yaml'))} --data {q(str(root))} "
+            f"--split {spec.split or 'test'}")
+    commands = []
+    if adapter is None or spec.before:
+        commands.append(f"{base} --out {q(str(folder / 'before'))}")
+    if adapter is not None:
+        commands.append(f"{base} --adapter {q(adapter)} --out {q(str(folder / 'after'))}")
+        if spec.before:
+            cmp = f"datamill eval --compare {q(str(folder / 'before'))} {q(str(folder / 'after'))} " \
+                  f"--out {q(str(folder / 'compare'))} --ci {spec.compare.ci} --samples {spec.compare.samples}"
+            pairwise = spec.compare.pairwise
+            if pairwise is not None:
+                cmp += f" --pairwise --judge-model {q(pairwise.llm.model or '')}"
+                if pairwise.llm.base_url:
+                    cmp += f" --judge-base-url {q(pairwise.llm.base_url)}"
+            commands.append(cmp)
+    write_text_atomic(folder / "commands.sh", "\n".join(commands) + "\n")
+    for command in commands:
+        log(f"eval (dry run): {command}")
+    return {"dry_run": True, "commands": commands}

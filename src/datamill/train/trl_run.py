@@ -60,6 +60,25 @@ def _progress_callback(log: Callable[[str], None]) -> Any:
     return Progress()
 
 
+def fix_trl_availability_flags() -> list[str]:
+    """Make TRL 0.24's "is package X installed" flags booleans again under transformers 5.
+
+    TRL 0.24 sets ``_mergekit_available = _is_package_available("mergekit")`` (and the same for weave,
+    deepspeed, ...) from transformers' helper, which in transformers 5 returns a tuple ``(found, version)``
+    even when no version is asked for. A tuple is always true, so TRL believes every optional package is
+    installed and importing ``DPOTrainer``/``KTOTrainer`` fails on ``import mergekit``. Only flags that
+    are tuples are rewritten (to their first element); returns the names it fixed.
+    """
+    import trl.import_utils as flags
+
+    fixed = []
+    for name, value in list(vars(flags).items()):
+        if name.startswith("_") and name.endswith("_available") and isinstance(value, tuple) and value:
+            setattr(flags, name, bool(value[0]))
+            fixed.append(name)
+    return fixed
+
+
 def _apply_set(config: Any, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if not hasattr(config, key):
@@ -95,6 +114,7 @@ def run_trl(spec: TrainSpec, rows: list[dict[str, Any]], stage: str, out: Path, 
     """Train with TRL on ``rows`` (TRL conversational rows) and write the adapter (or model) to ``out``."""
     require("trl", "train", "datamill train --backend trl")
     require("peft", "train", "datamill train --backend trl")
+    fix_trl_availability_flags()
     import torch
     from datasets import Dataset
     from transformers.trainer_utils import get_last_checkpoint
@@ -121,6 +141,8 @@ def run_trl(spec: TrainSpec, rows: list[dict[str, Any]], stage: str, out: Path, 
         model = AutoModelForCausalLM.from_pretrained(model_folder(spec.model), **quant)
     else:
         model = load_model(spec.model)
+    if not hasattr(model, "warnings_issued"):  # TRL 0.24's DPO/KTO write it; transformers 5 no longer has it
+        model.warnings_issued = {}
     peft_config = None
     if spec.method != "full":
         from peft import LoraConfig

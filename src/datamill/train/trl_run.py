@@ -142,7 +142,7 @@ def run_trl(spec: TrainSpec, rows: list[dict[str, Any]], stage: str, out: Path, 
     else:
         model = load_model(spec.model)
     if not hasattr(model, "warnings_issued"):  # TRL 0.24's DPO/KTO write it; transformers 5 no longer has it
-        model.warnings_issued = {}
+        setattr(model, "warnings_issued", {})  # noqa: B010 - a plain attribute, not a submodule
     peft_config = None
     if spec.method != "full":
         from peft import LoraConfig

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.train.spec import TrainSpec
+
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 
@@ -128,3 +130,6 @@ class Recipe(Strict):
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")
+    train: TrainSpec | None = Field(
+        None, description="train a model on the outputs after they are written (datamill train's options; "
+                          "out: relative to the work directory, default train/); resumable like a stage")

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.handoff.guard import OutputCheck
 from datamill.train.spec import TrainSpec
 
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
@@ -91,6 +92,9 @@ class OutputSpec(Strict):
         description="only records for which this expression is true go to this output, e.g. \"kind == 'sft'\"; "
         "a record no output selects is counted as dropped with reason 'export:not_selected'",
     )
+    check: OutputCheck | None = Field(
+        None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
+        "on_overlength: keep|truncate|drop|fail} (see datamill check)")
 
     @field_validator("where")
     @classmethod

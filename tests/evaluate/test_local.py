@@ -130,9 +130,9 @@ def test_recipe_eval_stage_before_after_and_resume(tmp_path: Path, tiny_model: P
     md = (tmp_path / "run" / "eval" / "compare" / "compare.md").read_text(encoding="utf-8")
     assert "## By kind" in md and "| question | before | after | reference |" in md
     stored = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
-    assert stored["eval"] == ev
+    assert stored["eval"] == ev and ev["skipped"] is False
     again = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
-    assert "eval: unchanged, skipped (resume)" in again["log"] and again["eval"] == ev
+    assert again["eval"] == {**ev, "skipped": True}
     recipe["eval"]["generation"]["max_new_tokens"] = 5   # a changed block runs again (answers are new)
     changed = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
     assert changed["eval"]["before"]["answers"]["new"] == 6

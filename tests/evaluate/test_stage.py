@@ -25,13 +25,24 @@ def test_dry_run_writes_settings_and_commands(tmp_path: Path) -> None:
     summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
     commands = summary["eval"]["commands"]
     assert summary["eval"]["dry_run"] is True and len(commands) == 3
-    assert "--out" in commands[0] and "eval/before" in commands[0] and "--adapter out/adapter" in commands[1]
+    assert "--model org/some-model --out" in commands[0] and commands[0].endswith("eval/before")
+    assert "--model org/some-model --adapter out/adapter --out" in commands[1]
     assert commands[2].startswith("datamill eval --compare") and "--judge-base-url http://127.0.0.1:9/v1" in commands[2]
     settings = yaml_load((tmp_path / "run" / "eval" / "eval.yaml").read_text(encoding="utf-8"))
-    spec = EvalSpec.model_validate(settings)                  # what --config reads
-    assert spec.model == "org/some-model" and spec.by == ["category"] and spec.exact_match[0].extract == "last_number"
+    spec = EvalSpec.model_validate(settings)                  # what --config reads (the model is on the command)
+    assert spec.by == ["category"] and spec.exact_match[0].extract == "last_number"
     assert not (tmp_path / "run" / "eval" / "before").exists()
     assert (tmp_path / "run" / "eval" / "commands.sh").read_text().splitlines() == commands
+
+
+def test_trained_weights_by_backend(tmp_path: Path) -> None:
+    from datamill.evaluate.stage import trained_weights
+    from datamill.train.spec import TrainSpec
+
+    assert trained_weights(TrainSpec(model="m"), tmp_path) == (None, str(tmp_path / "train" / "adapter"))
+    assert trained_weights(TrainSpec(model="m", method="full"), tmp_path) == (str(tmp_path / "train" / "model"), None)
+    lf = TrainSpec(model="m", backend="llamafactory", out="/abs/out")
+    assert trained_weights(lf, tmp_path) == (None, "/abs/out/llamafactory")
 
 
 def test_recipe_llm_block_is_merged_under_the_judges() -> None:

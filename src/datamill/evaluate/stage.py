@@ -2,8 +2,10 @@
 
 Layout in the work directory::
 
-    eval/after/     the model with the adapter (the train: block's, or eval.adapter)
-    eval/before/    the model alone (with before: true, the default; the only one without an adapter)
+    eval/after/     the trained model: the model with the adapter train: wrote (or eval.adapter), or the
+                    fully fine-tuned model folder
+    eval/before/    the model alone (eval.model, default train.model); with before: true, the default,
+                    and always when nothing was trained
     eval/compare/   compare.md and compare.json: the before/after table (and the pairwise judge's cache)
     eval/_SUCCESS   the stage's fingerprint, written last
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from datamill.evaluate.spec import RecipeEval
+from datamill.train.spec import TrainSpec
 
 
 def merged_llm(recipe_llm: dict[str, Any] | None, own: Any) -> Any:
@@ -41,42 +44,76 @@ def with_recipe_llm(spec: RecipeEval, recipe_llm: dict[str, Any] | None) -> Reci
     return spec.model_copy(update={"judge": judges, "compare": compare})
 
 
+def trained_weights(train: TrainSpec, root: Path) -> tuple[str | None, str | None]:
+    """``(model, adapter)`` that the recipe's ``train:`` block writes: a LoRA/QLoRA adapter folder (TRL:
+    ``train/adapter``; LLaMA-Factory: its output folder ``train/llamafactory``; XTuner: ``train/xtuner_hf``,
+    what ``xtuner convert pth_to_hf`` writes), or a fully fine-tuned model folder (``train/model``)."""
+    out = Path(train.out) if train.out and Path(train.out).is_absolute() else root / (train.out or "train")
+    full = train.method == "full"
+    folder = {"trl": out / ("model" if full else "adapter"), "llamafactory": out / "llamafactory",
+              "xtuner": out / "xtuner_hf"}[train.backend]
+    return (str(folder), None) if full else (None, str(folder))
+
+
+def plan(spec: RecipeEval, root: Path, train: TrainSpec | None, log: Callable[[str], None]) -> list[tuple[str, Any]]:
+    """The evaluations to run: ``before`` (the model alone) and ``after`` (trained), as ``EvalSpec``s."""
+    from datamill.evaluate.run import resolve_model
+
+    base_model = spec.model or (train.model if train is not None else None)
+    if base_model is None and spec.endpoint is None:
+        from datamill.errors import RecipeError
+
+        raise RecipeError("the eval: block has no model", location="eval.model",
+                          hint="name the model (hub name, folder, .gguf, smollm2), or add a train: block")
+    after_model, after_adapter = (None, spec.adapter) if spec.adapter else \
+        trained_weights(train, root) if train is not None else (None, None)
+    base = spec.model_copy(update={"model": base_model, "adapter": None, "data": None})
+    trained = base.model_copy(update={"model": after_model or base_model, "adapter": after_adapter})
+    exists = Path(after_adapter or after_model or "").exists()
+    if (after_adapter or after_model) and not exists and not spec.dry_run:
+        log(f"eval: {after_adapter or after_model} does not exist (train: is a dry run?): evaluating the model "
+            "alone")
+        after_model = after_adapter = None
+    runs: list[tuple[str, Any]] = []
+    if spec.before or not (after_adapter or after_model):
+        runs.append(("before", resolve_model(base) if not spec.dry_run else base))
+    if after_adapter or after_model:
+        runs.append(("after", resolve_model(trained) if not spec.dry_run else trained))
+    return runs
+
+
 def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint: str, *,
-                   recipe_llm: dict[str, Any] | None = None, trained_adapter: Path | None = None,
+                   recipe_llm: dict[str, Any] | None = None, train: TrainSpec | None = None,
                    log: Callable[[str], None] = print) -> dict[str, Any]:
     """Evaluate the records of ``stage`` (the run's last stage) into ``root/eval``; returns what
     ``summary.json`` records: each evaluation's metrics and the comparison's deltas."""
     from datamill.evaluate.compare import compare
     from datamill.evaluate.data import load_stage
     from datamill.evaluate.local import model_identity
-    from datamill.evaluate.run import resolve_model, run_eval
+    from datamill.evaluate.run import run_eval
     from datamill.exec.workdir import fingerprint, write_text_atomic
 
     folder = root / "eval"
     spec = with_recipe_llm(spec, recipe_llm)
-    adapter = spec.adapter or (str(trained_adapter) if trained_adapter is not None else None)
+    runs = plan(spec, root, train, log)
     if spec.dry_run:
-        return dry_run(spec, root, adapter, log)
-    base = resolve_model(spec.model_copy(update={"adapter": adapter, "data": None}))
-    identity = base.endpoint.model if base.endpoint is not None else model_identity(base.model or "", adapter)
-    fp = fingerprint("eval", "1", spec.model_dump(mode="json"), stage_fingerprint, identity)
+        return dry_run(spec, root, dict(runs), log)
+    identities = [r.endpoint.model if r.endpoint is not None else model_identity(r.model or "", r.adapter)
+                  for _, r in runs]
+    fp = fingerprint("eval", "1", spec.model_dump(mode="json"), stage_fingerprint, identities)
     done = folder / "_SUCCESS"
     if done.exists() and done.read_text(encoding="utf-8").strip() == fp:
         log("eval: unchanged, skipped (resume)")
-        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        return {**json.loads((folder / "summary.json").read_text(encoding="utf-8")), "skipped": True}
     done.unlink(missing_ok=True)
     data = load_stage(stage, spec.split or "test", spec.limit, source=str(root))
     result: dict[str, Any] = {"items": len(data.items), "split": data.split}
-    runs: list[tuple[str, Any]] = []
-    if adapter is None or spec.before:
-        runs.append(("before", base.model_copy(update={"adapter": None})))
-    if adapter is not None:
-        runs.append(("after", base))
     for name, run_spec in runs:
         log(f"eval: {name} ({run_spec.model or run_spec.endpoint.model}"
             f"{' + ' + run_spec.adapter if run_spec.adapter else ''}) on {len(data.items)} {data.split} items")
         report = run_eval(run_spec, folder / name, data=data)
-        result[name] = {"metrics": report["metrics"], "answers": report["answers"]}
+        result[name] = {"model": report["model"], "adapter": report["adapter"], "metrics": report["metrics"],
+                        "answers": report["answers"], "seconds": report["seconds"]}
         errors = report["answers"]["errors"]
         if errors:
             from datamill.errors import StepError
@@ -90,10 +127,10 @@ def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint:
         log(f"eval: before/after table in {folder / 'compare' / 'compare.md'}")
     write_text_atomic(folder / "summary.json", json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     write_text_atomic(done, fp + "\n")
-    return result
+    return {**result, "skipped": False}
 
 
-def dry_run(spec: RecipeEval, root: Path, adapter: str | None, log: Callable[[str], None]) -> dict[str, Any]:
+def dry_run(spec: RecipeEval, root: Path, runs: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
     """Write ``eval/eval.yaml`` (the settings, for ``datamill eval --config``) and the commands that run the
     evaluation later (on a machine with a GPU), without generating anything."""
     import shlex
@@ -105,26 +142,27 @@ def dry_run(spec: RecipeEval, root: Path, adapter: str | None, log: Callable[[st
 
     folder = root / "eval"
     settings = spec.model_dump(mode="json", exclude_none=True, include=set(EvalSpec.model_fields))
-    settings.pop("data", None)
-    settings.pop("adapter", None)
+    for key in ("data", "adapter", "model"):
+        settings.pop(key, None)
     write_text_atomic(folder / "eval.yaml", yaml.safe_dump(settings, allow_unicode=True, sort_keys=False))
     q = shlex.quote
     base = (f"datamill eval --config {q(str(folder / 'eval.yaml'))} --data {q(str(root))} "
             f"--split {spec.split or 'test'}")
     commands = []
-    if adapter is None or spec.before:
-        commands.append(f"{base} --out {q(str(folder / 'before'))}")
-    if adapter is not None:
-        commands.append(f"{base} --adapter {q(adapter)} --out {q(str(folder / 'after'))}")
-        if spec.before:
-            cmp = f"datamill eval --compare {q(str(folder / 'before'))} {q(str(folder / 'after'))} " \
-                  f"--out {q(str(folder / 'compare'))} --ci {spec.compare.ci} --samples {spec.compare.samples}"
-            pairwise = spec.compare.pairwise
-            if pairwise is not None:
-                cmp += f" --pairwise --judge-model {q(pairwise.llm.model or '')}"
-                if pairwise.llm.base_url:
-                    cmp += f" --judge-base-url {q(pairwise.llm.base_url)}"
-            commands.append(cmp)
+    for name, run in runs.items():
+        target = f"--model {q(run.model)}" if run.model else ""
+        if run.adapter:
+            target += f" --adapter {q(run.adapter)}"
+        commands.append(f"{base} {target.strip()} --out {q(str(folder / name))}")
+    if len(runs) == 2:
+        cmp = (f"datamill eval --compare {q(str(folder / 'before'))} {q(str(folder / 'after'))} "
+               f"--out {q(str(folder / 'compare'))} --ci {spec.compare.ci} --samples {spec.compare.samples}")
+        pairwise = spec.compare.pairwise
+        if pairwise is not None:
+            cmp += f" --pairwise --judge-model {q(pairwise.llm.model or '')}"
+            if pairwise.llm.base_url:
+                cmp += f" --judge-base-url {q(pairwise.llm.base_url)}"
+        commands.append(cmp)
     write_text_atomic(folder / "commands.sh", "\n".join(commands) + "\n")
     for command in commands:
         log(f"eval (dry run): {command}")

@@ -363,20 +363,7 @@ class Runner:
             for step in self.loaded.steps:  # the instances that ran a reduce in this process
                 if step.context is not None:
                     step.teardown()
-        summary = self._summary(self.finished, files_info, outputs, accounting, started, started_at)
-        if self.recipe.eval is not None:
-            summary["eval"] = self._evaluate(self.finished[-1])
-            summary["seconds"] = round(time.perf_counter() - started, 3)
-            write_json_atomic(self.wd.summary_file, summary)
-        return summary
-
-    def _evaluate(self, last: StageDir) -> dict[str, Any]:
-        """The recipe's eval: stage on the final records (see datamill.evaluate.stage)."""
-        from datamill.evaluate.stage import run_eval_stage
-
-        assert self.recipe.eval is not None
-        return run_eval_stage(self.recipe.eval, self.wd.root, last.path, last.fingerprint,
-                              recipe_llm=self.recipe.llm, log=self.log)
+        return self._summary(self.finished, files_info, outputs, accounting, started, started_at)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:
@@ -456,4 +443,19 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, work
     """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    return Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    runner = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink)
+    summary = runner.run()
+    if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
+        from datamill.train.stage import train_stage
+
+        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(workdir).summary_file, summary)
+    if loaded.recipe.eval is not None:  # after training: the test split, the model alone and trained (resumable)
+        from datamill.evaluate.stage import run_eval_stage
+
+        last = runner.finished[-1]
+        summary["eval"] = run_eval_stage(loaded.recipe.eval, workdir, last.path, last.fingerprint,
+                                         recipe_llm=loaded.recipe.llm, train=loaded.recipe.train,
+                                         log=(sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(workdir).summary_file, summary)
+    return summary

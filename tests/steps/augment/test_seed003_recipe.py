@@ -40,6 +40,14 @@ def test_seed003_recipe(corpora: Path, tmp_path: Path) -> None:
     assert not problems[0] & problems[1]
     assert summary["totals"]["written"] == len(train) + len(test)
     exported = train + test
+    # the train: block (a dry run): TRL config for SmolLM2 with seed 003's LoRA settings, on the train split only
+    assert summary["train"]["dry_run"] is True and summary["train"]["backend"] == "trl"
+    trl = (tmp_path / "run" / "train" / "trl_sft.yaml").read_text(encoding="utf-8")
+    assert "lora_r: 8" in trl and "lora_dropout: 0.2" in trl and "learning_rate: 0.0001" in trl
+    assert len((tmp_path / "run" / "train" / "data" / "train.jsonl").read_text().splitlines()) == len(train)
+    # the eval: block (a dry run): the commands for the model alone and with the adapter, and the table
+    commands = summary["eval"]["commands"]
+    assert len(commands) == 3 and "--adapter" in commands[1] and "--compare" in commands[2]
     for row in exported:
         human, gpt = row["conversations"][0], row["conversations"][1]
         assert (human["from"], gpt["from"]) == ("human", "gpt")

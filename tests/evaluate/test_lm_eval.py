@@ -54,3 +54,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["eval", "--compare", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "c"),
                                       "--pairwise"])
     assert result.exit_code == 2 and "--judge-base-url" in result.output
+    result = CliRunner().invoke(app, ["eval", "--out", str(tmp_path / "o"), "--base-url", "http://127.0.0.1:9/v1",
+                                      "--model", "m", "--adapter", str(tmp_path), "--data", "x"])
+    assert result.exit_code == 2 and "not to an endpoint" in result.output
+    result = CliRunner().invoke(app, ["eval", "--out", str(tmp_path / "o"), "--adapter", str(tmp_path), "--data", "x"])
+    assert result.exit_code == 3 and "adapter_config.json" in result.output   # not an adapter folder

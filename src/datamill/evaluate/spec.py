@@ -91,7 +91,7 @@ class Pairwise(Params):
     llm: LLMConfig = Field(default_factory=LLMConfig, description="the judge model (merged over the recipe's "
                            "llm: block)")
     show_reference: bool = Field(True, description="show the reference answer to the judge when there is one")
-    limit: int | None = Field(None, ge=1, description="judge at most this many items (the first by id order)")
+    limit: int | None = Field(None, ge=1, description="judge at most this many items (the first in the data's order)")
 
 
 class Compare(Params):

@@ -104,3 +104,26 @@ def test_pairwise_preference_cached_and_resumed(tmp_path: Path, mock_server: Cal
 def test_eval_data_ids_round_trip(tmp_path: Path) -> None:
     data = load_data(_data(tmp_path, 3))
     assert [i.id for i in data.items] == ["1", "2", "3"] and data.items[0].category("category") == ["even"]
+
+
+def test_rubric_judge_metric_scores_every_answer(tmp_path: Path, mock_server: Callable[..., MockServer]) -> None:
+    def reply(body: dict[str, Any]) -> str:
+        text = body["messages"][-1]["content"]
+        if "You review examples for fine-tuning" in text:  # the sft-quality rubric: one major issue if wrong
+            wrong = "It is 3" in text or "It is 7" in text
+            issues = [{"category": "correctness", "severity": "major", "span": "It is"}] if wrong else []
+            return json.dumps({"score": 99, "issues": issues, "reasoning": "mock"})
+        return _adder(body)
+
+    server = mock_server(rpm=None, latency=(0.0, 0.0), error_rate=0.0, reply=reply)
+    spec = EvalSpec.model_validate({
+        "endpoint": {"model": "mock", "base_url": server.url, "max_retries": 0}, "data": _data(tmp_path, 4),
+        "judge": {"rubric": "sft-quality", "llm": {"model": "judge", "base_url": server.url, "max_retries": 0}}})
+    report = run_eval(spec, tmp_path / "out")
+    rows = [json.loads(x) for x in (tmp_path / "out" / "answers.jsonl").read_text().splitlines()]
+    # items 1 and 3 are answered wrong ("It is 3", "It is 7"): one major issue = 100 - 5, not the model's 99
+    assert [r["scores"]["judge"] for r in rows] == [100.0, 95.0, 100.0, 95.0]
+    assert report["metrics"]["judge"] == 97.5 and rows[1]["details"]["judge"]["issues"][0]["severity"] == "major"
+    assert server.state.stats()["paid"] == 8
+    run_eval(spec, tmp_path / "out")
+    assert server.state.stats()["paid"] == 8          # answers and verdicts from the cache

@@ -54,10 +54,11 @@ def start_judge(gguf: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
 def table(summary: dict[str, Any], wall: float, peak_mb: float) -> str:
     ev, tr = summary.get("eval", {}), summary.get("train", {})
     rows = ["| phase | seconds |", "|---|---:|",
-            f"| data (read ... export) | {summary['seconds']:.0f} |"]
+            f"| data (read ... export; 0 when resumed) | {summary['seconds']:.1f} |"]
     if tr:
-        rows.append(f"| train ({tr.get('backend')}, {tr.get('steps')} steps, final loss {tr.get('final_loss')}) | "
-                    f"{tr.get('seconds', 0):.0f} |")
+        loss = tr.get("final_loss")
+        rows.append(f"| train ({tr.get('backend')}, {tr.get('steps')} steps, final loss "
+                    f"{'-' if loss is None else f'{loss:.3f}'}) | {tr.get('seconds', 0):.0f} |")
     for name in ("before", "after"):
         if name in ev:
             a = ev[name]["answers"]

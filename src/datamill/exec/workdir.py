@@ -8,6 +8,7 @@ WORKDIR/
   quarantine/             rows that could not be parsed or processed, with location and error
   cache/                  LLM answers (llm.sqlite) and embeddings, kept across resumes and --fresh
   batch/                  batch-inference input files to submit, and the provider's output files
+  review/                 people's review decisions (datamill review), read by review_apply steps
   export/                 default place for outputs
   summary.json            per-stage stats and run totals
 ```
@@ -127,6 +128,11 @@ class WorkDir:
     def batch(self) -> Path:
         """Batch-inference input files for the user to submit, and the provider's output files."""
         return self.root / "batch"
+
+    @property
+    def review(self) -> Path:
+        """Review decisions (``datamill review``), kept across resumes and ``--fresh``."""
+        return self.root / "review"
 
     @property
     def export(self) -> Path:

@@ -29,6 +29,8 @@ from datamill.steps.base import Drop
 VERSION = 1
 #: characters of one text kept in a sample (the rest is replaced by a note saying how much was cut)
 TEXT_CAP = 2000
+#: characters of all the texts of one sampled record together
+RECORD_BUDGET = 6000
 #: sample records per split of the final data
 SAMPLES = 8
 #: examples per drop reason
@@ -65,18 +67,26 @@ class ProfileSpec:
         return cls(full=final, verdict=verdict)
 
 
-def slim(value: Any, cap: int = TEXT_CAP) -> Any:
-    """``value`` with long strings cut to ``cap`` characters and long lists to 50 items (for samples)."""
-    if isinstance(value, str):
-        return value if len(value) <= cap else value[:cap] + f" … [{len(value) - cap} more characters]"
-    if isinstance(value, dict):
-        return {str(k): slim(v, cap) for k, v in list(value.items())[:100]}
-    if isinstance(value, list):
-        out = [slim(v, cap) for v in value[:50]]
-        if len(value) > 50:
-            out.append(f"… [{len(value) - 50} more items]")
-        return out
-    return value
+def slim(value: Any, cap: int = TEXT_CAP, budget: int = RECORD_BUDGET) -> Any:
+    """``value`` for a sample: strings cut to ``cap`` characters, at most ``budget`` characters in all (the
+    first fields get theirs first: messages before ``meta``), lists cut to 50 items; each cut says how much."""
+    left = [budget]
+
+    def go(v: Any) -> Any:
+        if isinstance(v, str):
+            keep = max(0, min(len(v), cap, left[0]))
+            left[0] -= keep
+            return v if keep == len(v) else v[:keep] + f" … [{len(v) - keep} more characters]"
+        if isinstance(v, dict):
+            return {str(k): go(x) for k, x in list(v.items())[:100]}
+        if isinstance(v, list):
+            out = [go(x) for x in v[:50]]
+            if len(v) > 50:
+                out.append(f"… [{len(v) - 50} more items]")
+            return out
+        return v
+
+    return go(value)
 
 
 def total_chars(record: dict[str, Any]) -> int:

@@ -241,6 +241,13 @@ class ReviewServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}/?token={self.token}"
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that closed its connection mid-answer is not an error worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 @dataclass
 class Running:

@@ -34,8 +34,9 @@ def run_rows(root: Path, rows: list[dict[str, Any]], steps: list[Any], *, shard_
 
 
 def alpaca(n: int, *, offset: int = 0) -> list[dict[str, Any]]:
-    return [{"instruction": f"question {i} " + "词" * (i % 7), "input": "", "output": f"answer {i} " + "x" * (i * 13 % 300),
-             "topic": ["math", "poem", "code"][i % 3]} for i in range(offset, offset + n)]
+    return [{"instruction": f"question {i} " + "词" * (i % 7), "input": "",
+             "output": f"answer {i} " + "x" * (i * 13 % 300), "topic": ["math", "poem", "code"][i % 3]}
+            for i in range(offset, offset + n)]
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,7 +13,7 @@ from datamill.report.sketches import BottomK, LengthHist, ValueCounts, bin_range
 def shards_of(values: list[int], cuts: list[int]) -> list[list[int]]:
     points = sorted({c % (len(values) + 1) for c in cuts})
     bounds = [0, *points, len(values)]
-    return [values[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [values[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=60, deadline=None)

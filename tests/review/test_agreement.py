@@ -45,5 +45,6 @@ def test_agreement_on_items_reviewed_twice(tmp_path: Path) -> None:
     row = rows[0]
     assert row["reviewers"] == ["ann", "bob"] and row["items"] == 4
     assert row["agree"] == 0.75  # edit counts as keeping the record
-    assert row["kappa"] == pytest.approx(cohen_kappa(["keep", "reject", "keep", "keep"], ["keep", "reject", "reject", "keep"]))
+    assert row["kappa"] == pytest.approx(cohen_kappa(["keep", "reject", "keep", "keep"],
+                                                     ["keep", "reject", "reject", "keep"]))
     assert row["label_items"] == 2 and row["label_kappa"] == pytest.approx(cohen_kappa(["a", "b"], ["a", "a"]))

@@ -24,7 +24,8 @@ def step(tmp_path: Path, **params: Any) -> ReviewApply:
 
 
 def record(i: int, **extra: Any) -> dict[str, Any]:
-    return {"id": f"r{i}", "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
+    return {"id": f"r{i}",
+            "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
             "category": "good", "tags": ["needs_review"], **extra}
 
 

@@ -219,3 +219,11 @@ def test_cli_run_writes_the_report_and_report_rebuilds_it(tmp_path: Path) -> Non
     assert (tmp_path / "b" / "report" / "index.html").is_file() and "report.json" in result.output
     result = runner.invoke(app, ["report", str(tmp_path / "nothing")])
     assert result.exit_code == 3 and "no summary.json" in result.output
+
+
+def test_a_run_without_steps_profiles_its_read(tmp_path: Path) -> None:
+    summary = run_rows(tmp_path, alpaca(30), [], shard_size=4)
+    model = build_model(tmp_path / "run")
+    assert model["notes"] == []  # the read stage collected the full profile itself
+    assert model["composition"]["records"] == summary["totals"]["written"] == 30
+    assert sum(model["composition"]["fields"]["source"]["(no split)"].values()) == 30

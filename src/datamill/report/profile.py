@@ -335,6 +335,7 @@ class Profile:
         """Publish atomically (the engine writes it before the shard's stats, which mark the shard done)."""
         import os
 
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
                                    default=str))

@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,17 +86,21 @@ def no_profiles() -> None:
         setattr(profile.Profile, name, nothing)
 
 
-def run_once(recipe_path: Path, workdir: Path, profiles: bool) -> float:
-    """One run in a child process (so the no-op patch never leaks into the other mode)."""
-    code = ("import sys; from pathlib import Path; sys.path.insert(0, %r); import bench_report as b\n"
-            "if not %r: b.no_profiles()\n"
+def run_once(recipe_path: Path, workdir: Path, profiles: bool) -> tuple[float, float]:
+    """One run in a child process (so the no-op patch never leaks into the other mode): wall seconds and
+    CPU seconds (user + system of the run and its workers, which a busy machine does not inflate)."""
+    here = str(Path(__file__).parent)
+    code = (f"import sys; from pathlib import Path; sys.path.insert(0, {here!r}); import bench_report as b\n"
+            f"if not {profiles!r}: b.no_profiles()\n"
             "from datamill.exec.run import run_recipe; from datamill.recipe.load import load_recipe\n"
-            "run_recipe(load_recipe(Path(%r)), Path(%r))\n") % (str(Path(__file__).parent), profiles,
-                                                                str(recipe_path), str(workdir))
+            f"run_recipe(load_recipe(Path({str(recipe_path)!r})), Path({str(workdir)!r}))\n")
     shutil.rmtree(workdir, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ.copy())
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return time.perf_counter() - started, cpu
 
 
 def report_once(workdir: Path) -> tuple[float, int]:
@@ -118,6 +123,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, nargs="+", default=[100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="work folder to keep (default: a temporary one)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the runs without profiles (report time only)")
     args = parser.parse_args()
     rows = []
     for n in args.records:
@@ -127,22 +133,32 @@ def main() -> None:
             generate(data, n)
         recipe_path = root / f"recipe-{n}.yaml"
         recipe_path.write_text(yaml.safe_dump(recipe(data)))
-        with_p, without = [], []
+        with_p: list[tuple[float, float]] = []
+        without: list[tuple[float, float]] = []
         for _ in range(args.repeat):
-            without.append(run_once(recipe_path, root / f"run-off-{n}", profiles=False))
+            if not args.no_baseline:
+                without.append(run_once(recipe_path, root / f"run-off-{n}", profiles=False))
             with_p.append(run_once(recipe_path, root / f"run-on-{n}", profiles=True))
         seconds, peak = report_once(root / f"run-on-{n}")
         report = root / f"run-on-{n}" / "report"
         profiles = sum(p.stat().st_size for p in (root / f"run-on-{n}" / "steps").rglob("*.profile.json"))
-        on, off = statistics.median(with_p), statistics.median(without)
-        rows.append(f"| {n:,} | {args.repeat} | {off:.1f} | {on:.1f} | {100 * (on - off) / off:+.1f}% | "
-                    f"{profiles / 1e6:.2f} | {seconds:.1f} | {peak / 2**20:.0f} | "
-                    f"{(report / 'index.html').stat().st_size / 1e6:.2f} | {(report / 'report.json').stat().st_size / 1e6:.2f} |")
+        on_wall, on_cpu = (statistics.median(x) for x in zip(*with_p, strict=True))
+        if without:
+            off_wall, off_cpu = (statistics.median(x) for x in zip(*without, strict=True))
+            base = (f"{off_wall:.1f} | {on_wall:.1f} | {off_cpu:.1f} | {on_cpu:.1f} | "
+                    f"{100 * (on_cpu - off_cpu) / off_cpu:+.1f}%")
+        else:
+            base = f"- | {on_wall:.1f} | - | {on_cpu:.1f} | -"
+        html_mb = (report / "index.html").stat().st_size / 1e6
+        json_mb = (report / "report.json").stat().st_size / 1e6
+        rows.append(f"| {n:,} | {args.repeat} | {base} | {profiles / 1e6:.2f} | {seconds:.1f} | {peak / 2**20:.0f} | "
+                    f"{html_mb:.2f} | {json_mb:.2f} |")
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)
-    print("| records | repeats | run without profiles (s, median) | run with profiles (s, median) | overhead | "
-          "profiles on disk (MB) | report (s) | report peak RSS (MiB) | index.html (MB) | report.json (MB) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| records | repeats | wall without profiles (s) | wall with (s) | CPU without (s) | CPU with (s) | "
+          "overhead (CPU) | profiles on disk (MB) | report (s) | report peak RSS (MiB) | index.html (MB) | "
+          "report.json (MB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(row)
 

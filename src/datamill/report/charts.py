@@ -65,11 +65,12 @@ def stacked(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], classes: Sequ
 
 
 def _ticks_log(lo: float, hi: float) -> list[float]:
+    """Powers of ten, with 2 and 5 times them when the axis spans under two decades."""
+    steps = (1, 2, 5) if math.log10(hi / max(lo, 1)) < 2 else (1,)
     ticks = []
     p = 10 ** math.floor(math.log10(max(lo, 1)))
     while p <= hi:
-        if p >= lo:
-            ticks.append(p)
+        ticks.extend(p * k for k in steps if lo <= p * k <= hi)
         p *= 10
     return ticks
 
@@ -91,8 +92,9 @@ def histogram(bins: Sequence[Sequence[float]], *, log_x: bool, marker: float | N
         return '<p class="dim">no values</p>'
     lo = max(bins[0][0], 1.0) if log_x else bins[0][0]
     hi = max(bins[-1][1], marker * 1.05 if marker else 0.0)
-    if log_x:
-        hi = max(hi, lo * 2)
+    if log_x:  # at least a decade, with the data in the middle of it
+        lo = max(1.0, lo / 1.5)
+        hi = max(hi * 1.2, lo * 10)
     elif hi <= lo:
         hi = lo + 1
 

@@ -51,8 +51,9 @@ def _examples(examples: dict[str, list[dict[str, Any]]], counts: dict[str, int])
             detail = item.get("detail")
             extra = f'<div class="dim">detail: {esc(detail)}</div>' if detail else ""
             cards.append(record_card(item.get("record")) + extra)
-        out.append(details(f'<span class="reason">{esc(reason)}</span> {fmt(counts.get(reason, 0))} dropped: '
-                           f"{len(items)} examples", "".join(cards), summary_is_html=True))
+        shown = f"{len(items)} example{'s' if len(items) != 1 else ''}"
+        out.append(details(f'<span class="reason">{esc(reason)}</span> {fmt(counts.get(reason, 0))} dropped · '
+                           f"{shown}", "".join(cards), summary_is_html=True))
     return "".join(out)
 
 

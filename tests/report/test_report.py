@@ -227,3 +227,42 @@ def test_a_run_without_steps_profiles_its_read(tmp_path: Path) -> None:
     assert model["notes"] == []  # the read stage collected the full profile itself
     assert model["composition"]["records"] == summary["totals"]["written"] == 30
     assert sum(model["composition"]["fields"]["source"]["(no split)"].values()) == 30
+
+
+def test_judge_verdicts_and_synthesis_table(tmp_path: Path, mock_server: Any) -> None:
+    def reply(body: dict[str, Any]) -> str:
+        number = int(re.search(r"question (\d+)", body["messages"][0]["content"]).group(1))  # type: ignore[union-attr]
+        issues = [{"category": "clarity", "severity": "minor", "span": "a"}] * (number % 3)
+        if number % 4 == 0:
+            issues = [*issues, {"category": "correctness", "severity": "major", "span": "b"}]
+        return json.dumps({"score": 50, "issues": issues, "reasoning": f"r{number}"})
+
+    server = mock_server(rpm=None, latency=(0.0, 0.01), error_rate=0.0, reply=reply)
+    judge = {"llm_judge": {"llm": {"base_url": server.url, "model": "mock"}}}
+    run_rows(tmp_path, alpaca(24), [judge])
+    model, html = report_of(tmp_path / "run")
+    v = model["llm"][0]["verdicts"]
+    clarity = sum(i % 3 for i in range(24))
+    assert v["kind"] == "judge" and v["n"] == 24
+    assert v["issues"] == {"clarity": clarity, "correctness": 6, "(no issue)": sum(1 for i in range(24)
+                                                                                 if i % 3 == 0 and i % 4)}
+    assert v["severities"] == {"minor": clarity, "major": 6}
+    assert v["scores"]["n"] == 24 and v["scores"]["max"] == 100  # the score recomputed from the issues
+    assert model["scores"]["judge"]["n"] == 24
+    assert "issue categories" in html
+
+
+def test_generated_vs_existing_table() -> None:
+    from datamill.report import html_steps, sections
+
+    step = {"name": "03-llm_generate", "step": "llm_generate", "params": {"llm": {"model": "m", "rpm": 60}},
+            "notes": {}, "dropped": {},
+            "report": {"llm": {"paid": 7, "cached": 1, "attempts": 8, "input_tokens": 70, "output_tokens": 90,
+                               "rpm": 55.0, "errors": {}},
+                       "categories": {"small": {"existing": 3, "generated": 5, "rejected_duplicates": 1},
+                                      "big": {"existing": 300, "generated": 0}}}}
+    entry = sections.llm([step], [None])[0]
+    assert (entry["paid_calls"], entry["achieved_rpm"], entry["rpm_limit"]) == (7, 55.0, 60)
+    html = html_steps.llm({"llm": [entry]})
+    assert "generated vs existing per category" in html
+    assert "<td>small</td><td class=\"num\">3</td><td class=\"num\">5</td>" in html

@@ -81,7 +81,8 @@ def test_label_review_apply_loop(browser: Any, corpora: Path, llama_server: str,
     assert fixed["meta"]["review"]["reviewer"] == "老师" and "answer" in fixed["meta"]["review"]["original"]
     assert canonical["ruozhiba:0"]["meta"]["review"]["decision"] == "accept"
     xtuner = [r for p in (run / "export").glob("*.jsonl") for r in lines(p)]
-    assert len(xtuner) == N - 1 and "人工修正的回答：这是一个逻辑陷阱。" in {r["messages"][-1]["content"] for r in xtuner}
+    assert len(xtuner) == N - 1
+    assert "人工修正的回答：这是一个逻辑陷阱。" in {r["messages"][-1]["content"] for r in xtuner}
 
     model = json.loads(build_report(run).json.read_text(encoding="utf-8"))
     assert model["llm"][0]["verdicts"]["n"] == N and model["review"]["records"] == 3

@@ -143,3 +143,52 @@ def test_cli_serves_on_loopback_with_a_token_and_exports(review_run: Path) -> No
     lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [(x["reviewer"], x["id"], x["decision"]) for x in lines] == [("cli", "data:0", "reject")]
     assert {"at", "event", "stage"} <= set(lines[0])
+
+
+def test_labels_scores_tags_filters_and_label_choices(tmp_path: Path) -> None:
+    from report.conftest import run_rows
+
+    rows = [{"kind": "sft", "category": ["good", "bad"][i % 2], "scores": {"quality": i / 10},
+             "messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}],
+             "tags": ["needs_review"] if i < 3 else []} for i in range(10)]
+    run_rows(tmp_path, rows, [])
+    app = ReviewApp(tmp_path / "run")
+
+    def ids(**query: str) -> list[str]:
+        return list(app.list_items(query)["ids"])
+
+    assert ids(label="bad") == [f"data:{i}" for i in range(1, 10, 2)]
+    assert ids(score="quality", min="0.35", max="0.7") == [f"data:{i}" for i in (4, 5, 6, 7)]
+    assert ids(score="quality", min="0.35", label="good") == [f"data:{i}" for i in (4, 6, 8)]
+    assert ids(tag="needs_review") == ["data:0", "data:1", "data:2"]
+    app.decide({"reviewer": "ann", "id": "data:4", "decision": "edit", "edit": {"category": "bad"}})
+    assert ids(status="edited") == ["data:4"] and len(ids(status="unreviewed")) == 9
+    meta = app.meta()
+    assert meta["facets"]["scores"] == ["quality"] and meta["label_choices"] == ["bad", "good"]
+    with pytest.raises(ValueError, match="answer"):
+        app.decide({"reviewer": "ann", "id": "data:4", "decision": "edit", "edit": {"scores.quality": "1"}})
+
+
+def test_dedup_clusters_are_reviewed_and_reported(tmp_path: Path) -> None:
+    pytest.importorskip("rensa", reason="rensa not installed (pip install 'datamill[dedup]')")
+    from datamill.report.build import build_report
+    from report.conftest import run_rows
+
+    base = "the quick brown fox jumps over the lazy dog near the river bank today"
+    rows = [{"instruction": base + (" again" * (i % 3)) + f" {'!' * g}", "input": "", "output": "same"}
+            for g in range(2) for i in range(4)]
+    rows += [{"instruction": f"another topic {i} entirely different words here", "input": "", "output": "x"}
+             for i in range(4)]
+    run_rows(tmp_path, rows, [{"dedup_minhash": {"on": "prompt", "threshold": 0.5}}])
+    app = ReviewApp(tmp_path / "run")
+    clusters = app.cluster_list()["clusters"]
+    assert clusters and all(c["decision"] is None for c in clusters)
+    key = clusters[0]["key"]
+    assert key.startswith("01-dedup_minhash:")
+    app.decide({"reviewer": "ann", "item": "cluster", "id": key, "decision": "accept"})
+    with pytest.raises(ValueError):
+        app.decide({"reviewer": "ann", "item": "cluster", "id": "../../x", "decision": "accept"})
+    assert app.cluster_list()["clusters"][0]["decision"] == "accept"
+    assert app.progress(app.store.snapshot())["clusters_reviewed"] == 1
+    model = json.loads(build_report(tmp_path / "run").json.read_text())
+    assert model["review"]["clusters"] == 1 and model["review"]["clusters_confirmed"] == 1

@@ -67,7 +67,7 @@ def stacked(rows: Sequence[tuple[str, Sequence[tuple[str, int]]]], classes: Sequ
 def _ticks_log(lo: float, hi: float) -> list[float]:
     """Powers of ten, with 2 and 5 times them when the axis spans under two decades."""
     steps = (1, 2, 5) if math.log10(hi / max(lo, 1)) < 2 else (1,)
-    ticks = []
+    ticks: list[float] = []
     p = 10 ** math.floor(math.log10(max(lo, 1)))
     while p <= hi:
         ticks.extend(p * k for k in steps if lo <= p * k <= hi)

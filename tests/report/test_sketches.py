@@ -101,3 +101,13 @@ def test_bottom_k_builds_only_what_it_keeps() -> None:
         sample.offer(item_key(str(i)), lambda i=i: built.append(i) or i)
     assert len(sample.items()) == 3
     assert len(built) < 60  # about k * ln(n / k) entries ever enter the sample
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**40), max_size=300))
+def test_length_hist_add_many_equals_add(values: list[int]) -> None:
+    one, many = LengthHist(), LengthHist()
+    for v in values:
+        one.add(v)
+    many.add_many(values)
+    assert many.to_json() == one.to_json()

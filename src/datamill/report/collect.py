@@ -55,6 +55,7 @@ def read_stage_profile(stage: Path, *, need_full: bool, notes: list[str]) -> Pro
         for shard in sorted(stage.glob("*.jsonl.zst")):
             for record in read_shard(shard):
                 full.kept(record)
+        full.settle()
         notes.append(f"the composition, lengths and samples were computed by reading {full.records} records of "
                      f"{stage.name} (its shards had no full profile: a run made by an older datamill, or a "
                      "resumed run whose last stage was not last before)")

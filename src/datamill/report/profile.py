@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from datamill.records import _content_text, answer_text, get_field, prompt_text
+from datamill.records import _content_text, get_field
 from datamill.report.sketches import BottomK, LengthHist, ValueCounts, item_key, merge_all
 from datamill.steps.base import Drop
 
@@ -89,18 +89,52 @@ def slim(value: Any, cap: int = TEXT_CAP, budget: int = RECORD_BUDGET) -> Any:
     return go(value)
 
 
-def total_chars(record: dict[str, Any]) -> int:
-    """Characters of everything a trainer reads: every turn (and its reasoning), the chosen continuation,
-    the text of a pretraining record."""
-    n = 0
-    for key in ("messages", "chosen"):
-        for m in record.get(key) or ():
+def _chars(content: Any) -> int:
+    return len(content) if isinstance(content, str) else len(_content_text(content))
+
+
+def part_lengths(record: dict[str, Any]) -> tuple[int, int, int]:
+    """Characters of the prompt (the user turns before the last assistant turn; a pretraining record's text),
+    the answer (the last assistant turn; the chosen continuation of a preference record) and everything a
+    trainer reads (every turn with its reasoning, the chosen continuation, the text), in one pass."""
+    prompt = answer = total = 0
+    messages = record.get("messages")
+    chosen = record.get("chosen")
+    if isinstance(messages, list) and messages:
+        last = -1
+        if chosen is None:
+            for i in range(len(messages) - 1, -1, -1):
+                m = messages[i]
+                if isinstance(m, dict) and m.get("role") == "assistant":
+                    last = i
+                    break
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict):
+                continue
+            n = _chars(m.get("content"))
+            reasoning = m.get("reasoning")
+            total += n + (len(str(reasoning)) if reasoning else 0)
+            if i == last:
+                answer = n
+            elif (last < 0 or i < last) and m.get("role") == "user":
+                prompt += n
+    if isinstance(chosen, list):
+        for m in chosen:
             if isinstance(m, dict):
-                n += len(_content_text(m.get("content"))) + len(str(m.get("reasoning") or ""))
+                n = _chars(m.get("content"))
+                answer += n
+                total += n
     text = record.get("text")
     if isinstance(text, str):
-        n += len(text)
-    return n
+        total += len(text)
+        if not messages:
+            prompt = len(text)
+    return prompt, answer, total
+
+
+def total_chars(record: dict[str, Any]) -> int:
+    """Characters of everything a trainer reads (see :func:`part_lengths`)."""
+    return part_lengths(record)[2]
 
 
 def _split_of(record: dict[str, Any]) -> str:
@@ -188,6 +222,10 @@ class Profile:
         self.records = 0
         self.counts: dict[tuple[str, str], Counter[str]] = {}
         self.lengths: dict[tuple[str, str, str], LengthHist] = {}
+        #: what _describe gathered since the last settle(): (split, kind, source, lang, category) -> n, and
+        #: (split, kind) -> prompt, answer and total lengths (one Counter bump and three appends per record)
+        self._combos: Counter[tuple[str, str, Any, Any, Any]] = Counter()
+        self._lens: dict[tuple[str, str], tuple[list[int], list[int], list[int]]] = {}
         self.scores: dict[str, ValueCounts] = {}
         self.samples: dict[str, BottomK] = {}
         #: rows an output wrote, as its trainer reads them, per file (export stages only)
@@ -197,7 +235,8 @@ class Profile:
     def kept(self, record: dict[str, Any], line: bytes | None = None, before: bytes | None = None) -> None:
         """A record the stage wrote; ``line`` is how it was stored (with its newline) and ``before`` how
         it was read (without one), for a row step's before/after pairs."""
-        if before is not None and line is not None and line[:-1] != before:
+        if before is not None and line is not None and (len(line) != len(before) + 1
+                                                        or not line.startswith(before)):  # no copy of the bytes
             self.changes.offer(item_key(str(record.get("id"))),
                                lambda: {"before": slim(orjson.loads(before)), "after": slim(record)})
         if self.verdicts is not None:
@@ -238,19 +277,18 @@ class Profile:
         self.records += 1
         split = _split_of(record)
         kind = str(record.get("kind") or "?")
-        for name, value in (("kind", kind), ("source", record.get("source")), ("lang", record.get("lang")),
-                            ("category", record.get("category"))):
-            if value is not None:
-                self._count(name, split, str(value))
-        for tag in record.get("tags") or ():
-            self._count("tag", split, str(tag))
-        for part, n in (("prompt", len(prompt_text(record))), ("answer", len(answer_text(record))),
-                        ("total", total_chars(record))):
-            key = (split, kind, part)
-            hist = self.lengths.get(key)
-            if hist is None:
-                hist = self.lengths[key] = LengthHist()
-            hist.add(n)
+        self._combos[(split, kind, record.get("source"), record.get("lang"), record.get("category"))] += 1
+        tags = record.get("tags")
+        if tags:
+            for tag in tags:
+                self._count("tag", split, str(tag))
+        lens = self._lens.get((split, kind))
+        if lens is None:
+            lens = self._lens[(split, kind)] = ([], [], [])
+        prompt, answer, total = part_lengths(record)
+        lens[0].append(prompt)
+        lens[1].append(answer)
+        lens[2].append(total)
         scores = record.get("scores")
         if isinstance(scores, dict):
             for name, value in scores.items():
@@ -261,14 +299,28 @@ class Profile:
             sample = self.samples[split] = BottomK(SAMPLES)
         sample.offer(item_key(str(record.get("id"))), lambda: slim(record))
 
-    def _count(self, name: str, split: str, value: str) -> None:
+    def settle(self) -> None:
+        """Fold what :meth:`_describe` gathered into :attr:`counts` and :attr:`lengths`."""
+        for (split, kind, source, lang, category), n in self._combos.items():
+            for name, value in (("kind", kind), ("source", source), ("lang", lang), ("category", category)):
+                if value is not None:
+                    self._count(name, split, str(value), n)
+        self._combos.clear()
+        for (split, kind), columns in self._lens.items():
+            for part, values in zip(PARTS, columns, strict=True):
+                self.lengths.setdefault((split, kind, part), LengthHist()).add_many(values)
+        self._lens.clear()
+
+    def _count(self, name: str, split: str, value: str, n: int = 1) -> None:
         counter = self.counts.get((name, split))
         if counter is None:
             counter = self.counts[(name, split)] = Counter()
-        counter[value] += 1
+        counter[value] += n
 
     # -- merging and storing ---------------------------------------------------------------
     def merge(self, other: Profile) -> None:
+        self.settle()
+        other.settle()
         for reason, sample in other.drops.items():
             if reason in self.drops:
                 self.drops[reason].merge(sample)
@@ -294,6 +346,7 @@ class Profile:
             self.rows.setdefault(file, BottomK(SAMPLES)).merge(sample)
 
     def to_json(self) -> dict[str, Any]:
+        self.settle()
         data: dict[str, Any] = {
             "version": VERSION,
             "drops": {r: s.to_json() for r, s in sorted(self.drops.items())},

@@ -48,7 +48,7 @@ def test_split_stratified() -> None:
 
 
 def test_split_writes_custom_field_into_meta() -> None:
-    kept, _ = run_global_step(Split(SplitParams(ratios={"x": 0.5, "y": 0.5}, field="fold")), make(4), 2)
+    kept, _ = run_global_step(Split(SplitParams(ratios={"x": 0.5, "y": 0.5}, field="meta.fold")), make(4), 2)
     assert all(r["meta"]["fold"] in ("x", "y") and "fold" not in r for r in kept)
 
 
@@ -61,7 +61,8 @@ def test_split_on_empty_input() -> None:
 @pytest.mark.parametrize(
     "params",
     [{"ratios": {"train": 0.9, "test": 0.2}}, {"ratios": {"train": 1.0, "test": 0.0}}, {"ratios": {}},
-     {"ratios": {"train": 1.0}, "field": "id"}, {"ratios": {"train": -0.5, "test": 1.5}}],
+     {"ratios": {"train": 1.0}, "field": "id"}, {"ratios": {"train": -0.5, "test": 1.5}},
+     {"ratios": {"train": 1.0}, "field": "fold"}, {"ratios": {"train": 1.0}, "stratify_by": "task_type"}],
 )
 def test_split_invalid_params(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):

@@ -13,7 +13,8 @@ import numpy as np
 import xxhash
 from pydantic import Field, field_validator
 
-from datamill.records import Record, part_text
+from datamill.records import Record
+from datamill.selectors import Selector, names, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
 from datamill.steps.dedup.strings import StringColumn
@@ -116,23 +117,15 @@ def normalize_batch(texts: Sequence[str], how: Normalize) -> list[str]:
 
 
 class DedupExactParams(Params):
-    on: str | list[str] = Field(
+    on: Selector = Field(
         default="prompt+answer",
-        description="what must match: prompt, answer, prompt+answer, conversation, text, or field paths",
+        description="what must match: a part (prompt, answer, prompt+answer, turns, text ...), a field path "
+        "(meta.title) or a list of them",
     )
     normalize: Normalize = Field(default=Normalize(), description="what differences to ignore")
     keep: KeepParams = Field(
         default=KeepParams(), description="which record of a group stays: first, longest, score, source"
     )
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: str | list[str]) -> str | list[str]:
-        if isinstance(v, list) and not v:
-            raise ValueError("give at least one part or field")
-        if any(not p for p in ([v] if isinstance(v, str) else v)):
-            raise ValueError("empty part or field name")
-        return v
 
 
 class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
@@ -160,14 +153,13 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
     def __init__(self, params: DedupExactParams) -> None:
         super().__init__(params)
-        on = params.on
         # parts are normalized one by one and joined by a separator, so "a b"+"c" != "a"+"b c"
-        self._parts = list(on) if isinstance(on, list) else on.split("+") if on == "prompt+answer" else [on]
+        self._parts = names(params.on)
         self._report: dict[str, Any] = {}
 
     def signature(self, record: Record) -> DedupSignature:
         how = self.params.normalize
-        texts = [normalize_text(part_text(record, part), how) for part in self._parts]
+        texts = [normalize_text(t, how) for t in texts_by_name(record, self._parts)]
         rid, source = str(record.get("id")), str(record.get("source") or "")
         prio = priority(self.params.keep, record)
         if not any(texts):

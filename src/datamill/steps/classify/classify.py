@@ -6,13 +6,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from datamill.errors import RecipeError
-from datamill.records import Record, set_field
+from datamill.records import Record
+from datamill.selectors import FieldTarget, Selector, Target, WriteConflict, read_value, write
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.classify.rules import CompiledRule, Rule, compile_rules, load_rules_file
-from datamill.steps.clean.targets import On, check_on
 
 #: (category, tags) of one record
 ClassSignature = tuple[str, tuple[str, ...]]
@@ -22,21 +22,18 @@ class ClassifyParams(Params):
     rules: list[Rule] = Field(default=[], description="ordered rules: {category, regex, keywords, all_keywords, "
                                                       "when, on}; a rule matches when all its conditions hold")
     rules_file: str | None = Field(default=None, description="YAML file with more rules (appended after 'rules')")
-    on: On = Field(default="prompt", description="text the regex/keyword conditions look at (per rule: 'on')")
+    on: Selector = Field(default="prompt", description="text the regex/keyword conditions look at (per rule: "
+                         "'on'): a part, a field path or a list")
     mode: Literal["first", "all"] = Field(
         default="first", description="first: the first matching rule gives the category; all: also write "
         "every matching category to 'tags'"
     )
     default: str | None = Field(default="other", description="category when no rule matches; null: leave the "
                                                             "field unset")
-    field: str = Field(default="category", description="field written with the category")
-    tags_field: str = Field(default="tags", description="field written with all matches (mode: all)")
+    field: Target = Field(default="category", description="where the category is written: a field path or a "
+                          "writable part")
+    tags_field: FieldTarget = Field(default="tags", description="field written with all matches (mode: all)")
     drop: list[str] = Field(default=[], description="categories to drop right away (reason category:<name>)")
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
     @model_validator(mode="after")
     def _some_rules(self) -> ClassifyParams:
@@ -111,12 +108,15 @@ class Classify(GlobalStep[ClassifyParams, ClassSignature, None]):
         category, matched = self.classify(record)
         if category in self.params.drop:
             return Drop(f"category:{category}")
-        if category:
-            set_field(record, self.params.field, category)
-        if self.params.mode == "all" and matched:
-            existing = record.get(self.params.tags_field)
-            current = list(existing) if isinstance(existing, list) else []
-            set_field(record, self.params.tags_field, current + [t for t in matched if t not in current])
+        try:
+            if category:
+                write(record, self.params.field, category)
+            if self.params.mode == "all" and matched:
+                existing = read_value(record, self.params.tags_field)
+                current = list(existing) if isinstance(existing, list) else []
+                write(record, self.params.tags_field, current + [t for t in matched if t not in current])
+        except WriteConflict as exc:
+            return Drop("field_conflict", {"field": self.params.field, "error": str(exc)})
         return record
 
     def report(self) -> dict[str, Any]:

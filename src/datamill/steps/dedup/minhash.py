@@ -10,7 +10,8 @@ import numpy as np
 from pydantic import Field
 
 from datamill.errors import require
-from datamill.records import Record, part_text
+from datamill.records import Record
+from datamill.selectors import texts_by_name
 from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.group_step import GroupDedup
@@ -99,7 +100,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         p = self.params
         if self._rensa is None:
             self.setup()
-        raw = [[part_text(r, part) for part in self._parts] for r in records]
+        raw = [texts_by_name(r, self._parts) for r in records]
         if len(self._parts) == 1:
             texts = normalize_batch([parts[0] for parts in raw], p.normalize)
         else:

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from datamill.records import Record
+from datamill.selectors import Selector, texts
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import On, check_on, texts
 
 Scores = dict[str, float]
 
 
 class FilterParams(Params):
-    on: On = Field(default="answer", description="texts to score: prompt, answer, turns, reasoning, chosen, "
-                                                  "rejected, text, all, or field paths")
+    on: Selector = Field(default="answer", description="texts to score: a part (prompt, answer, turns, system, "
+                         "reasoning, chosen, rejected, text, all), a field path (meta.x) or a list of them")
     write_scores: bool = Field(default=False, description="also write the scores to the record's 'scores'")
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
 
 P = TypeVar("P", bound=FilterParams)

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from datamill.errors import RecipeError, require
 from datamill.records import Record, set_field
 from datamill.steps.base import Drop, RowStep
-from datamill.steps.clean.targets import texts
+from datamill.selectors import FieldTarget, texts
 from datamill.steps.filters.base import FilterParams
 
 UNKNOWN = "unknown"
@@ -32,7 +32,7 @@ class LangIdParams(FilterParams):
         "letters (numbers only) is always unknown",
     )
     unknown: str = Field(default="keep", pattern="^(keep|drop)$", description="what to do with unknown texts")
-    write: str | None = Field(default="lang", description="field written with the language of the first "
+    write: FieldTarget | None = Field(default="lang", description="field written with the language of the first "
                                                           "identified text; null: do not write")
     min_chars: int = Field(default=1, ge=0, description="texts shorter than this are not identified (unknown)")
 

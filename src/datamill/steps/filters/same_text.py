@@ -8,7 +8,7 @@ from pydantic import Field
 
 from datamill.records import Record
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import texts
+from datamill.selectors import texts
 from datamill.steps.dedup_exact import Normalize, normalize_text
 
 

@@ -1,0 +1,602 @@
+"""Which text or field of a record a step reads or writes: one vocabulary for every step.
+
+A *selector* (``on:``, ``to:``, ``field:`` ... in recipes) is a **part name** or a **field path**, or a
+list of them (``prompt+answer`` is the list ``[prompt, answer]``). The names are checked when the recipe
+loads: anything else is an error that lists the valid names.
+
+Parts (a record's texts, found wherever the record's shape keeps them):
+
+=================  ====================================================================================
+``prompt``         the content of every user turn before the answer turn (every user turn of a preference
+                   record's ``messages``); a record without a conversation: its ``text``
+``answer``         the content of the last assistant turn of ``messages``; a preference record: the last
+                   assistant turn of ``chosen`` and of ``rejected``; a record without a conversation: its
+                   ``text``
+``system``         the content of the system turns of ``messages``
+``reasoning``      the ``reasoning`` (chain of thought) of the answer turn(s), the turns ``answer`` names
+``turns``          the content of every turn of ``messages``, ``chosen`` and ``rejected``; a record without
+                   a conversation: its ``text`` (``conversation`` is another name for ``turns``)
+``chosen``         the content of every turn of ``chosen``; ``rejected`` likewise
+``text``           the pretraining ``text``
+``all``            every turn's content and reasoning, and ``text``: everything a trainer sees
+``prompt+answer``  ``prompt`` then ``answer``
+=================  ====================================================================================
+
+A **field path** names a canonical field (``category``, ``lang``, ``split``, ``kind``, ``tags`` ...) and
+keys below it: ``meta.task_type`` (an original column), ``scores.quality``, ``messages.0.content``
+(integers index lists, ``-1`` is the last item), ``chosen.0.content``. A bare name that is neither a part
+nor a canonical field (``task_type``) is an error suggesting ``meta.task_type``: a typo never silently
+becomes a field that no record has.
+
+Reading: :func:`texts` gives the selected texts (multimodal content part by part, text parts only),
+:func:`map_texts` rewrites them in place (cleaning steps), :func:`read_text` joins one name's texts,
+:func:`read_value` reads a name as a value (field steps, expressions).
+
+Writing a part (:func:`write`) has the same meaning as reading it: the write goes to the one place the
+part names, creating it where the part says how, and is refused (:class:`WriteConflict`, a
+``field_conflict`` drop in the field steps) where it would be ambiguous or would change other data:
+
+* ``prompt``: replaces the single user turn before the answer; inserts one (after the system turn, before
+  the answer) when there is none; a context of several user turns is a conflict (write
+  ``messages.<i>.content`` to pick one);
+* ``answer``: replaces the content of the last assistant turn; appends an assistant turn when there is
+  none; a preference record (two answers) is a conflict (write ``chosen`` or ``rejected``);
+* ``system``: replaces the system turn; inserts one at the start when there is none; several is a conflict;
+* ``reasoning``: sets the answer turn's reasoning; no assistant turn, or a preference record, is a conflict;
+* ``chosen``/``rejected``: a string replaces the content of a one-turn continuation (creating
+  ``[{role: assistant}]`` when absent); a message list replaces the continuation;
+* ``text``: sets ``text``.
+A record that is a pretraining text (``text``, no conversation) has no turns to write: writing ``prompt``,
+``answer``, ``system`` or ``reasoning`` on it is a conflict (write ``text``). ``turns``, ``all`` and
+``prompt+answer`` name several texts and cannot be written. Text parts take strings; numbers are written
+as their decimal text; anything else is a conflict.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, WithJsonSchema
+
+from datamill.records import (
+    TOP_LEVEL_FIELDS,
+    Message,
+    Record,
+    delete_field,
+    get_path,
+    last_assistant_index,
+    set_field,
+)
+
+#: The parts and what each selects (``datamill steps`` and ``datamill schema`` show this table).
+PARTS: dict[str, str] = {
+    "prompt": "user turns before the answer (a pretraining record: its text)",
+    "answer": "the last assistant turn (preference: of chosen and of rejected; a pretraining record: its text)",
+    "system": "the system turns",
+    "reasoning": "the chain of thought of the answer turn(s)",
+    "turns": "every turn of messages, chosen and rejected (a pretraining record: its text)",
+    "conversation": "another name for turns",
+    "chosen": "every turn of chosen",
+    "rejected": "every turn of rejected",
+    "text": "the pretraining text",
+    "all": "every turn, every reasoning and the text",
+    "prompt+answer": "prompt, then answer",
+}
+#: Parts a step can write (``to:``, ``set_fields``, ``map_fields`` targets ...).
+WRITABLE_PARTS: tuple[str, ...] = ("prompt", "answer", "system", "reasoning", "chosen", "rejected", "text")
+#: Parts a step can remove (``drop_fields``, the source of ``rename_fields``).
+REMOVABLE_PARTS: tuple[str, ...] = ("system", "reasoning", "chosen", "rejected", "text")
+_ALIASES = {"conversation": "turns"}
+#: Canonical fields a field path may start with.
+FIELD_ROOTS: tuple[str, ...] = TOP_LEVEL_FIELDS
+#: Field paths that cannot be written or removed.
+READ_ONLY_FIELDS = frozenset({"id"})
+
+On = str | list[str]
+#: A place holding text: (container, key) with ``container[key]`` a string.
+Slot = tuple[Any, Any]
+
+
+class WriteConflict(ValueError):
+    """A write (or removal) that cannot be done without ambiguity or damage; the message says why."""
+
+
+# -- names -------------------------------------------------------------------------------------------
+
+def suggest(name: str) -> str:
+    """What to write instead of the unknown bare ``name`` (close part or field names, ``meta.<name>``)."""
+    close = difflib.get_close_matches(name, [*PARTS, *FIELD_ROOTS], n=2, cutoff=0.7)
+    did = f"did you mean {' or '.join(close)}? " if close else ""
+    return (f"{did}an original column is meta.{name}, a score scores.{name}; parts: {', '.join(PARTS)}; "
+            f"fields: {', '.join(FIELD_ROOTS)} (and paths below them, e.g. meta.x, messages.0.content)")
+
+
+def _split(name: str) -> list[str]:
+    parts = name.split(".")
+    if any(not p for p in parts):
+        raise ValueError(f"'{name}' is not a field path (an empty part between dots)")
+    return parts
+
+
+def check_name(name: Any, *, fields_only: bool = False) -> str:
+    """Validate one part name or field path; raise ``ValueError`` naming the valid names otherwise."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"give a part ({', '.join(PARTS)}) or a field path (meta.x)")
+    if name != name.strip():
+        raise ValueError(f"'{name}' has spaces around it")
+    if name in PARTS:
+        if fields_only and name not in FIELD_ROOTS:
+            raise ValueError(f"'{name}' is a text part, not a field; give a field path such as category or "
+                             f"meta.{name}")
+        return name
+    if "+" in name:
+        if fields_only:
+            raise ValueError(f"'{name}' names several texts; give one field path")
+        for piece in name.split("+"):
+            check_name(piece)
+        return name
+    root = _split(name)[0]
+    if root not in FIELD_ROOTS:
+        raise ValueError(f"unknown part or field '{name}'; {suggest(name)}")
+    return name
+
+
+def names(on: On) -> list[str]:
+    """The names of a selector, ``+`` and aliases expanded, in order (``prompt+answer`` -> prompt, answer)."""
+    out: list[str] = []
+    for item in [on] if isinstance(on, str) else on:
+        if item in PARTS and "+" not in item:
+            out.append(_ALIASES.get(item, item))
+        elif "+" in item:
+            out.extend(names(item.split("+")))
+        else:
+            out.append(item)
+    return out
+
+
+def is_part(name: str) -> bool:
+    return name in PARTS
+
+
+def check_selector(on: Any) -> On:
+    """Validator for ``on``-style params: a name, ``a+b``, or a non-empty list of names."""
+    if isinstance(on, list):
+        if not on:
+            raise ValueError("give at least one part or field path")
+        for item in on:
+            check_name(item)
+        return on
+    return check_name(on)
+
+
+def check_target(name: Any) -> str:
+    """Validator for a written name: a writable part or a field path that may be written."""
+    check_name(name)
+    if name in PARTS and name not in WRITABLE_PARTS:
+        raise ValueError(f"'{name}' names several texts and cannot be written; writable parts: "
+                         f"{', '.join(WRITABLE_PARTS)}, or a field path")
+    if "+" in name:
+        raise ValueError(f"'{name}' names several texts and cannot be written")
+    if name not in PARTS and _split(name)[0] in READ_ONLY_FIELDS:
+        raise ValueError("'id' cannot be changed: ids are assigned at ingest and never reassigned")
+    return str(name)
+
+
+def check_removable(name: Any) -> str:
+    """Validator for a removed name (``drop_fields``, ``rename_fields`` sources)."""
+    check_target(name)
+    if name in PARTS and name not in REMOVABLE_PARTS:
+        raise ValueError(f"'{name}' cannot be removed (a record keeps its {name}); removable parts: "
+                         f"{', '.join(REMOVABLE_PARTS)}, or a field path")
+    return str(name)
+
+
+def check_field(name: Any) -> str:
+    """Validator for a field path (grouping keys, numbers): parts that are not fields are refused."""
+    return check_name(name, fields_only=True)
+
+
+def check_field_target(name: Any) -> str:
+    """Validator for a written field path (labels, scores, verdicts): a field path that is not ``id``."""
+    check_field(name)
+    if _split(name)[0] in READ_ONLY_FIELDS:
+        raise ValueError("'id' cannot be changed: ids are assigned at ingest and never reassigned")
+    return str(name)
+
+
+_PATH_PATTERN = r"^(" + "|".join(re.escape(f) for f in FIELD_ROOTS) + r")(\.[^.]+)*$"
+_NAME_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"enum": list(PARTS), "description": "a part: " + "; ".join(f"{k}: {v}" for k, v in PARTS.items())},
+    {"type": "string", "pattern": _PATH_PATTERN, "description": "a field path: meta.<column>, scores.<name>, "
+     "category, messages.0.content ..."},
+]}
+_TARGET_SCHEMA: dict[str, Any] = {"anyOf": [
+    {"enum": list(WRITABLE_PARTS), "description": "a writable part"},
+    {"type": "string", "pattern": _PATH_PATTERN, "description": "a field path (not id)"},
+]}
+_FIELD_SCHEMA: dict[str, Any] = {"type": "string", "pattern": _PATH_PATTERN,
+                                 "description": "a field path: category, meta.<column>, scores.<name> ..."}
+
+#: ``on:``: what a step reads (or cleans): a part, a field path, ``a+b``, or a list of them.
+Selector = Annotated[On, AfterValidator(check_selector),
+                     WithJsonSchema({"anyOf": [_NAME_SCHEMA, {"type": "array", "items": _NAME_SCHEMA,
+                                                             "minItems": 1}]})]
+#: One name a step reads as a value or text (a part or a field path).
+Name = Annotated[str, AfterValidator(check_selector), WithJsonSchema(_NAME_SCHEMA)]
+#: Where a step writes text or a label: a writable part or a field path.
+Target = Annotated[str, AfterValidator(check_target), WithJsonSchema(_TARGET_SCHEMA)]
+#: A field path only, read (group keys, numbers).
+FieldPath = Annotated[str, AfterValidator(check_field), WithJsonSchema(_FIELD_SCHEMA)]
+#: A field path written with a label, a number or a structured value (not ``id``).
+FieldTarget = Annotated[str, AfterValidator(check_field_target), WithJsonSchema(_FIELD_SCHEMA)]
+
+
+# -- places ------------------------------------------------------------------------------------------
+
+def _messages(record: Mapping[str, Any], key: str) -> list[Message]:
+    value = record.get(key)
+    return [m for m in value if isinstance(m, dict)] if isinstance(value, list) else []
+
+
+def is_preference(record: Mapping[str, Any]) -> bool:
+    return record.get("chosen") is not None or record.get("rejected") is not None
+
+
+def has_conversation(record: Mapping[str, Any]) -> bool:
+    return any(_messages(record, k) for k in ("messages", "chosen", "rejected"))
+
+
+def _content_slots(message: dict[str, Any]) -> Iterator[Slot]:
+    content = message.get("content")
+    if isinstance(content, str):
+        yield message, "content"
+    elif isinstance(content, list):
+        for i, part in enumerate(content):
+            if isinstance(part, dict):
+                for key in ("text", "value"):
+                    if isinstance(part.get(key), str):
+                        yield part, key
+                        break
+            elif isinstance(part, str):
+                yield content, i
+
+
+def _text_slot(record: Mapping[str, Any]) -> Iterator[Slot]:
+    if isinstance(record.get("text"), str):
+        yield record, "text"
+
+
+def prompt_turns(record: Mapping[str, Any]) -> list[Message]:
+    """The user turns of the context: before the last assistant turn (all of them for a preference record)."""
+    messages = _messages(record, "messages")
+    end = None if is_preference(record) else last_assistant_index(messages)
+    return [m for m in messages[:end] if m.get("role") == "user"]
+
+
+def answer_turns(record: Mapping[str, Any]) -> list[Message]:
+    """The answer turn(s): the last assistant turn of ``messages``, or of ``chosen`` and ``rejected``."""
+    out = []
+    for key in ("chosen", "rejected") if is_preference(record) else ("messages",):
+        msgs = _messages(record, key)
+        i = last_assistant_index(msgs)
+        if i is not None:
+            out.append(msgs[i])
+    return out
+
+
+def _part_slots(record: Mapping[str, Any], name: str) -> Iterator[Slot]:
+    if name in ("prompt", "answer", "turns") and not has_conversation(record):
+        yield from _text_slot(record)
+    elif name == "prompt":
+        for m in prompt_turns(record):
+            yield from _content_slots(m)
+    elif name == "answer":
+        for m in answer_turns(record):
+            yield from _content_slots(m)
+    elif name == "system":
+        for m in _messages(record, "messages"):
+            if m.get("role") == "system":
+                yield from _content_slots(m)
+    elif name == "reasoning":
+        for m in answer_turns(record):
+            if isinstance(m.get("reasoning"), str):
+                yield m, "reasoning"
+    elif name in ("turns", "chosen", "rejected"):
+        for key in ("messages", "chosen", "rejected") if name == "turns" else (name,):
+            for m in _messages(record, key):
+                yield from _content_slots(m)
+    elif name == "text":
+        yield from _text_slot(record)
+    elif name == "all":
+        for key in ("messages", "chosen", "rejected"):
+            for m in _messages(record, key):
+                yield from _content_slots(m)
+                if isinstance(m.get("reasoning"), str):
+                    yield m, "reasoning"
+        yield from _text_slot(record)
+    else:
+        yield from _field_slots(record, name)
+
+
+def _field_slots(record: Mapping[str, Any], path: str) -> Iterator[Slot]:
+    """A field path's strings: the string itself, or the strings (and message contents) of a list."""
+    keys = path.split(".")
+    holder = get_path(record, ".".join(keys[:-1])) if len(keys) > 1 else record
+    last: Any = keys[-1]
+    if isinstance(holder, list) and _is_index(last) and -len(holder) <= int(last) < len(holder):
+        last = int(last) % len(holder)
+    elif not (isinstance(holder, dict) and last in holder):
+        return
+    value = holder[last]
+    if isinstance(value, str):
+        yield holder, last
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                yield value, i
+            elif isinstance(item, dict) and "content" in item:
+                yield from _content_slots(item)
+            elif isinstance(item, dict):  # a part of multimodal content
+                yield from _content_slots({"content": [item]})
+    elif isinstance(value, dict) and "content" in value:
+        yield from _content_slots(value)
+
+
+def _is_index(key: str) -> bool:
+    return key.lstrip("-").isdigit()
+
+
+def slots(record: Mapping[str, Any], on: On) -> list[Slot]:
+    """Every place holding a selected text, each once, in a stable order."""
+    seen: set[tuple[int, Any]] = set()
+    out: list[Slot] = []
+    for name in names(on):
+        for container, key in _part_slots(record, name):
+            ident = (id(container), key)
+            if ident not in seen:
+                seen.add(ident)
+                out.append((container, key))
+    return out
+
+
+def texts(record: Mapping[str, Any], on: On) -> list[str]:
+    """The selected texts, in order (empty strings included: an empty answer is still an answer)."""
+    return [container[key] for container, key in slots(record, on)]
+
+
+def map_texts(record: Record, on: On, fn: Callable[[str], str]) -> Record:
+    """Replace every selected text ``t`` by ``fn(t)``, in place; returns the record."""
+    for container, key in slots(record, on):
+        container[key] = fn(container[key])
+    return record
+
+
+def texts_by_name(record: Mapping[str, Any], on: On) -> list[str]:
+    """One string per name of the selector (its texts joined by newlines), a place counted once: the
+    ``prompt+answer`` of a pretraining record is its text once, not twice."""
+    seen: set[tuple[int, Any]] = set()
+    out: list[str] = []
+    for name in names(on):
+        found = []
+        for container, key in _part_slots(record, name):
+            ident = (id(container), key)
+            if ident not in seen:
+                seen.add(ident)
+                found.append(container[key])
+        out.append("\n".join(found))
+    return out
+
+
+def read_text(record: Mapping[str, Any], on: On) -> str:
+    """The selected texts as one string (joined by newlines; ``""`` when there is none)."""
+    return "\n".join(texts(record, on))
+
+
+MISSING: Any = object()
+
+
+def read_value(record: Mapping[str, Any], name: str, default: Any = None) -> Any:
+    """A name read as a value: a field path's value; ``chosen``/``rejected`` their message list; any other
+    part its text (``default`` when the record has none of it)."""
+    if name in ("chosen", "rejected", "text"):
+        return record.get(name, default)
+    if name in PARTS:
+        found = texts(record, name)
+        return "\n".join(found) if found else default
+    return get_path(record, name, default)
+
+
+# -- writes ------------------------------------------------------------------------------------------
+
+def _as_text(name: str, value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    got = "null" if value is None else type(value).__name__
+    raise WriteConflict(f"'{name}' is a text and takes a string, not {got}")
+
+
+def _set_content(message: Message, name: str, text: str) -> None:
+    place = list(_content_slots(message))
+    content = message.get("content")
+    if isinstance(content, list) and len(place) == 1:
+        container, key = place[0]
+        container[key] = text  # keep the other (image, audio) parts of a multimodal turn
+    elif isinstance(content, list) and len(place) > 1:
+        raise WriteConflict(f"the {name} turn holds {len(place)} text parts; write one of them by path")
+    else:
+        message["content"] = text
+
+
+def _pretraining(record: Record, name: str) -> None:
+    if not has_conversation(record) and isinstance(record.get("text"), str):
+        raise WriteConflict(f"the record is a pretraining text (no conversation) and has no {name} turn; "
+                            "write 'text' instead")
+
+
+def _conversation(record: Record) -> list[Message]:
+    messages = record.get("messages")
+    if messages is None:
+        messages = record["messages"] = []
+    if not isinstance(messages, list):
+        raise WriteConflict(f"'messages' is a {type(messages).__name__}, not a list of turns")
+    return messages
+
+
+def _write_prompt(record: Record, text: str) -> None:
+    _pretraining(record, "prompt")
+    turns = prompt_turns(record)
+    if len(turns) > 1:
+        raise WriteConflict(f"the prompt spans {len(turns)} user turns; write one of them "
+                            "(messages.<i>.content) or build the conversation with the input's fields:")
+    if turns:
+        _set_content(turns[0], "prompt", text)
+        return
+    messages = _conversation(record)
+    end = None if is_preference(record) else last_assistant_index(messages)
+    at = len(messages) if end is None else end
+    messages.insert(at, {"role": "user", "content": text})
+
+
+def _write_answer(record: Record, text: str) -> None:
+    _pretraining(record, "answer")
+    if is_preference(record):
+        raise WriteConflict("a preference record has two answers; write 'chosen' or 'rejected'")
+    messages = _conversation(record)
+    i = last_assistant_index(messages)
+    if i is None:
+        messages.append({"role": "assistant", "content": text})
+    else:
+        _set_content(messages[i], "answer", text)
+
+
+def _write_system(record: Record, text: str) -> None:
+    _pretraining(record, "system")
+    messages = _conversation(record)
+    systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    if len(systems) > 1:
+        raise WriteConflict(f"the record has {len(systems)} system turns; write one of them by path")
+    if systems:
+        _set_content(systems[0], "system", text)
+    else:
+        messages.insert(0, {"role": "system", "content": text})
+
+
+def _write_reasoning(record: Record, text: str) -> None:
+    _pretraining(record, "reasoning")
+    if is_preference(record):
+        raise WriteConflict("a preference record has two answer turns; write chosen.<i>.reasoning")
+    turns = answer_turns(record)
+    if not turns:
+        raise WriteConflict("the record has no assistant turn to hold the reasoning; write 'answer' first")
+    turns[0]["reasoning"] = text
+
+
+def _write_continuation(record: Record, name: str, value: Any) -> None:
+    if isinstance(value, list):
+        if not all(isinstance(m, dict) and "role" in m for m in value):
+            raise WriteConflict(f"'{name}' takes a string or a list of turns ({{role, content}})")
+        record[name] = value
+        return
+    text = _as_text(name, value)
+    turns = record.get(name)
+    if turns is None:
+        record[name] = [{"role": "assistant", "content": text}]
+    elif isinstance(turns, list) and len(turns) == 1 and isinstance(turns[0], dict):
+        _set_content(turns[0], name, text)
+    else:
+        count = len(turns) if isinstance(turns, list) else 0
+        raise WriteConflict(f"'{name}' has {count} turns; write one of them ({name}.<i>.content) or a list")
+
+
+_PART_WRITERS: dict[str, Callable[[Record, str], None]] = {
+    "prompt": _write_prompt, "answer": _write_answer, "system": _write_system, "reasoning": _write_reasoning,
+}
+
+
+def write(record: Record, name: str, value: Any) -> None:
+    """Write ``value`` to a part or field path (see the module docs); :class:`WriteConflict` when it cannot
+    be done, before anything is changed."""
+    if name in _PART_WRITERS:
+        _PART_WRITERS[name](record, _as_text(name, value))
+    elif name in ("chosen", "rejected"):
+        _write_continuation(record, name, value)
+    elif name == "text":
+        record["text"] = _as_text(name, value)
+    elif name in PARTS or "+" in name:
+        raise WriteConflict(f"'{name}' names several texts and cannot be written")
+    else:
+        try:
+            set_field(record, name, value)
+        except ValueError as exc:
+            raise WriteConflict(str(exc)) from None
+
+
+def check_write(record: Record, name: str, value: Any) -> str | None:
+    """Why :func:`write` would refuse (a message), or ``None``; changes nothing."""
+    import copy
+
+    try:
+        write(copy.deepcopy(_shallow_for(record, name)), name, value)
+    except WriteConflict as exc:
+        return str(exc)
+    return None
+
+
+def _shallow_for(record: Record, name: str) -> Record:
+    """The part of ``record`` a write to ``name`` can touch (so a dry run copies little)."""
+    root = name.split(".")[0]
+    keys = ("messages", "chosen", "rejected", "text") if name in PARTS else (root,)
+    return {k: record[k] for k in keys if k in record}
+
+
+def remove(record: Record, name: str) -> None:
+    """Remove a part (system turns, the answer's reasoning, chosen, rejected, text) or a field."""
+    if name == "system":
+        messages = record.get("messages")
+        if isinstance(messages, list):
+            messages[:] = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+    elif name == "reasoning":
+        for m in answer_turns(record):
+            m.pop("reasoning", None)
+    elif name in ("chosen", "rejected", "text"):
+        record.pop(name, None)
+    elif name in PARTS:
+        raise WriteConflict(f"'{name}' cannot be removed")
+    else:
+        try:
+            delete_field(record, name)
+        except ValueError as exc:
+            raise WriteConflict(str(exc)) from None
+
+
+def present(record: Mapping[str, Any], name: str) -> bool:
+    """Whether the record has ``name``: a part with at least one text, or a field path that exists."""
+    if name in ("chosen", "rejected", "text"):
+        return name in record
+    if name in PARTS:
+        return bool(slots(record, name))
+    return get_path(record, name, MISSING) is not MISSING
+
+
+def fields_of(record: Mapping[str, Any] | None, limit: int = 40) -> list[str]:
+    """The field paths a record has, for messages: top-level fields, then ``meta.*`` and ``scores.*`` keys."""
+    if not record:
+        return []
+    out = [k for k in record if k not in ("meta", "scores")]
+    for group in ("meta", "scores"):
+        value = record.get(group)
+        if isinstance(value, Mapping):
+            out.extend(f"{group}.{k}" for k in value)
+    return out[:limit] + (["..."] if len(out) > limit else [])
+
+
+def vocabulary() -> dict[str, Any]:
+    """The valid names, for ``datamill steps`` and ``datamill schema``."""
+    return {"parts": dict(PARTS), "writable_parts": list(WRITABLE_PARTS), "field_roots": list(FIELD_ROOTS),
+            "field_path": "a canonical field and keys below it, dot-separated: meta.<column>, scores.<name>, "
+                          "category, messages.0.content (integers index lists, -1 is the last item)"}

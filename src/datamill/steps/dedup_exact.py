@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xxhash
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from datamill.records import Record
 from datamill.selectors import Selector, names, texts_by_name

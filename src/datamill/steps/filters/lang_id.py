@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 
 from datamill.errors import RecipeError, require
 from datamill.records import Record, set_field
-from datamill.steps.base import Drop, RowStep
 from datamill.selectors import FieldTarget, texts
+from datamill.steps.base import Drop, RowStep
 from datamill.steps.filters.base import FilterParams
 
 UNKNOWN = "unknown"

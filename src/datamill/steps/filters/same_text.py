@@ -7,8 +7,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from datamill.records import Record
-from datamill.steps.base import Drop, Params, RowStep
 from datamill.selectors import texts
+from datamill.steps.base import Drop, Params, RowStep
 from datamill.steps.dedup_exact import Normalize, normalize_text
 
 

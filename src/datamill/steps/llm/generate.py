@@ -74,8 +74,9 @@ class GenerateParams(LLMStepParams):
     where: str | None = Field(default=None, description="count and fill only records matching this expression "
                               "(as filter's), e.g. \"meta.route == 'simple'\" (seed 000 synthesizes for the "
                               "simple model only); None: every record")
-    inherit: list[FieldTarget] = Field(default_factory=list, description="fields copied onto generated records from the "
-                               "category's first real record, e.g. [meta.route] (so outputs split by them)")
+    inherit: list[FieldTarget] = Field(default_factory=list, description="fields copied onto generated records "
+                                       "from the category's first real record, e.g. [meta.route] (so outputs split "
+                                       "by them)")
 
     @field_validator("where")
     @classmethod

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from datamill.numbers import as_number
-from datamill.records import Record, answer_text, conversation_text, get_path
-from datamill.selectors import FieldPath
+from datamill.records import Record, get_path
+from datamill.selectors import FieldPath, read_text
 from datamill.steps.base import Params
 
 KeepPolicy = Literal["first", "longest", "score", "source"]
@@ -53,7 +53,7 @@ def priority(keep: KeepParams, record: Record) -> float:
     if keep.policy == "first":
         return 0.0
     if keep.policy == "longest":
-        return -float(len(conversation_text(record)) + len(answer_text(record)))
+        return -float(len(read_text(record, "all")))  # every turn, every reasoning and the text
     if keep.policy == "score":
         number, _ = as_number(get_path(record, keep.score or ""))  # numeric strings (CSV columns) count
         return math.inf if number is None else -float(number)  # records without a score never win

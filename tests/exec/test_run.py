@@ -159,7 +159,8 @@ def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_
 def test_split_by_template_writes_one_file_per_combination(tmp_path: Path) -> None:
     make_inputs(tmp_path, 40)
     path = write_recipe(tmp_path, steps=[{"split": {"ratios": {"train": 0.5, "test": 0.5}}}],
-                        outputs=[{"format": "jsonl", "path": "export/", "split_by": "{meta.topic}/{split}-{meta.nope}"}])
+                        outputs=[{"format": "jsonl", "path": "export/",
+                                  "split_by": "{meta.topic}/{split}-{meta.nope}"}])
     summary = run_recipe(load_recipe(path), tmp_path / "run", workers=1)
     files = sorted(str(p.relative_to(tmp_path / "run/export")) for p in (tmp_path / "run/export").rglob("*.jsonl"))
     assert files == ["even/test-none.jsonl", "even/train-none.jsonl", "odd/test-none.jsonl", "odd/train-none.jsonl"]

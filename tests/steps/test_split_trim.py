@@ -70,7 +70,12 @@ def test_split_invalid_params(params: dict[str, Any]) -> None:
 
 
 def test_split_tolerates_ratios_summing_to_one_within_1e6() -> None:
-    SplitParams(ratios={"a": 0.3333333, "b": 0.3333333, "c": 0.3333333})
+    params = SplitParams(ratios={"a": 0.3333333, "b": 0.3333333, "c": 0.3333333})
+    assert sum(params.ratios.values()) != 1  # 0.9999999: accepted, not rounded away
+    kept, _ = run_global_step(Split(params), make(300), 64)
+    assert Counter(r["split"] for r in kept) == {"a": 100, "b": 100, "c": 100}
+    with pytest.raises(ValidationError, match=r"sum to 0\.99999"):
+        SplitParams(ratios={"a": 0.33333, "b": 0.33333, "c": 0.33333})
 
 
 def test_trim_whole_set_drops_the_last() -> None:

@@ -146,6 +146,9 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
     removed) is written next to the stage in a recipe run; the report gives the number of duplicate groups and the
     largest ones. The reduce holds a hash and the id bytes per record in numpy arrays: about 0.3 GB
     for 5M records, plus ~0.2 GB per million duplicates for their plans.
+
+    ``normalize`` says which differences are ignored (case, whitespace, full/half width by default; punctuation
+    kept).
     """
 
     name: ClassVar[str] = "dedup_exact"

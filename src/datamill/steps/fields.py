@@ -203,6 +203,8 @@ class MapFields(RowStep[MapParams]):
     source gives its text (``chosen``/``rejected``: the message list); values are deep-copied so the two
     places never share a list or mapping. A write that cannot be done is a ``field_conflict`` drop, and
     the record is unchanged.
+
+    ``strict: true`` drops records missing a source (``missing_field``).
     """
 
     name: ClassVar[str] = "map_fields"

@@ -63,6 +63,10 @@ class ArithSolution(GlobalStep[ArithParams, ArithSignature, None]):
     reason ``arith_mismatch``). Problems that match no template are left alone (or dropped,
     ``unparsed: drop``, reason ``arith_unparsed``). Writes ``meta.arith = {kind, given}``; the report
     counts per kind how many given solutions were ok / imprecise / wrong.
+
+    ``precision`` is the number of significant digits of results that do not terminate (28, as the data's own);
+    ``flag`` is the field written with ``{kind, given}`` for each fixed or unparsed record (``meta.arith``;
+    null: none).
     """
 
     name: ClassVar[str] = "arith_solution"

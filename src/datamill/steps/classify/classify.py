@@ -53,6 +53,10 @@ class Classify(GlobalStep[ClassifyParams, ClassSignature, None]):
 
     The report (stats.json) is the distribution: per category the count and the proportion of all
     records, in rule order then ``default``, and in ``all`` mode the tag counts too.
+
+    ``rules_file`` appends rules from a YAML file after ``rules``; ``field`` (a field path or a writable part,
+    ``category`` by default) receives the category and ``tags_field`` (``tags``) every match in ``all`` mode. A
+    category that cannot be written is a ``field_conflict`` drop.
     """
 
     name: ClassVar[str] = "classify"

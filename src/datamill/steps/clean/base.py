@@ -23,7 +23,11 @@ P = TypeVar("P", bound=CleanParams)
 
 
 class CleanStep(RowStep[P]):
-    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops."""
+    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops.
+
+    Reads and writes the texts ``on`` selects (default ``all``: every turn, the reasoning and ``text``,
+    because a trainer sees all of them).
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     writes: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")

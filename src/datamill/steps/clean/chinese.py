@@ -28,6 +28,9 @@ class ChineseConvert(CleanStep[ChineseConvertParams]):
     with its dictionaries bundled; works offline); ``opencc-python-reimplemented`` installs a module of
     the same name and must not be installed next to it. Text without Chinese characters is passed
     through untouched. Needs ``datamill[clean]``.
+
+    ``config`` is the OpenCC conversion (``t2s`` by default: most Chinese training data is Simplified; ``s2twp``
+    for Taiwan standard with phrases).
     """
 
     name: ClassVar[str] = "chinese_convert"

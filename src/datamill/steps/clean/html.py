@@ -68,6 +68,9 @@ class HtmlToText(CleanStep[HtmlParams]):
     scores best against the ground truth of the article extraction benchmark (token F1 0.90 vs 0.58,
     docs/cleaning.md); it drops navigation, ads and comments. For short fragments where it finds no
     "article" (``<p>hi</p>``) the selectolax text is used (``fallback``). Needs ``datamill[clean]``.
+
+    ``extractor`` is trafilatura (main content) or selectolax (every visible text, ~10x faster);
+    ``only_if_html`` (default) leaves texts without any tag or entity unchanged.
     """
 
     name: ClassVar[str] = "html_to_text"

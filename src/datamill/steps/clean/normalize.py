@@ -51,6 +51,8 @@ class Normalize(CleanStep[NormalizeParams]):
     Acts on ``on`` (default ``all``). Defaults follow Chinese typography: full-width letters and
     digits become ASCII (so ``３`` and ``3`` are one token), punctuation after a Chinese character
     becomes full-width (``你好,世界`` -> ``你好，世界``), English text keeps ASCII punctuation. Idempotent.
+
+    ``cjk_spaces`` (off by default) removes spaces between two Chinese characters.
     """
 
     name: ClassVar[str] = "normalize"

@@ -32,6 +32,9 @@ class MaskPii(CleanStep[MaskPiiParams]):
     inside it. Numbers are only matched when they do not touch other digits or a decimal point, and ID
     and card numbers must pass their check digits, so arithmetic like ``13106370406846502.32`` is never
     masked. The placeholders never match again: idempotent.
+
+    ``types`` lists what is masked (URLs are off by default: rarely personal); ``placeholder`` is the
+    replacement, ``{type}`` naming the type.
     """
 
     name: ClassVar[str] = "mask_pii"

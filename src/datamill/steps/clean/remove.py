@@ -51,6 +51,8 @@ class RemovePatterns(CleanStep[RemoveParams]):
     Acts on ``on`` (default ``all``). Use ``mask_pii`` instead to keep a typed placeholder where the
     position of the removed item matters to the text. Spaces left doubled by a removal are collapsed,
     so the step is idempotent. Phone numbers never match inside longer numbers (``13106370406846502``).
+
+    ``remove`` names the built-in spans to delete (urls, emails, phones by default).
     """
 
     name: ClassVar[str] = "remove_patterns"

@@ -80,6 +80,8 @@ class Standardize(CleanStep[StandardizeParams]):
     ``07/28/2024``) become ISO ``2024-07-28``; an impossible date is left as it is. Currency (``¥100``,
     ``100元``, ``$5``, ``5美元``, ``RMB 1,000``) becomes ``100 CNY``; units (opt-in) ``5公里`` -> ``5 km``.
     Numbers inside longer numbers are never touched; the output forms are not matched again: idempotent.
+
+    ``day_first`` reads 03/04/2024 as 3 April (default: March 4, the US order).
     """
 
     name: ClassVar[str] = "standardize"

@@ -25,6 +25,8 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
 
     Acts on ``on`` (default ``all``). Curly quotes are kept by default because Chinese text uses them
     (“”); ``normalization`` defaults to NFC, the lossless form. Idempotent. Needs ``datamill[clean]``.
+
+    ``uncurl_quotes`` (off by default, because it changes Chinese text) turns curly quotes into straight ones.
     """
 
     name: ClassVar[str] = "fix_unicode"

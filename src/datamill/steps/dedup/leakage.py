@@ -63,6 +63,9 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     With ``action: remove`` the leaked records are dropped (reason ``leakage``, detail ``{duplicate_of:
     <train id>, similarity, split}``); training records are never removed.
     Reads ``on`` and ``split_field``; writes nothing (method semantic: the embedding cache).
+
+    ``threshold`` is the Jaccard similarity of method ``near`` (0.7, as ``dedup_minhash``) and ``num_perm`` its
+    MinHash permutations (128).
     """
 
     name: ClassVar[str] = "check_leakage"

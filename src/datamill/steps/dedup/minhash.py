@@ -76,6 +76,11 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     while two different prompts of the same template rarely reach it; 128 permutations estimate
     Jaccard within about +-0.04. Empty texts are never compared. Writes ``clusters.json``,
     ``labels.csv`` and ``summary.csv`` next to the stage when run in a recipe.
+
+    Shingles: ``tokenize`` (``auto``: character n-grams for Chinese/Japanese records, words otherwise),
+    ``word_ngram`` and ``char_ngram`` (3 each); ``normalize`` is applied before shingling (punctuation removed
+    by default); ``verify`` keeps an LSH candidate pair only when its estimated Jaccard reaches the threshold
+    (removes most false positives of banding); ``seed`` seeds the MinHash permutations.
     """
 
     reason: ClassVar[str] = REASON

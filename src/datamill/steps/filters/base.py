@@ -28,7 +28,12 @@ P = TypeVar("P", bound=FilterParams)
 
 
 class TextFilter(RowStep[P]):
-    """Base of the text filters: every selected text is scored; the record is dropped by ``decide``."""
+    """Base of the text filters: every selected text is scored; the record is dropped by ``decide``.
+
+    Every filter reads the texts ``on`` selects (default ``answer``: what the model learns to produce; a
+    pretraining record's text) and writes nothing, except its scores into ``scores`` under
+    ``<filter>.<name>`` with ``write_scores: true`` (off by default: most runs only need the decision).
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     #: the prefix of score names in ``scores`` (``<prefix>.<name>``)

@@ -78,6 +78,10 @@ class BatchVerdicts(RowStep[VerdictParams]):
     provider failed are dropped as ``batch_error``; unreadable verdicts as ``llm_invalid_output``.
     ``prompt_fields`` pulls parts of the judge prompt (the source, the translation) into fields, so
     ``translation_rules`` can check the same pair; a pattern that does not match leaves its field unset.
+
+    ``no_issue_category`` is the category of a verdict without issues (``no-error``), ``score_field`` the field
+    of the recomputed score (``scores.judge``), ``system`` the system prompt of the training conversation (none
+    by default).
     """
 
     name = "batch_verdicts"

@@ -53,7 +53,13 @@ def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
 
 
 class LLMRowStep(RowStep[Any]):
-    """Base of the LLM row steps (no ``name``: not a step itself)."""
+    """Base of the LLM row steps (no ``name``: not a step itself).
+
+    Every LLM step takes ``llm`` (provider, model, endpoint, rate, budget; the recipe's ``llm:`` block
+    merged in), ``max_parse_retries`` (re-asks after a malformed answer, then the record is dropped),
+    ``fields`` (template variables read from parts or field paths) and ``vars`` (constants for the
+    template).
+    """
 
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int | None] = 2048

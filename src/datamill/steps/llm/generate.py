@@ -125,6 +125,10 @@ class LLMGenerate(GlobalStep[GenerateParams, Signature, Plan]):
     re-uses the answers. ``where`` limits counting and filling to matching records (seed 000 fills
     only the simple model's categories); ``inherit`` copies fields (``meta.route``) from the category's
     first real record onto the generated ones.
+
+    Like every LLM step it takes ``llm`` (model, endpoint, rate, budget), ``max_parse_retries``, ``vars`` and a
+    ``template`` replacing the mode's prompt; ``pivot_language`` and ``source_language`` set the round trip of
+    ``back_translate``; ``min_chars`` is the shortest acceptable prompt and answer.
     """
 
     name = "llm_generate"

@@ -45,6 +45,9 @@ class LLMJudge(LLMRowStep):
     issues and reasoning, and ``score_field`` with a score RECOMPUTED from the issues (100 minus MQM
     weights), because models' own numbers drift from what they list. Temperature defaults to 0 so a
     re-run asks the same questions and hits the cache.
+
+    ``template_file`` holds a Jinja prompt replacing the rubric's; ``drop_below`` drops records scoring below it
+    (none by default: keep every verdict for people to review).
     """
 
     name = "llm_judge"

@@ -54,6 +54,9 @@ class LLMLabel(LLMRowStep):
     ``{label, confidence, reasoning, model}`` to ``into``; records under ``review_below`` (0.8: models
     are over-confident, so only clear calls skip review) get the tag ``needs_review``. The answer is
     constrained to the label list by a JSON schema; a label outside it is re-asked, then dropped.
+
+    ``descriptions`` say in the prompt what each label means; ``template_file`` holds a Jinja prompt. ``field``
+    may be a writable part (the label written where ``on:`` reads it).
     """
 
     name = "llm_label"

@@ -71,7 +71,11 @@ class TranslationRules(RowStep[RulesParams]):
     between source and target, CJK punctuation in a non-CJK target, unbalanced brackets, untranslated
     CJK spans, placeholders/markup (``{name}``, ``%s``, ``<b>``) lost or added, and glossary terms not
     used. Writes ``[{"category", "severity", "span", "rule"}]`` to ``into`` (the judge's shape) and a
-    score with the judge's MQM weights; keeps every record unless ``drop_with_issues``."""
+    score with the judge's MQM weights; keeps every record unless ``drop_with_issues``.
+
+    ``checks`` selects the checks that run (all by default); ``score_field`` is the field of the 0-100 score
+    (``scores.rules``; null: off). ``source`` and ``target`` are parts or field paths.
+    """
 
     name = "translation_rules"
     Params = RulesParams

@@ -473,20 +473,21 @@ class _Compiler:
         return lambda r: pattern.search(_need_str(subject(r), "matches")) is not None
 
 
-#: Note key prefix: records lacking a field an expression reads.
-MISSING_NOTE = "expr_missing:"
+#: Note key prefix: records lacking a field a step reads (an expression's field, a field path in ``on:``).
+MISSING_NOTE = "missing_field:"
+EXISTS_HINT = "check the spelling (an original column is meta.<column>); a field that may be absent everywhere " \
+              "is tested with exists(...)"
 
 
 def check_fields_seen(what: str, fields: tuple[str, ...], records_in: int, notes: Mapping[str, int],
-                      example: Mapping[str, Any] | None) -> None:
-    """A :class:`StepError` when a field the expression reads is missing from every one of ``records_in``
-    records (counted in ``notes`` as ``expr_missing:<field>``)."""
+                      example: Mapping[str, Any] | None, hint: str = EXISTS_HINT) -> None:
+    """A :class:`StepError` when a field ``what`` reads is missing from every one of ``records_in`` records
+    (counted in ``notes`` as ``missing_field:<field>``), naming the fields the first record has."""
     absent = [f for f in fields if records_in and notes.get(f"{MISSING_NOTE}{f}", 0) >= records_in]
     if absent:
         names = ", ".join(absent)
         have = ", ".join(fields_of(example)) or "none"
         raise StepError(
             f"{what} reads {names}, which none of the {records_in} records has; the first record has: {have}",
-            hint="check the spelling (an original column is meta.<column>); a field that may be absent "
-                 "everywhere is tested with exists(...)",
+            hint=hint,
         )

@@ -57,6 +57,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
@@ -155,6 +156,21 @@ def names(on: On) -> list[str]:
         else:
             out.append(item)
     return out
+
+
+@lru_cache(maxsize=1024)
+def _field_paths(key: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(n for n in names(list(key)) if n not in PARTS)
+
+
+def field_paths(on: On) -> tuple[str, ...]:
+    """The field paths among a selector's names (not its parts)."""
+    return _field_paths((on,) if isinstance(on, str) else tuple(on))
+
+
+def missing_paths(record: Mapping[str, Any], on: On) -> list[str]:
+    """The field paths of ``on`` that ``record`` does not have (parts may legitimately be absent)."""
+    return [p for p in field_paths(on) if get_path(record, p, MISSING) is MISSING]
 
 
 def is_part(name: str) -> bool:

@@ -60,7 +60,7 @@ def test_a_field_some_records_have_is_fine_and_counted(tmp_path: Path) -> None:
     summary = run_recipe(load_recipe(recipe), tmp_path / "run", workers=1)
     assert summary["totals"]["written"] == 6
     stats = json.loads(next((tmp_path / "run" / "steps").glob("01-*/stats.json")).read_text())
-    assert "expr_missing:meta.never" not in stats["notes"]  # only tested with exists(): not needed
+    assert "missing_field:meta.never" not in stats["notes"]  # only tested with exists(): not needed
 
 
 def test_an_output_where_naming_a_field_no_record_has_fails(tmp_path: Path) -> None:
@@ -78,3 +78,34 @@ def test_numeric_strings_compare_as_numbers_and_are_noted(tmp_path: Path) -> Non
     kept = [r["id"] for r in results if isinstance(r, dict)]
     assert kept == ["n:0", "n:2"]
     assert worker.take_notes()["coerced_numeric"] == 3
+
+
+# -- siblings: a name that selects nothing in any record ------------------------------------------------
+
+def test_a_filter_on_a_field_no_record_has_fails_the_run(tmp_path: Path) -> None:
+    recipe = write(tmp_path, [{"length": {"on": "meta.titel", "min": 1}}])
+    with pytest.raises(StepError) as info:
+        run_recipe(load_recipe(recipe), tmp_path / "run", workers=1)
+    assert "length on reads meta.titel" in info.value.message and "meta.topic" in info.value.message
+
+
+@pytest.mark.parametrize(("step", "fragment"), [
+    ("split", "stratify_by: meta.topc is missing"),
+    ("sample", "by: meta.topc is missing"),
+    ("dedup_exact", "on: meta.titel selects no text"),
+    ("dedup_minhash", "on: meta.titel selects no text"),
+])
+def test_global_steps_refuse_a_name_that_selects_nothing(step: str, fragment: str) -> None:
+    from datamill.steps.registry import default_registry
+
+    from .helpers import run_global_step
+
+    params: dict[str, Any] = {
+        "split": {"stratify_by": "meta.topc"}, "sample": {"n": 2, "by": "meta.topc"},
+        "dedup_exact": {"on": "meta.titel"}, "dedup_minhash": {"on": "meta.titel"},
+    }[step]
+    cls = default_registry().get(step)
+    rows = [chat(f"g:{i}", f"q{i}", f"a{i}", meta={"topic": "x"}) for i in range(5)]
+    with pytest.raises(StepError) as info:
+        run_global_step(cls(cls.Params(**params)), rows, 2)
+    assert fragment in info.value.message

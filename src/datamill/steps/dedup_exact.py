@@ -13,8 +13,9 @@ import numpy as np
 import xxhash
 from pydantic import Field
 
+from datamill.errors import StepError
 from datamill.records import Record
-from datamill.selectors import Selector, names, texts_by_name
+from datamill.selectors import Selector, field_paths, names, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
 from datamill.steps.dedup.strings import StringColumn
@@ -116,6 +117,16 @@ def normalize_batch(texts: Sequence[str], how: Normalize) -> list[str]:
     return [p.strip(" ") for p in parts] if how.whitespace else parts
 
 
+def check_compared(step: str, on: str | list[str], total: int, compared: int) -> None:
+    """A :class:`StepError` when ``on`` names only field paths and they hold no text in any of ``total``
+    records: the step would compare nothing and keep everything (``meta.titel``). Parts may legitimately
+    be empty everywhere (every prompt blank) and are not checked."""
+    if total and not compared and len(field_paths(on)) == len(names(on)):
+        raise StepError(f"{step}: on: {on} selects no text in any of the {total} records, so nothing would be "
+                        "compared", hint="check the names in on: ('datamill steps' lists the parts; an "
+                        "original column is meta.<column>)")
+
+
 class DedupExactParams(Params):
     on: Selector = Field(
         default="prompt+answer",
@@ -194,6 +205,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         index_type = np.int32 if len(valid) < 2**31 else np.int64
         positions = np.flatnonzero(valid).astype(index_type)  # global positions of the compared records
         compared = len(positions)
+        check_compared(self.name, self.params.on, len(valid), compared)
         del valid
         hashes = hashes[positions]
         # within equal hashes: best priority first, then input order (lexsort is stable)

@@ -60,7 +60,7 @@ class Filter(RowStep[FilterParams]):
     ``filter:<expression>`` so that two filters in one recipe are counted apart in stats.json. A record
     on which the expression fails (``"a" < 1``, ``len(meta.x)`` without ``meta.x``) is dropped with reason
     ``expr_error``, the error and the fields it lacks in its detail, never crashing the run. Records that
-    lack a field the expression reads are counted in the notes (``expr_missing:<field>``), and a field
+    lack a field the expression reads are counted in the notes (``missing_field:<field>``), and a field
     that no record of the stage has fails the step (a typo such as ``meta.answr``), naming the fields the
     records do have, even when other clauses kept some records (``meta.answr == 'x' or len(answer) > 0``);
     test a field that may legitimately be absent everywhere with ``exists()``.

@@ -16,6 +16,7 @@ from datamill.steps.selection import (
     SEED_MAX,
     KeySignature,
     capped_allocation,
+    check_groups,
     collect,
     exact_fraction,
     group_report,
@@ -130,6 +131,7 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
 
     def reduce(self, shards: Iterator[ShardSignatures[KeySignature]]) -> dict[str, np.ndarray]:
         c = collect(shards)
+        check_groups(self.name, "by", self.params.by, c)
         sizes = [int(s) for s in c.sizes]
         quota = np.asarray(self.quotas(sizes, c.groups), dtype=np.int64)
         keep = ranks(c) < quota[c.codes] if len(c.codes) else np.zeros(0, dtype=bool)

@@ -15,6 +15,7 @@ from datamill.steps.selection import (
     REPORT_GROUPS,
     SEED_MAX,
     KeySignature,
+    check_groups,
     collect,
     group_key,
     rank_key,
@@ -94,6 +95,7 @@ class Split(GlobalStep[SplitParams, KeySignature, SplitPlan]):
 
     def reduce(self, shards: Iterator[ShardSignatures[KeySignature]]) -> dict[str, SplitPlan]:
         c = collect(shards)
+        check_groups(self.name, "stratify_by", self.params.stratify_by, c)
         sizes = [int(s) for s in c.sizes]
         allocation = stratified_allocation(sizes, self._weights)
         table = np.asarray(allocation, dtype=np.int64).reshape(-1, len(self._names))

@@ -22,7 +22,7 @@ from datamill.steps.dedup.minhash_shard import MinHashShard
 from datamill.steps.dedup.params import DedupParams, parts_of
 from datamill.steps.dedup.shingle_hashes import shingle_hashes
 from datamill.steps.dedup.shingles import Tokenize
-from datamill.steps.dedup_exact import Normalize, normalize_batch
+from datamill.steps.dedup_exact import Normalize, check_compared, normalize_batch
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
 #: survivor priority, preview)
@@ -170,6 +170,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         band_keys = np.concatenate(keys) if keys else np.zeros((0, bands), dtype=np.uint64)
         del digests, keys
         valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
+        check_compared(self.name, p.on, n, int(valid.sum()))
         a, b = candidate_edges(band_keys, valid, min(4, self.context.workers) if self.context else 1)
         del band_keys
         candidates = len(a)

@@ -23,6 +23,7 @@ from datamill.steps.dedup.params import DedupParams, compared_text, parts_of
 from datamill.steps.dedup.shingles import script_language
 from datamill.steps.dedup.static import PREFIX as STATIC_PREFIX
 from datamill.steps.dedup.static import StaticEmbedder
+from datamill.steps.dedup_exact import check_compared
 
 #: (text, language, id, source, survivor priority, preview)
 SemanticSignature = tuple[str, str, str, str, float, str]
@@ -135,6 +136,7 @@ class DedupSemantic(GroupDedup[DedupSemanticParams, SemanticSignature]):
             texts.extend(s[0] for s in sigs)
             langs.extend(s[1] for s in sigs)
         n = members.n
+        check_compared(self.name, p.on, n, sum(1 for t in texts if t))
         by_model: dict[str, list[int]] = defaultdict(list)
         lang_counts = Counter(lang for lang, t in zip(langs, texts, strict=True) if t)
         languages: dict[str, dict[str, Any]] = {}

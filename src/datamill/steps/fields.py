@@ -128,7 +128,6 @@ class RenameFields(RowStep[RenameParams]):
 
     name: ClassVar[str] = "rename_fields"
     Params = RenameParams
-    version: ClassVar[str] = "2"
 
     def process(self, record: Record) -> Record | Drop:
         mapping = self.params.mapping
@@ -168,7 +167,6 @@ class SetFields(RowStep[SetParams]):
 
     name: ClassVar[str] = "set_fields"
     Params = SetParams
-    version: ClassVar[str] = "2"
 
     def process(self, record: Record) -> Record | Drop:
         writes = list(self.params.values.items())
@@ -209,7 +207,6 @@ class MapFields(RowStep[MapParams]):
 
     name: ClassVar[str] = "map_fields"
     Params = MapParams
-    version: ClassVar[str] = "2"
 
     def process(self, record: Record) -> Record | Drop:
         mapping = self.params.mapping
@@ -245,7 +242,6 @@ class DropFields(RowStep[DropParams]):
 
     name: ClassVar[str] = "drop_fields"
     Params = DropParams
-    version: ClassVar[str] = "2"
 
     def process(self, record: Record) -> Record | Drop:
         if self.params.strict and (absent := _missing(record, self.params.fields)):

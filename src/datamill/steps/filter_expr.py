@@ -68,7 +68,6 @@ class Filter(RowStep[FilterParams]):
 
     name: ClassVar[str] = "filter"
     Params = FilterParams
-    version: ClassVar[str] = "2"
 
     def __init__(self, params: FilterParams) -> None:
         super().__init__(params)

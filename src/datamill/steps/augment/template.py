@@ -67,7 +67,6 @@ class Rewrite(RowStep[RewriteParams]):
 
     name: ClassVar[str] = "rewrite"
     Params = RewriteParams
-    version: ClassVar[str] = "2"
     writes: ClassVar[tuple[str, ...]] = ("messages",)
 
     def __init__(self, params: RewriteParams) -> None:

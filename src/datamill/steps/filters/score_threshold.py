@@ -43,7 +43,6 @@ class ScoreThreshold(RowStep[ScoreThresholdParams]):
 
     name: ClassVar[str] = "score_threshold"
     Params = ScoreThresholdParams
-    version: ClassVar[str] = "2"
     reads: ClassVar[tuple[str, ...]] = ("scores",)
 
     def lookup(self, record: Record) -> Any:

@@ -20,7 +20,8 @@ Fields (all optional except ``id``):
 
 Records stay plain dicts in the hot path; they are validated where they enter (format adapters)
 and where they leave (exporters). The names recipes use for a record's texts and fields (``prompt``,
-``answer``, ``meta.x`` ...) are defined, read and written by :mod:`datamill.selectors`.
+``answer``, ``meta.x`` ...) are defined and read by :mod:`datamill.selectors`, and written by
+:mod:`datamill.part_writes`.
 """
 
 from __future__ import annotations

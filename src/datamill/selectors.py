@@ -32,24 +32,7 @@ Reading: :func:`texts` gives the selected texts (multimodal content part by part
 :func:`map_texts` rewrites them in place (cleaning steps), :func:`read_text` joins one name's texts,
 :func:`read_value` reads a name as a value (field steps, expressions).
 
-Writing a part (:func:`write`) has the same meaning as reading it: the write goes to the one place the
-part names, creating it where the part says how, and is refused (:class:`WriteConflict`, a
-``field_conflict`` drop in the field steps) where it would be ambiguous or would change other data:
-
-* ``prompt``: replaces the single user turn before the answer; inserts one (after the system turn, before
-  the answer) when there is none; a context of several user turns is a conflict (write
-  ``messages.<i>.content`` to pick one);
-* ``answer``: replaces the content of the last assistant turn; appends an assistant turn when there is
-  none; a preference record (two answers) is a conflict (write ``chosen`` or ``rejected``);
-* ``system``: replaces the system turn; inserts one at the start when there is none; several is a conflict;
-* ``reasoning``: sets the answer turn's reasoning; no assistant turn, or a preference record, is a conflict;
-* ``chosen``/``rejected``: a string replaces the content of a one-turn continuation (creating
-  ``[{role: assistant}]`` when absent); a message list replaces the continuation;
-* ``text``: sets ``text``.
-A record that is a pretraining text (``text``, no conversation) has no turns to write: writing ``prompt``,
-``answer``, ``system`` or ``reasoning`` on it is a conflict (write ``text``). ``turns``, ``all`` and
-``prompt+answer`` name several texts and cannot be written. Text parts take strings; numbers are written
-as their decimal text; anything else is a conflict.
+Writing a part has the same meaning as reading it: see :mod:`datamill.part_writes`.
 """
 
 from __future__ import annotations
@@ -62,15 +45,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
 
-from datamill.records import (
-    TOP_LEVEL_FIELDS,
-    Message,
-    Record,
-    delete_field,
-    get_path,
-    last_assistant_index,
-    set_field,
-)
+from datamill.records import TOP_LEVEL_FIELDS, Message, Record, get_path, last_assistant_index
 
 #: The parts and what each selects (``datamill steps`` and ``datamill schema`` show this table).
 PARTS: dict[str, str] = {
@@ -99,10 +74,6 @@ READ_ONLY_FIELDS = frozenset({"id"})
 On = str | list[str]
 #: A place holding text: (container, key) with ``container[key]`` a string.
 Slot = tuple[Any, Any]
-
-
-class WriteConflict(ValueError):
-    """A write (or removal) that cannot be done without ambiguity or damage; the message says why."""
 
 
 # -- names -------------------------------------------------------------------------------------------
@@ -171,10 +142,6 @@ def field_paths(on: On) -> tuple[str, ...]:
 def missing_paths(record: Mapping[str, Any], on: On) -> list[str]:
     """The field paths of ``on`` that ``record`` does not have (parts may legitimately be absent)."""
     return [p for p in field_paths(on) if get_path(record, p, MISSING) is MISSING]
-
-
-def is_part(name: str) -> bool:
-    return name in PARTS
 
 
 def check_selector(on: Any) -> On:
@@ -265,7 +232,7 @@ def has_conversation(record: Mapping[str, Any]) -> bool:
     return any(_messages(record, k) for k in ("messages", "chosen", "rejected"))
 
 
-def _content_slots(message: dict[str, Any]) -> Iterator[Slot]:
+def content_slots(message: dict[str, Any]) -> Iterator[Slot]:
     content = message.get("content")
     if isinstance(content, str):
         yield message, "content"
@@ -308,14 +275,14 @@ def _part_slots(record: Mapping[str, Any], name: str) -> Iterator[Slot]:
         yield from _text_slot(record)
     elif name == "prompt":
         for m in prompt_turns(record):
-            yield from _content_slots(m)
+            yield from content_slots(m)
     elif name == "answer":
         for m in answer_turns(record):
-            yield from _content_slots(m)
+            yield from content_slots(m)
     elif name == "system":
         for m in _messages(record, "messages"):
             if m.get("role") == "system":
-                yield from _content_slots(m)
+                yield from content_slots(m)
     elif name == "reasoning":
         for m in answer_turns(record):
             if isinstance(m.get("reasoning"), str):
@@ -323,13 +290,13 @@ def _part_slots(record: Mapping[str, Any], name: str) -> Iterator[Slot]:
     elif name in ("turns", "chosen", "rejected"):
         for key in ("messages", "chosen", "rejected") if name == "turns" else (name,):
             for m in _messages(record, key):
-                yield from _content_slots(m)
+                yield from content_slots(m)
     elif name == "text":
         yield from _text_slot(record)
     elif name == "all":
         for key in ("messages", "chosen", "rejected"):
             for m in _messages(record, key):
-                yield from _content_slots(m)
+                yield from content_slots(m)
                 if isinstance(m.get("reasoning"), str):
                     yield m, "reasoning"
         yield from _text_slot(record)
@@ -354,11 +321,11 @@ def _field_slots(record: Mapping[str, Any], path: str) -> Iterator[Slot]:
             if isinstance(item, str):
                 yield value, i
             elif isinstance(item, dict) and "content" in item:
-                yield from _content_slots(item)
+                yield from content_slots(item)
             elif isinstance(item, dict):  # a part of multimodal content
-                yield from _content_slots({"content": [item]})
+                yield from content_slots({"content": [item]})
     elif isinstance(value, dict) and "content" in value:
-        yield from _content_slots(value)
+        yield from content_slots(value)
 
 
 def _is_index(key: str) -> bool:
@@ -423,171 +390,6 @@ def read_value(record: Mapping[str, Any], name: str, default: Any = None) -> Any
         found = texts(record, name)
         return "\n".join(found) if found else default
     return get_path(record, name, default)
-
-
-# -- writes ------------------------------------------------------------------------------------------
-
-def _as_text(name: str, value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    got = "null" if value is None else type(value).__name__
-    raise WriteConflict(f"'{name}' is a text and takes a string, not {got}")
-
-
-def _set_content(message: Message, name: str, text: str) -> None:
-    place = list(_content_slots(message))
-    content = message.get("content")
-    if isinstance(content, list) and len(place) == 1:
-        container, key = place[0]
-        container[key] = text  # keep the other (image, audio) parts of a multimodal turn
-    elif isinstance(content, list) and len(place) > 1:
-        raise WriteConflict(f"the {name} turn holds {len(place)} text parts; write one of them by path")
-    else:
-        message["content"] = text
-
-
-def _pretraining(record: Record, name: str) -> None:
-    if not has_conversation(record) and isinstance(record.get("text"), str):
-        raise WriteConflict(f"the record is a pretraining text (no conversation) and has no {name} turn; "
-                            "write 'text' instead")
-
-
-def _conversation(record: Record) -> list[Message]:
-    messages = record.get("messages")
-    if messages is None:
-        messages = record["messages"] = []
-    if not isinstance(messages, list):
-        raise WriteConflict(f"'messages' is a {type(messages).__name__}, not a list of turns")
-    return messages
-
-
-def _write_prompt(record: Record, text: str) -> None:
-    _pretraining(record, "prompt")
-    turns = prompt_turns(record)
-    if len(turns) > 1:
-        raise WriteConflict(f"the prompt spans {len(turns)} user turns; write one of them "
-                            "(messages.<i>.content) or build the conversation with the input's fields:")
-    if turns:
-        _set_content(turns[0], "prompt", text)
-        return
-    messages = _conversation(record)
-    end = None if is_preference(record) else last_assistant_index(messages)
-    at = len(messages) if end is None else end
-    messages.insert(at, {"role": "user", "content": text})
-
-
-def _write_answer(record: Record, text: str) -> None:
-    _pretraining(record, "answer")
-    if is_preference(record):
-        raise WriteConflict("a preference record has two answers; write 'chosen' or 'rejected'")
-    messages = _conversation(record)
-    i = last_assistant_index(messages)
-    if i is None:
-        messages.append({"role": "assistant", "content": text})
-    else:
-        _set_content(messages[i], "answer", text)
-
-
-def _write_system(record: Record, text: str) -> None:
-    _pretraining(record, "system")
-    messages = _conversation(record)
-    systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
-    if len(systems) > 1:
-        raise WriteConflict(f"the record has {len(systems)} system turns; write one of them by path")
-    if systems:
-        _set_content(systems[0], "system", text)
-    else:
-        messages.insert(0, {"role": "system", "content": text})
-
-
-def _write_reasoning(record: Record, text: str) -> None:
-    _pretraining(record, "reasoning")
-    if is_preference(record):
-        raise WriteConflict("a preference record has two answer turns; write chosen.<i>.reasoning")
-    turns = answer_turns(record)
-    if not turns:
-        raise WriteConflict("the record has no assistant turn to hold the reasoning; write 'answer' first")
-    turns[0]["reasoning"] = text
-
-
-def _write_continuation(record: Record, name: str, value: Any) -> None:
-    if isinstance(value, list):
-        if not all(isinstance(m, dict) and "role" in m for m in value):
-            raise WriteConflict(f"'{name}' takes a string or a list of turns ({{role, content}})")
-        record[name] = value
-        return
-    text = _as_text(name, value)
-    turns = record.get(name)
-    if turns is None:
-        record[name] = [{"role": "assistant", "content": text}]
-    elif isinstance(turns, list) and len(turns) == 1 and isinstance(turns[0], dict):
-        _set_content(turns[0], name, text)
-    else:
-        count = len(turns) if isinstance(turns, list) else 0
-        raise WriteConflict(f"'{name}' has {count} turns; write one of them ({name}.<i>.content) or a list")
-
-
-_PART_WRITERS: dict[str, Callable[[Record, str], None]] = {
-    "prompt": _write_prompt, "answer": _write_answer, "system": _write_system, "reasoning": _write_reasoning,
-}
-
-
-def write(record: Record, name: str, value: Any) -> None:
-    """Write ``value`` to a part or field path (see the module docs); :class:`WriteConflict` when it cannot
-    be done, before anything is changed."""
-    if name in _PART_WRITERS:
-        _PART_WRITERS[name](record, _as_text(name, value))
-    elif name in ("chosen", "rejected"):
-        _write_continuation(record, name, value)
-    elif name == "text":
-        record["text"] = _as_text(name, value)
-    elif name in PARTS or "+" in name:
-        raise WriteConflict(f"'{name}' names several texts and cannot be written")
-    else:
-        try:
-            set_field(record, name, value)
-        except ValueError as exc:
-            raise WriteConflict(str(exc)) from None
-
-
-def check_write(record: Record, name: str, value: Any) -> str | None:
-    """Why :func:`write` would refuse (a message), or ``None``; changes nothing."""
-    import copy
-
-    try:
-        write(copy.deepcopy(_shallow_for(record, name)), name, value)
-    except WriteConflict as exc:
-        return str(exc)
-    return None
-
-
-def _shallow_for(record: Record, name: str) -> Record:
-    """The part of ``record`` a write to ``name`` can touch (so a dry run copies little)."""
-    root = name.split(".")[0]
-    keys = ("messages", "chosen", "rejected", "text") if name in PARTS else (root,)
-    return {k: record[k] for k in keys if k in record}
-
-
-def remove(record: Record, name: str) -> None:
-    """Remove a part (system turns, the answer's reasoning, chosen, rejected, text) or a field."""
-    if name == "system":
-        messages = record.get("messages")
-        if isinstance(messages, list):
-            messages[:] = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
-    elif name == "reasoning":
-        for m in answer_turns(record):
-            m.pop("reasoning", None)
-    elif name in ("chosen", "rejected", "text"):
-        record.pop(name, None)
-    elif name in PARTS:
-        raise WriteConflict(f"'{name}' cannot be removed")
-    else:
-        try:
-            delete_field(record, name)
-        except ValueError as exc:
-            raise WriteConflict(str(exc)) from None
 
 
 def present(record: Mapping[str, Any], name: str) -> bool:

@@ -9,19 +9,18 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from datamill.part_writes import WriteConflict, write
 from datamill.records import get_path, set_field
 from datamill.selectors import (
     PARTS,
     FieldPath,
     Selector,
     Target,
-    WriteConflict,
     map_texts,
     read_text,
     read_value,
     texts,
     texts_by_name,
-    write,
 )
 
 from .helpers import chat

@@ -26,19 +26,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
+from datamill.part_writes import WriteConflict, remove, write
 from datamill.records import Record
-from datamill.selectors import (
-    MISSING,
-    PARTS,
-    WriteConflict,
-    check_removable,
-    check_selector,
-    check_target,
-    present,
-    read_value,
-    remove,
-    write,
-)
+from datamill.selectors import MISSING, PARTS, check_removable, check_selector, check_target, present, read_value
 from datamill.steps.base import Drop, Params, RowStep
 
 #: The record keys a write to a part may change.

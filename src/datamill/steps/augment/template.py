@@ -9,8 +9,9 @@ from pydantic import Field, field_validator, model_validator
 
 from datamill.errors import RecipeError
 from datamill.expr import ExprEvalError, compile_expr
+from datamill.part_writes import WriteConflict, write
 from datamill.records import Record, get_path
-from datamill.selectors import PARTS, Target, WriteConflict, check_selector, read_text, write
+from datamill.selectors import PARTS, Target, check_selector, read_text
 from datamill.steps.base import Drop, Params, RowStep
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.]*)\}")
@@ -84,7 +85,8 @@ class Rewrite(RowStep[RewriteParams]):
         try:
             computed = {k: fn(record) for k, fn in self._values.items()}
         except ExprEvalError as exc:
-            return Drop("rewrite_error", {"error": str(exc)})
+            missing = sorted({name for fn in self._values.values() for name in fn.missing(record)})
+            return Drop("rewrite_error", {"error": str(exc), **({"missing": missing} if missing else {})})
         missing: list[str] = []
 
         def fill(m: re.Match[str]) -> str:

@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from datamill.errors import RecipeError
+from datamill.part_writes import WriteConflict, write
 from datamill.records import Record
-from datamill.selectors import FieldTarget, Selector, Target, WriteConflict, read_value, write
+from datamill.selectors import FieldTarget, Selector, Target, read_value
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.classify.rules import CompiledRule, Rule, compile_rules, load_rules_file
 

@@ -8,8 +8,9 @@ from pydantic import Field, field_validator
 
 from datamill.llm.request import Messages
 from datamill.llm.templates import read_template, render
+from datamill.part_writes import write
 from datamill.records import Record, set_field
-from datamill.selectors import FieldTarget, Target, write
+from datamill.selectors import FieldTarget, Target
 from datamill.steps.base import Drop
 from datamill.steps.llm.common import LLMRowStep, LLMStepParams, template_context
 

@@ -85,8 +85,8 @@ class Rewrite(RowStep[RewriteParams]):
         try:
             computed = {k: fn(record) for k, fn in self._values.items()}
         except ExprEvalError as exc:
-            missing = sorted({name for fn in self._values.values() for name in fn.missing(record)})
-            return Drop("rewrite_error", {"error": str(exc), **({"missing": missing} if missing else {})})
+            absent = sorted({name for fn in self._values.values() for name in fn.missing(record)})
+            return Drop("rewrite_error", {"error": str(exc), **({"missing": absent} if absent else {})})
         missing: list[str] = []
 
         def fill(m: re.Match[str]) -> str:

@@ -110,7 +110,8 @@ class HtmlToText(CleanStep[HtmlParams]):
     keeps its characters (full-width punctuation, quotes, emoji); whitespace inside blocks is collapsed.
     trafilatura is the default because it scores best against the ground truth of the article extraction
     benchmark (token F1 0.950 vs 0.815, docs/cleaning.md); it drops navigation, ads and comments. For
-    short fragments where it finds no "article" (``<p>hi</p>``) the selectolax text is used (``fallback``). Needs ``datamill[clean]``.
+    short fragments where it finds no "article" (``<p>hi</p>``) the selectolax text is used
+    (``fallback``). Needs ``datamill[clean]``.
     """
 
     name: ClassVar[str] = "html_to_text"

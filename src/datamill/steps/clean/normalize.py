@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import ClassVar, Literal
 
@@ -50,6 +49,17 @@ class NormalizeParams(CleanParams):
         "full-width punctuation becomes ASCII; keep: no change",
     )
     cjk_spaces: bool = Field(default=False, description="remove spaces between two Chinese characters")
+
+
+def _common_prefix(strings: list[str]) -> str:
+    """The longest string every one of ``strings`` starts with (\"\" for none)."""
+    if not strings:
+        return ""
+    low, high = min(strings), max(strings)  # the common prefix of all is that of the extremes
+    n = 0
+    while n < min(len(low), len(high)) and low[n] == high[n]:
+        n += 1
+    return low[:n]
 
 
 def _fenced_ranges(text: str) -> list[tuple[int, int]]:
@@ -119,7 +129,7 @@ class Normalize(CleanStep[NormalizeParams]):
                 continue  # leading blank lines and a second blank line in a row
             kept.append((line, in_code))
         indents = [line[: len(line) - len(line.lstrip(" \t"))] for line, in_code in kept if line and not in_code]
-        cut = len(os.path.commonprefix(indents)) if indents else 0
+        cut = len(_common_prefix(indents))
         if cut:
             kept = [(line if in_code else line[cut:], in_code) for line, in_code in kept]
         return "\n".join(line for line, _ in kept).rstrip()

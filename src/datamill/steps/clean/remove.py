@@ -46,7 +46,7 @@ def delete_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
     for start, end in spans:
         if start < pos:
             continue
-        if 0 < start and end < len(text) and text[start - 1] == "<" and text[end] == ">":
+        if start > 0 and end < len(text) and text[start - 1] == "<" and text[end] == ">":
             start, end = start - 1, end + 1
         out.append(text[pos:start])
         pos = end

@@ -28,10 +28,11 @@ _RANGES: tuple[tuple[int, int, str], ...] = (
 )
 _CJK = frozenset({"han", "kana", "hangul"})
 
-_LATIN_LANGUAGES = frozenset(
-    "af az bs ca cs cy da de en eo es et eu fi fr ga gl hr hu id is it la lg lt lv mi ms nb nl nn no pl pt ro "
-    "sk sl sn so sq st sv sw tl tn tr ts uz vi xh yo zu".split()
-)
+_LATIN_LANGUAGES = frozenset((
+    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fr", "ga", "gl", "hr",
+    "hu", "id", "is", "it", "la", "lg", "lt", "lv", "mi", "ms", "nb", "nl", "nn", "no", "pl", "pt", "ro", "sk",
+    "sl", "sn", "so", "sq", "st", "sv", "sw", "tl", "tn", "tr", "ts", "uz", "vi", "xh", "yo", "zu",
+))
 #: ISO 639-1 code -> the scripts its text is written in (languages not listed have no script rule).
 LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "zh": frozenset({"han"}), "ja": frozenset({"kana", "han"}), "ko": frozenset({"hangul"}),

@@ -45,3 +45,13 @@ def test_changed_lands_in_stats_json(tmp_path: Path) -> None:
     assert [s.get("notes", {}) for s in summary["steps"][1:]] == [s.get("notes", {}) for s in stats.values()]
     assert all(s["in"] == s["out"] == len(ROWS) for s in stats.values())
     assert summary["reconciled"]
+
+
+def test_arith_solution_notes_the_answers_it_rewrote() -> None:
+    from datamill.steps.augment.arith_solution import ArithParams, ArithSolution
+
+    step = ArithSolution(ArithParams())
+    solved: Any = step.apply(chat("a", "计算 7469.98 * -2455.65 等于多少？", "-18343656.3870"), 0, None)
+    step.apply(chat("b", "What is love?", "Baby don't hurt me"), 1, None)  # not a problem it knows: unchanged
+    assert solved["messages"][1]["content"].startswith("计算过程")
+    assert step.take_notes() == {"changed": 1}

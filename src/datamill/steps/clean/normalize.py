@@ -26,7 +26,8 @@ _ASCII_AFTER_CJK = re.compile(rf"(?<={_CJK})([,!?:;]|\.(?=\s|$|{_CJK}))[ \t]*")
 #: Full-width punctuation -> ASCII (for ``punctuation: ascii``).
 _TO_ASCII = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";", "（": "(", "）": ")"})
 #: A run of spaces inside a line (after its first visible character); indentation is kept.
-_INNER_SPACES = re.compile(r"(?<=\S)[ \t\u00a0\u2000-\u200a\u202f\u205f]+")
+_SPACE_CHARS = " \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f"
+_INNER_SPACES = re.compile(f"(?<=\\S)[{_SPACE_CHARS}]+")
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK}) +(?={_CJK})")
 
 
@@ -95,12 +96,13 @@ class Normalize(CleanStep[NormalizeParams]):
             text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
             if "\u200c" in text or "\u200d" in text:
                 text = _STRAY_JOINER.sub("", text)
-        text = map_outside(text, self._prose)
+        text = map_outside(text, self._prose, after_code=self._prose_after_code)
         if p.whitespace:
             text = self._lines(text)
         return text
 
     def _prose(self, text: str) -> str:
+        """One stretch of prose between code spans (a stretch after inline code starts mid-line)."""
         p = self.params
         if p.width:
             text = text.translate(_HALF_WIDTH)
@@ -113,6 +115,13 @@ class Normalize(CleanStep[NormalizeParams]):
         if p.whitespace:
             text = _INNER_SPACES.sub(" ", text)
         return text
+
+    def _prose_after_code(self, text: str) -> str:
+        """A stretch that starts right after inline code, mid-line: its leading spaces are inner spaces."""
+        stripped = text.lstrip(_SPACE_CHARS)
+        if len(stripped) < len(text) and not stripped.startswith("\n"):
+            return " " + self._prose(stripped) if self.params.whitespace else self._prose(text)
+        return self._prose(text)
 
     @staticmethod
     def _lines(text: str) -> str:

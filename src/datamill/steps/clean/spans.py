@@ -47,17 +47,21 @@ def protected_spans(text: str, patterns: tuple[re.Pattern[str], ...]) -> Iterato
     yield from sorted(taken)
 
 
-def map_outside(text: str, fn: Callable[[str], str], patterns: tuple[re.Pattern[str], ...] = (CODE,)) -> str:
+def map_outside(text: str, fn: Callable[[str], str], patterns: tuple[re.Pattern[str], ...] = (CODE,),
+                after_code: Callable[[str], str] | None = None) -> str:
     """``fn`` applied to each stretch of ``text`` outside the spans ``patterns`` match (code by default);
-    the spans themselves are kept byte for byte."""
+    the spans themselves are kept byte for byte. ``after_code`` (default ``fn``) rewrites the stretches
+    that follow a span."""
     if "`" not in text and "~" not in text and "$" not in text and "\\" not in text:
         return fn(text)
+    later = after_code or fn
     out: list[str] = []
     pos = 0
     for start, end in protected_spans(text, patterns):
-        out.append(fn(text[pos:start]) if start > pos else "")
+        if start > pos:
+            out.append((fn if pos == 0 else later)(text[pos:start]))
         out.append(text[start:end])
         pos = end
     if pos < len(text) or not out:
-        out.append(fn(text[pos:]))
+        out.append((fn if pos == 0 else later)(text[pos:]))
     return "".join(out)

@@ -73,3 +73,22 @@ def test_script_shares_weigh_cjk_and_skip_code() -> None:
     assert script_shares("中文 `some code here`") == {"han": 1.0}
     assert script_shares("12345 !!") == {}
     assert language_share(script_shares("カタカナと漢字"), "ja") == pytest.approx(1.0)
+
+
+def test_blocklist_schema_shows_the_default_it_uses() -> None:
+    from datamill.steps.filters.blocklist import Blocklist, BlocklistParams
+
+    assert BlocklistParams.model_json_schema()["properties"]["on"]["default"] == "all"
+    _, dropped = run_row_step(Blocklist(BlocklistParams(words=["赌博"])), [chat("a", "网上赌博", "不行")])
+    assert [d.reason for _, d in dropped] == ["blocklist"]  # found in the prompt: on is all
+
+
+def test_blocklist_file_words_are_in_the_params(tmp_path: Any) -> None:
+    from datamill.errors import RecipeError
+    from datamill.steps.filters.blocklist import Blocklist, BlocklistParams
+
+    path = tmp_path / "words.txt"
+    path.write_text("# banned\n赌博\ncasino\n", encoding="utf-8")
+    assert Blocklist(BlocklistParams(words=["x"], file=str(path))).params.words == ["x", "赌博", "casino"]
+    with pytest.raises(RecipeError, match="cannot read"):
+        Blocklist(BlocklistParams(file=str(tmp_path / "missing.txt")))

@@ -51,7 +51,8 @@ class MaskPiiParams(CleanParams):
     names_file: str | None = Field(
         default=None,
         description="UTF-8 file with more names, one per line (blank lines and lines starting with # are "
-        "skipped); read when the recipe loads, its names count in the step's fingerprint",
+        "skipped; a relative path is relative to the current directory); read when the recipe loads, its "
+        "names count in the step's fingerprint",
     )
     placeholder: str = Field(
         default="<{type}>",
@@ -137,9 +138,10 @@ class MaskPii(CleanStep[MaskPiiParams]):
 
     def __init__(self, params: MaskPiiParams) -> None:
         if params.names_file:
-            # the file's names become part of the params, so that the fingerprint follows the file's content
+            # the file's names become part of the params: the fingerprint follows the file's content, and the
+            # workers that rebuild the step from its params need not read the file again
             names = list(dict.fromkeys([*params.names, *read_names(params.names_file)]))
-            params = params.model_copy(update={"names": names})
+            params = params.model_copy(update={"names": names, "names_file": None})
         super().__init__(params)
         self._seen: dict[str, dict[str, int]] = {}
         self.setup()

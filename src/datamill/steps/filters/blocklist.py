@@ -54,14 +54,15 @@ class Blocklist(TextFilter[BlocklistParams]):
 
     def __init__(self, params: BlocklistParams) -> None:
         if params.file:
-            # the file's words become part of the params, so that the fingerprint follows the file's content
+            # the file's words become part of the params: the fingerprint follows the file's content, and the
+            # workers that rebuild the step from its params need not read the file again
             try:
                 lines = Path(params.file).read_text(encoding="utf-8-sig").splitlines()
             except (OSError, UnicodeDecodeError) as exc:
                 raise RecipeError(f"blocklist: cannot read file {params.file!r}: {exc}", location="params.file",
                                   hint="give a UTF-8 text file with one word per line") from None
             words = [w.strip() for w in lines if w.strip() and not w.lstrip().startswith("#")]
-            params = params.model_copy(update={"words": list(dict.fromkeys([*params.words, *words]))})
+            params = params.model_copy(update={"words": list(dict.fromkeys([*params.words, *words])), "file": None})
         super().__init__(params)
         self._words = word_pattern(list(params.words))
         self._patterns = [re.compile(p) for p in params.patterns]

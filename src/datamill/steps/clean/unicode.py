@@ -8,6 +8,7 @@ from pydantic import Field
 
 from datamill.errors import require
 from datamill.steps.clean.base import CleanParams, CleanStep
+from datamill.steps.clean.spans import CODE, protected_spans
 
 
 class FixUnicodeParams(CleanParams):
@@ -32,8 +33,9 @@ class FixUnicodeParams(CleanParams):
     )
     unescape_html: bool = Field(
         default=True,
-        description="decode HTML entities (&amp; &lt; &#20320;) in texts that contain no '<' (ftfy's 'auto'): "
-        "they are leftovers of scraping; a text about HTML that spells out '&lt;' on purpose is changed too",
+        description="decode HTML entities (&amp; &lt; &#20320;) in texts that contain no '<' (ftfy's 'auto'), "
+        "outside Markdown code: they are leftovers of scraping; prose about HTML that spells out '&lt;' "
+        "outside code is changed too",
     )
 
 
@@ -42,7 +44,7 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
     entities left in plain text, control characters and broken surrogates, using ftfy's ``fix_text``.
 
     Acts on ``on`` (default ``all``). What changes by default, and nothing else: mojibake is decoded;
-    HTML entities in texts without ``<`` are decoded (``unescape_html``); terminal escape sequences and
+    HTML entities in texts without ``<`` are decoded, except in Markdown code (``unescape_html``); terminal escape sequences and
     control characters other than tab and line ends are removed; Latin ligatures become letters
     (``ﬁ`` -> ``fi``); lone surrogates become U+FFFD; the text is put in NFC (the lossless canonical
     form: ``e`` + combining accent -> ``é``; compatibility ideographs such as U+F900 become their unified
@@ -66,6 +68,8 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
             fix_line_breaks=p.line_breaks,
             explain=False,
         )
+        # Markdown code shows entities on purpose (`&amp;` in a tutorial): everything but the decoding
+        self._code_config = self._config._replace(unescape_html=False)
         self._fix = ftfy.fix_text
         #: ASCII control characters the configuration leaves alone (the fast path skips texts with only these)
         self._harmless = "\t\n" if p.line_breaks else "\t\n\r"
@@ -75,5 +79,13 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
             self.setup()
         if text.isascii() and "&" not in text and not any(c < " " and c not in self._harmless for c in text):
             return text
+        if "&" in text and ("`" in text or "~" in text):
+            parts, pos = [], 0
+            for start, end in protected_spans(text, (CODE,)):
+                parts += [self._fix(text[pos:start], config=self._config) if start > pos else "",
+                          self._fix(text[start:end], config=self._code_config)]
+                pos = end
+            parts.append(self._fix(text[pos:], config=self._config) if pos < len(text) else "")
+            return "".join(parts)
         out: str = self._fix(text, config=self._config)
         return out

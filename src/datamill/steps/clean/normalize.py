@@ -64,6 +64,8 @@ def _common_prefix(strings: list[str]) -> str:
 
 
 def _fenced_ranges(text: str) -> list[tuple[int, int]]:
+    if "```" not in text and "~~~" not in text:
+        return []
     return [m.span() for m in CODE.finditer(text) if m.group("fence")]
 
 
@@ -126,6 +128,8 @@ class Normalize(CleanStep[NormalizeParams]):
     @staticmethod
     def _lines(text: str) -> str:
         fenced = _fenced_ranges(text)
+        if not fenced and "\n" not in text:
+            return text.strip(" \t")
         lines: list[tuple[str, bool]] = []  # (line, inside a fenced block)
         pos = 0
         for line in text.split("\n"):

@@ -37,6 +37,12 @@ MATH = re.compile(
 )
 
 
+def might_match(text: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
+    """False when none of ``patterns`` (CODE, MATH) can match: the text lacks the characters they need."""
+    marks = ("`", "~") + (("$", "\\") if MATH in patterns else ())
+    return any(mark in text for mark in marks)
+
+
 def protected_spans(text: str, patterns: tuple[re.Pattern[str], ...]) -> Iterator[tuple[int, int]]:
     """Non-overlapping ``(start, end)`` spans matched by ``patterns``, the earlier pattern winning."""
     taken: list[tuple[int, int]] = []
@@ -52,7 +58,7 @@ def map_outside(text: str, fn: Callable[[str], str], patterns: tuple[re.Pattern[
     """``fn`` applied to each stretch of ``text`` outside the spans ``patterns`` match (code by default);
     the spans themselves are kept byte for byte. ``after_code`` (default ``fn``) rewrites the stretches
     that follow a span."""
-    if "`" not in text and "~" not in text and "$" not in text and "\\" not in text:
+    if not might_match(text, patterns):
         return fn(text)
     later = after_code or fn
     out: list[str] = []

@@ -27,6 +27,8 @@ class CleanStep(RowStep[P]):
 
     Reads and writes the texts ``on`` selects (default ``all``: every turn, the reasoning and ``text``,
     because a trainer sees all of them).
+
+    Notes ``changed``: the records of which at least one text changed (in the stage's ``stats.json``).
     """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
@@ -36,4 +38,15 @@ class CleanStep(RowStep[P]):
         raise NotImplementedError
 
     def process(self, record: Record) -> Record | Drop:
-        return map_texts(record, self.params.on, self.clean)
+        changed = False
+
+        def rewrite(text: str) -> str:
+            nonlocal changed
+            out = self.clean(text)
+            changed = changed or out != text
+            return out
+
+        map_texts(record, self.params.on, rewrite)
+        if changed:
+            self.note("changed")
+        return record

@@ -18,7 +18,7 @@ from datamill.formats import (
 def test_names_and_lookup() -> None:
     assert adapter_names() == [
         "canonical", "alpaca", "sharegpt", "openai", "firefly", "helpsteer", "arena", "hh", "traces", "ranked",
-        "text", "qa", "raw",
+        "pairwise", "text", "qa", "raw",
     ]
     for name in adapter_names():
         assert get_adapter(name).name == name

@@ -28,6 +28,7 @@ from datamill.formats.messages import (
     text_message,
     tools_from,
 )
+from datamill.formats.preference import mark_tie
 from datamill.records import Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -120,12 +121,14 @@ class AlpacaAdapter(FormatAdapter):
             set_pair(
                 record, answer_turn(row[chosen_key], chosen_key), answer_turn(row[rejected_key], rejected_key)
             )
+            mark_tie(record, row)
             return
         answer = row.get(answer_key)
         if isinstance(answer, list) and answer_key in row:
             if not _is_pair(answer):
                 raise AdapterError(f"field '{answer_key}' must be a string or a [chosen, rejected] pair")
             set_pair(record, answer_turn(answer[0], answer_key), answer_turn(answer[1], answer_key))
+            mark_tie(record, row)
             return
         if answer_key not in row:
             raise AdapterError(f"missing field '{answer_key}'")

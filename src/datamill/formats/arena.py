@@ -5,8 +5,9 @@ Both conversations answer the same user turns, so the shared beginning (the firs
 identical turns after it) becomes ``messages`` and the rest of each conversation is its continuation:
 in a multi-turn battle the continuation is every turn after the common prefix (``[a1, u2, a2]``), not
 only the last answer. ``winner``: ``model_a`` -> chosen = conversation A's continuation, ``model_b`` ->
-chosen = B's, ``tie`` and ``tie (bothbad)`` -> an explicit tie (``tie: True``; both conversations stay
-in ``meta`` verbatim). ``winner``, ``model_a``/``model_b`` and every other field stay in ``meta``.
+chosen = B's, ``tie`` and ``tie (bothbad)`` -> an explicit tie (``tie: True``) with A's continuation in
+``chosen`` and B's in ``rejected`` (the row's order; two identical conversations have no pair and stay in
+``meta``). ``winner``, ``model_a``/``model_b`` and every other field stay in ``meta``.
 
 Turns are read like the ``openai`` format (string content or text parts, as webdev-arena has them).
 LLaMA-Factory takes one answer per side, so its exporters refuse multi-turn continuations
@@ -75,10 +76,14 @@ class ArenaAdapter(FormatAdapter):
         record: Record = {}
         used: set[str] = set()
         if side is None:
-            if n == len(a) == len(b):  # the same conversation: the context is everything before the answer
+            if n == len(a) == len(b):  # the same conversation: no pair; the context is before the answer
                 n = max((i for i, m in enumerate(a) if m["role"] == "user"), default=-1) + 1
-            record["messages"] = a[:n]
-            record["tie"] = True  # both conversations stay in meta
+                record["messages"] = a[:n]  # both conversations stay in meta
+            else:
+                record["messages"] = a[:n]
+                set_pair(record, a[n:], b[n:])  # in the row's order: A, B
+                used.update(SIDES)
+            record["tie"] = True
         else:
             if n == len(a) == len(b):
                 raise AdapterError("conversation_a and conversation_b are identical but one is said to win")

@@ -37,7 +37,7 @@ class FormatAdapter:
     description: ClassVar[str] = ""
     #: Detection tie-break: of two formats scoring within 0.05 of each other, the strictly more
     #: specific one wins (canonical 4 > alpaca, sharegpt, openai, firefly, helpsteer, arena, hh, traces,
-    #: ranked 3 > text 2 > qa 1 > raw 0).
+    #: ranked, pairwise 3 > text 2 > qa 1 > raw 0).
     specificity: ClassVar[int] = 0
 
     def __init__(self, config: AdapterConfig | None = None) -> None:

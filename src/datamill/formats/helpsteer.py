@@ -9,8 +9,8 @@ same", 1/2/3 "response 2 is slightly better / better / much better than response
 * 1, 2, 3 -> ``chosen`` = response2, ``rejected`` = response1. (Seed 001's text says
   ``chosen = rejected = ""`` for these, a slip: it contradicts the guide it quotes and would turn every
   "response 2 is better" row into an empty pair; the symmetric rule is the one the guide states.)
-* 0 -> an explicit tie (``tie: True``, no ``chosen``/``rejected``, never empty strings); the two
-  responses stay in ``meta`` as they were.
+* 0 -> an explicit tie (``tie: True``, never empty strings) with ``chosen`` = response1 and
+  ``rejected`` = response2 in the row's order (exporters drop ties unless ``keep_ties: true``).
 
 ``context`` is a message list (``{role, content}``; it ends with the user's turn) or a string (one user
 turn). The score is kept in ``scores.overall_preference``; ``individual_preference`` (the per-annotator
@@ -80,12 +80,12 @@ class HelpsteerAdapter(FormatAdapter):
                 raise AdapterError(f"missing field '{key}'")
         record: Record = {"messages": messages}
         used = {self.context_key, SCORE}
-        if preference == 0:
-            record["tie"] = True  # the responses stay in meta
-        else:
-            first, second = (answer_turn(row[k], k) for k in RESPONSES)
-            set_pair(record, *((first, second) if preference < 0 else (second, first)))
+        first, second = (answer_turn(row[k], k) for k in RESPONSES)
+        if preference != 0 or (first and second):
+            set_pair(record, *((second, first) if preference > 0 else (first, second)))
             used.update(RESPONSES)
+        if preference == 0:
+            record["tie"] = True  # a pair in the row's order; with an empty response, none (kept in meta)
         record["scores"] = {SCORE: preference}
         meta = leftover(row, used)
         if meta:

@@ -17,6 +17,7 @@ from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
 from datamill.formats.fields import is_str, leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import answer_turn, finish, set_pair, system_and_history, text_message
+from datamill.formats.preference import mark_tie
 from datamill.records import Record
 
 #: (prompt, answer) column names tried in order when no ``fields`` mapping is given.
@@ -112,6 +113,7 @@ class QaAdapter(FormatAdapter):
                 answer_turn(row.get(chosen_key), chosen_key),
                 answer_turn(row.get(rejected_key), rejected_key),
             )
+            mark_tie(record, row)
         elif answer_key:
             self._answer(row, record, answer_key, columns["reasoning"])
         else:

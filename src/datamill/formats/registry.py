@@ -4,7 +4,7 @@ Detection scores every adapter on a sample of rows (the mean of ``score(row)``; 
 scores 0) and picks the best. It refuses to guess when the best scores under :data:`MIN_CONFIDENCE`, or when
 another format scores within :data:`AMBIGUITY_MARGIN` of it and neither is more specific
 (``FormatAdapter.specificity``: canonical > alpaca, sharegpt, openai, firefly and the preference formats
-helpsteer, arena, hh, traces, ranked > text > qa > raw). A recipe's ``fields`` mapping narrows the candidates
+helpsteer, arena, hh, traces, ranked, pairwise > text > qa > raw). A recipe's ``fields`` mapping narrows the candidates
 to the formats it speaks of: ``text`` alone -> text, ``messages`` -> the conversation formats, anything else
 -> qa.
 """
@@ -25,6 +25,7 @@ from datamill.formats.firefly import FireflyAdapter
 from datamill.formats.helpsteer import HelpsteerAdapter
 from datamill.formats.hh import HhAdapter
 from datamill.formats.openai import OpenaiAdapter
+from datamill.formats.pairwise import PairwiseAdapter
 from datamill.formats.qa import QaAdapter
 from datamill.formats.ranked import RankedAdapter
 from datamill.formats.raw import RawAdapter
@@ -44,6 +45,7 @@ ADAPTERS: tuple[type[FormatAdapter], ...] = (
     HhAdapter,
     TracesAdapter,
     RankedAdapter,
+    PairwiseAdapter,
     TextAdapter,
     QaAdapter,
     RawAdapter,

@@ -28,6 +28,19 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def input_specs(inputs: list[str], record_format: str = "auto",
+                fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One recipe input per path given on the command line: each file is its own source (its own name
+    in ids, ``source`` and per-source reports); a glob stays one input."""
+    specs: list[dict[str, Any]] = []
+    for path in inputs:
+        spec: dict[str, Any] = {"path": path, "format": record_format}
+        if fields:
+            spec["fields"] = dict(fields)
+        specs.append(spec)
+    return specs
+
+
 @dataclass(frozen=True)
 class OutTarget:
     """Where ``--out`` puts things: a folder (files named by split, the work directory inside it) or one
@@ -98,15 +111,12 @@ def convert_recipe(
         if stratify:
             params["stratify_by"] = stratify
         steps.append({"split": params})
-    spec: dict[str, Any] = {"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}
-    if fields:
-        spec["fields"] = fields
     output: dict[str, Any] = {"format": to, "path": str(out.resolve()), "options": options or {}}
     if out_target(out, to, options or {}, split=bool(split)).single_file:
         output["split_by"] = None
     return {
         "name": "convert",
-        "inputs": [spec],
+        "inputs": input_specs(inputs, record_format, fields),
         "steps": steps,
         "outputs": [output],
     }

@@ -21,6 +21,7 @@ ARTIFACTS = ("clusters.json", "labels.csv", "summary.csv")
 def dedup_recipe(inputs: list[str], method: str, on: list[str], out: Path, *, keep: str = "first",
                  params: dict[str, Any] | None = None, record_format: str = "auto") -> dict[str, Any]:
     """The recipe dict ``datamill dedup`` runs."""
+    from datamill.commands.convert import input_specs
     from datamill.errors import RecipeError
 
     if method not in METHODS:
@@ -28,7 +29,7 @@ def dedup_recipe(inputs: list[str], method: str, on: list[str], out: Path, *, ke
     step_params: dict[str, Any] = {"on": on[0] if len(on) == 1 else on, "keep": keep, **(params or {})}
     return {
         "name": "dedup",
-        "inputs": [{"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}],
+        "inputs": input_specs(inputs, record_format),
         "steps": [{METHODS[method]: step_params}],
         "outputs": [{"format": "jsonl", "path": str(out.resolve()), "split_by": None}],
     }

@@ -37,9 +37,11 @@ def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
             adapter = get_adapter(record_format, config)
         elif source.hint:
             adapter = adapter_for_hint(source.hint)
-        else:
-            detection = detect_format(dict_rows, config)
+        elif dict_rows:
+            detection = detect_format(dict_rows, config, source=source.display)
             adapter = get_adapter(detection.format, config)
+        else:  # empty, or no readable row: the counts and errors below say which
+            adapter = None
         count = 0
         errors: Counter[str] = Counter()
         presence: Counter[str] = Counter()
@@ -60,7 +62,7 @@ def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
                 types.setdefault(key, Counter())[_type_name(value)] += 1
                 if isinstance(value, str):
                     lengths[key] += len(value)
-            if len(canonical) < samples:
+            if len(canonical) < samples and adapter is not None:
                 try:
                     canonical.append(adapter.to_record(row.value))
                 except AdapterError as exc:
@@ -77,7 +79,7 @@ def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
         result["files"].append({
             "file": source.display,
             "file_format": getattr(rows, "detection_description", None) or source.file_format,
-            "record_format": adapter.name,
+            "record_format": adapter.name if adapter is not None else None,
             "detection": None if detection is None else {
                 "format": detection.format, "confidence": round(detection.confidence, 3),
                 "fields": detection.fields, "candidates": {k: round(v, 3) for k, v in
@@ -105,6 +107,8 @@ def render_inspection(result: dict[str, Any]) -> str:
             others = ", ".join(f"{k} {v:.2f}" for k, v in det["candidates"].items() if k != det["format"] and v > 0)
             lines.append(f"  record format: {det['format']} (confidence {det['confidence']:.2f}; fields: "
                          f"{', '.join(det['fields']) or '-'}{'; others: ' + others if others else ''})")
+        elif f["record_format"] is None:
+            lines.append("  record format: not detected (no readable rows)")
         else:
             lines.append(f"  record format: {f['record_format']} (given)")
         lines.append(f"  records:       {f['records']}" + (f" ({sum(f['unparseable'].values())} unparseable)"

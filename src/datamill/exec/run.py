@@ -166,7 +166,8 @@ class Runner:
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+                   f"{', '.join(det['fields']) or '-'})") if det else \
+                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
                      f"{marker['stats']['quarantined']} quarantined")

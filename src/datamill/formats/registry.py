@@ -109,19 +109,21 @@ def _listing(names: Sequence[str], scores: Mapping[str, float]) -> str:
     return ", ".join(f"{name} {scores[name]:.2f}" for name in names)
 
 
-def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None) -> Detection:
-    """Decide the record format of a sample of rows, or raise :class:`FormatDetectionError`."""
+def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None, *, source: str | None = None) -> Detection:
+    """Decide the record format of a sample of rows, or raise :class:`FormatDetectionError` (naming
+    ``source``, the file the rows come from, when given)."""
     config = config or AdapterConfig()
     hint = _HINT.format(names=", ".join(_BY_NAME))
+    where = f"{source}: " if source else ""
     if not rows:
-        raise FormatDetectionError("no rows to detect the record format from", hint=hint)
+        raise FormatDetectionError(f"{where}no rows to detect the record format from", hint=hint)
     adapters = _candidates(config)
     scores = {a.name: round(_mean_score(a, rows), 4) for a in adapters}
     ranked = sorted(adapters, key=lambda a: (scores[a.name], a.specificity), reverse=True)
     best = ranked[0]
     if scores[best.name] < MIN_CONFIDENCE:
         raise FormatDetectionError(
-            f"could not recognise the record format of {len(rows)} sampled rows "
+            f"{where}could not recognise the record format of {len(rows)} sampled rows "
             f"(candidates: {_listing([a.name for a in ranked], scores)})",
             hint=hint,
         )
@@ -134,7 +136,7 @@ def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None) -> D
     winners = [a for a in contenders if a.specificity == top]
     if len(winners) > 1:
         raise FormatDetectionError(
-            f"ambiguous record format: {_listing([a.name for a in contenders], scores)}", hint=hint
+            f"{where}ambiguous record format: {_listing([a.name for a in contenders], scores)}", hint=hint
         )
     winner = winners[0]
     used: dict[str, None] = {}

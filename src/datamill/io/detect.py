@@ -182,20 +182,28 @@ def _sniff_json(text: str, complete: bool, ext: str) -> tuple[str, float, str] |
         lines.pop()
     nonblank = [line for line in lines if line.strip()][:_LINE_SAMPLE]
     values = objects = 0
-    for line in nonblank:
+    failed: list[str] = []
+    first_is_object = False
+    for i, line in enumerate(nonblank):
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
+            failed.append(line)
             continue
         values += 1
         objects += isinstance(value, dict)
+        first_is_object = first_is_object or (i == 0 and isinstance(value, dict))
+    share = values / len(nonblank) if nonblank else 0.0
     if len(nonblank) >= 2 and objects >= 2 and values >= 0.5 * len(nonblank):
-        share = values / len(nonblank)
         if objects == len(nonblank):
             reason = f"first {objects} non-blank lines are JSON objects"
         else:
             reason = f"{objects} of the first {len(nonblank)} non-blank lines are JSON objects"
         return "jsonl", 0.99 if share == 1 else 0.6 + 0.35 * share, reason
+    if len(nonblank) >= 2 and _line_family(nonblank, failed, first_is_object):
+        reason = (f"JSON Lines with broken lines: {values} of the first {len(nonblank)} non-blank lines parse, "
+                  "the rest start new objects at column 0 (each is an error with its line number)")
+        return "jsonl", round(0.6 + 0.3 * share, 2), reason
     if len(nonblank) == 1 and values == 1:
         if complete:
             if ext in _LINE_JSON_EXTENSIONS:
@@ -210,6 +218,29 @@ def _sniff_json(text: str, complete: bool, ext: str) -> tuple[str, float, str] |
             return "jsonl", 0.7, f"first line is longer than 64 KB; named {ext}"
         return "json", 0.6, "first line is longer than 64 KB; read as JSON values"
     return "json", 0.9, _object_shape(text, decoder, complete)
+
+
+def _line_family(nonblank: list[str], failed: list[str], first_is_object: bool) -> bool:
+    """Whether lines that do not parse still belong to a JSON Lines file: they begin objects of their own
+    (at column 0), unlike the indented pieces of pretty-printed JSON or objects separated by commas.
+
+    The first line holding a whole object, or four in five lines starting with ``{``, mark the family;
+    a majority of broken lines that are indented fragments or parse once a trailing comma is removed
+    mark multi-line JSON instead.
+    """
+    def multi_line_piece(line: str) -> bool:
+        if line[:1] in ' \t"}]' or line.strip() in ("{", "[", "},", "],"):
+            return True
+        try:
+            orjson.loads(line.rstrip().removesuffix(","))
+        except orjson.JSONDecodeError:
+            return False
+        return True
+
+    if sum(map(multi_line_piece, failed)) * 2 > len(failed):
+        return False
+    starts = sum(1 for line in nonblank if line.startswith("{"))
+    return first_is_object or starts >= 0.8 * len(nonblank)
 
 
 def _sniff_open_array(text: str, exc: json.JSONDecodeError, complete: bool) -> tuple[str, float, str] | None:

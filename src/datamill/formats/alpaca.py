@@ -94,9 +94,7 @@ class AlpacaAdapter(FormatAdapter):
         query = optional_str(row, input_key)
         if prompt_key not in row and input_key not in row:
             raise AdapterError(f"missing field '{prompt_key}'")
-        prompt = "\n".join(p for p in (instruction, query) if p)
-        if not prompt.strip():
-            raise AdapterError(f"empty prompt: '{prompt_key}' and '{input_key}' are both empty")
+        prompt = "\n".join(p for p in (instruction, query) if p)  # blank is kept: exporters refuse it
         system = optional_str(row, c["system"]) if c["system"] else ""
         history = row.get(c["history"]) if c["history"] else None
         messages = system_and_history(system, history, c["history"] or "")

@@ -94,13 +94,14 @@ def optional_str(row: Mapping[str, Any], key: str) -> str:
 
 
 def required_str(row: Mapping[str, Any], key: str) -> str:
-    """``row[key]`` as a non-blank string, or an AdapterError saying what is wrong with it."""
+    """``row[key]`` as a string, or an AdapterError when it is missing, ``null`` or not a string.
+
+    A blank string is returned as it is: blank is not broken (see :mod:`datamill.formats`): the record
+    keeps it and a filter or the exporter drops it with a reason.
+    """
     if key not in row or row[key] is None:
         raise AdapterError(f"missing field '{key}'")
-    value = optional_str(row, key)
-    if not value.strip():
-        raise AdapterError(f"field '{key}' is empty")
-    return value
+    return optional_str(row, key)
 
 
 def prompt_column(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> str | None:
@@ -111,8 +112,8 @@ def prompt_column(row: Mapping[str, Any], configured: str | None, candidates: Se
 
 
 def required_prompt(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> tuple[str, str]:
-    """(column, non-blank prompt text) found by :func:`prompt_column`, or an AdapterError naming the
-    columns tried."""
+    """(column, prompt text) found by :func:`prompt_column`, or an AdapterError naming the columns
+    tried."""
     key = prompt_column(row, configured, candidates)
     if key is None:
         raise AdapterError(f"no prompt column (tried {', '.join(candidates)}; map it with fields: {{prompt: ...}})")

@@ -64,8 +64,6 @@ class HelpsteerAdapter(FormatAdapter):
             raise AdapterError(f"missing field '{self.context_key}'")
         context = row[self.context_key]
         if isinstance(context, str):
-            if not context.strip():
-                raise AdapterError(f"field '{self.context_key}' is empty")
             messages = [text_message("user", context)]
         elif isinstance(context, list):
             messages = self._messages.parse_messages(context, self.context_key, answer=False)

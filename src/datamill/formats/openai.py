@@ -40,7 +40,7 @@ from datamill.formats.messages import (
     tool_calls_from,
     tools_from,
 )
-from datamill.formats.preference import continuation_context, mark_tie, split_whole, starts_with_user
+from datamill.formats.preference import mark_tie, resolve_pair, split_whole
 from datamill.records import Message, Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -284,24 +284,14 @@ class OpenaiAdapter(FormatAdapter):
             explicit.append((prompt_key, self._prompt(prompt, prompt_key)))
         chosen = self._continuation(row[sides[0]], sides[0])
         rejected = self._continuation(row[sides[1]], sides[1])
-        whole = [starts_with_user(side) for side in (chosen, rejected)]
-        if any(whole):
-            if not all(whole):
-                blank = chosen is None or rejected is None
-                what = "the other is empty" if blank else "the other continues a conversation"
-                raise AdapterError(f"one of '{sides[0]}'/'{sides[1]}' is a whole conversation but {what}")
-            assert chosen is not None and rejected is not None
-            record["messages"], chosen, rejected, agreed = split_whole(chosen, rejected, explicit, sides)
-        else:
-            record["messages"], agreed = continuation_context(explicit, sides, f"'{prompt_key}'")
+        record["messages"], chosen, rejected, agreed = resolve_pair(chosen, rejected, explicit, sides,
+                                                                    f"'{prompt_key}'")
         used.update(agreed)
         set_pair(record, chosen, rejected)
         mark_tie(record, row)
 
     def _prompt(self, prompt: Any, key: str) -> list[Message]:
         if isinstance(prompt, str):
-            if not prompt.strip():
-                raise AdapterError(f"field '{key}' is empty")
             return [text_message("user", prompt)]
         if _is_message_list(prompt):
             return self._messages(prompt, key, answer=False)

@@ -75,9 +75,7 @@ class PairwiseAdapter(FormatAdapter):
             if key not in row:
                 raise AdapterError(f"missing field '{key}'")
         parts = (optional_str(row, self.prompt_key), optional_str(row, self.input_key))
-        prompt = "\n".join(p for p in parts if p)
-        if not prompt.strip():
-            raise AdapterError(f"empty prompt: '{self.prompt_key}' and '{self.input_key}' are both empty")
+        prompt = "\n".join(p for p in parts if p)  # blank is kept: exporters refuse it
         winner = side(row[PREFERENCE])
         first, second = (answer_turn(row[k], k) for k in OUTPUTS)
         record: Record = {"messages": [text_message("user", prompt)]}

@@ -159,6 +159,38 @@ def split_whole(
     return context, chosen[n:], rejected[n:], agreed
 
 
+def resolve_pair(
+    chosen: list[Message] | None, rejected: list[Message] | None,
+    explicit: Sequence[tuple[str, list[Message]]], sides: tuple[str, str], wanted: str,
+) -> tuple[list[Message], list[Message] | None, list[Message] | None, set[str]]:
+    """(context, chosen continuation, rejected continuation, explicit columns that agreed) of a pair whose
+    sides are continuations or whole conversations (``None``: a blank side). ``explicit`` lists the row's
+    context columns as ``(column, turns)``; ``wanted`` names the prompt column for errors."""
+    whole = [starts_with_user(side) for side in (chosen, rejected)]
+    if any(whole) and (chosen is None or rejected is None):  # one side blank: kept as an empty answer
+        context, rest, agreed = split_single(chosen or rejected or [], explicit, sides)
+        return (context, rest, None, agreed) if chosen else (context, None, rest, agreed)
+    if any(whole):
+        if not all(whole):
+            raise AdapterError(
+                f"one of '{sides[0]}'/'{sides[1]}' is a whole conversation but the other continues one")
+        assert chosen is not None and rejected is not None
+        return split_whole(chosen, rejected, explicit, sides)
+    context, agreed = continuation_context(explicit, sides, wanted)
+    return context, chosen, rejected, agreed
+
+
+def split_single(turns: list[Message], explicit: Sequence[tuple[str, list[Message]]],
+                 sides: tuple[str, str]) -> tuple[list[Message], list[Message], set[str]]:
+    """One whole conversation next to a blank other side: the context is everything up to its last user
+    turn, and the explicit context columns must agree with it."""
+    cut = max(i for i, turn in enumerate(turns) if turn.get("role") == "user") + 1
+    context = turns[:cut]
+    agreed = {k for k, given in explicit if _agrees(given, context, turns, turns)}
+    _check_all(explicit, agreed, context, sides)
+    return context, turns[cut:], agreed
+
+
 def _agrees(given: list[Message], context: list[Message], chosen: list[Message], rejected: list[Message]) -> bool:
     return _says_same(context, given) or given in (chosen, rejected)
 

@@ -95,9 +95,7 @@ class QaAdapter(FormatAdapter):
         if prompt_key not in row or row[prompt_key] is None:
             raise AdapterError(f"missing field '{prompt_key}'")
         parts = [optional_str(row, prompt_key), optional_str(row, input_key) if input_key else ""]
-        prompt = "\n".join(p for p in parts if p)
-        if not prompt.strip():
-            raise AdapterError(f"field '{prompt_key}' is empty")
+        prompt = "\n".join(p for p in parts if p)  # blank is kept: exporters refuse it
         system = optional_str(row, columns["system"]) if columns["system"] else ""
         history_key = columns["history"]
         messages = system_and_history(

@@ -34,7 +34,7 @@ from datamill.formats.messages import (
     tool_calls_from,
     tools_from,
 )
-from datamill.formats.preference import mark_tie, split_whole, starts_with_user
+from datamill.formats.preference import mark_tie, resolve_pair
 from datamill.records import Message, Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -162,12 +162,8 @@ class SharegptAdapter(FormatAdapter):
             raise AdapterError(f"a preference row needs both '{sides[0]}' and '{sides[1]}'")
         chosen = self._continuation(row[sides[0]], sides[0])
         rejected = self._continuation(row[sides[1]], sides[1])
-        if starts_with_user(chosen) or starts_with_user(rejected):
-            if not (starts_with_user(chosen) and starts_with_user(rejected)):
-                raise AdapterError(f"one of '{sides[0]}'/'{sides[1]}' is a whole conversation but the other is not")
-            assert chosen is not None and rejected is not None
-            record["messages"], chosen, rejected, _ = split_whole(chosen, rejected, [(key, record["messages"])],
-                                                                   sides)
+        record["messages"], chosen, rejected, _ = resolve_pair(chosen, rejected, [(key, record["messages"])],
+                                                               sides, f"'{key}'")
         set_pair(record, chosen, rejected)
         mark_tie(record, row)
 

@@ -28,6 +28,23 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def parse_fields(items: list[str]) -> dict[str, str]:
+    """``--field PART=COLUMN`` options as a ``fields:`` mapping, checked by the same validator as a
+    recipe's ``fields:`` (:func:`datamill.formats.fields.normalize_fields`): an unknown part is an error
+    before anything is read."""
+    from datamill.errors import RecipeError
+    from datamill.formats.fields import normalize_fields
+
+    fields = parse_pairs(items, "--field")
+    try:
+        normalize_fields(fields)
+    except RecipeError as exc:
+        key = (exc.location or "").removeprefix("fields.")
+        message = exc.message.removeprefix(f"{exc.location}: ")
+        raise RecipeError(message, hint=exc.hint, location=f"--field {key}={fields.get(key, '')}") from None
+    return fields
+
+
 def input_specs(inputs: list[str], record_format: str = "auto",
                 fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """One recipe input per path given on the command line: each file is its own source (its own name
@@ -152,7 +169,7 @@ def register(app: typer.Typer) -> None:
         try:
             options = {k: yaml_load(v) for k, v in parse_pairs(option or [], "--option").items()}
             recipe = convert_recipe(
-                inputs, to, out, record_format=format_, fields=parse_pairs(field or [], "--field"),
+                inputs, to, out, record_format=format_, fields=parse_fields(field or []),
                 split=parse_pairs(split or [], "--split"), stratify=stratify, seed=seed, options=options,
             )
             target = out_target(out, to, options, split=bool(split))

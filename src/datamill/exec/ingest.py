@@ -177,6 +177,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
             "format": detection.format, "confidence": round(detection.confidence, 3),
             "fields": detection.fields, "sampled": detection.sampled,
             "candidates": {k: round(v, 3) for k, v in detection.candidates.items()},
+            **({"mapping": detection.mapping} if detection.mapping else {}),
         },
         "file_detection": getattr(rows, "detection_description", None),
         "shards": shards,

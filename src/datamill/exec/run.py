@@ -68,6 +68,12 @@ def input_name(spec: InputSpec, index: int) -> str:
     return name if name.strip("_.") else f"input{index}"
 
 
+def _mapping_note(detection: dict[str, Any]) -> str:
+    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
+    mapping = detection.get("mapping") or {}
+    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
+
+
 def file_labels(files: list[SourceFile]) -> list[str | None]:
     """Short per-file labels for record ids: each path relative to the files' common folder
     (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
@@ -166,7 +172,7 @@ class Runner:
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else \
+                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
                 f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "

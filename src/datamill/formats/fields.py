@@ -9,6 +9,7 @@ error, so a mapping written the wrong way round (``{question: prompt}``) fails b
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -53,9 +54,11 @@ def normalize_fields(fields: Mapping[str, str]) -> dict[str, str]:
     for key, column in fields.items():
         part = FIELD_ALIASES.get(key, key)
         if part not in FIELD_KEYS:
+            close = difflib.get_close_matches(str(key), [*FIELD_KEYS, *FIELD_ALIASES], n=1)
             raise RecipeError(
                 f"unknown part '{key}' (known: {', '.join(FIELD_KEYS)})",
-                hint="fields maps a canonical part onto your column, e.g. {prompt: question}",
+                hint=(f"did you mean '{close[0]}'? " if close else "")
+                + "fields maps a canonical part onto your column, e.g. {prompt: question} (--field prompt=question)",
                 location=f"fields.{key}",
             )
         if part in out and out[part] != column:

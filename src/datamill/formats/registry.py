@@ -12,6 +12,8 @@ to the formats it speaks of: ``text`` alone -> text, ``messages`` -> the convers
 from __future__ import annotations
 
 import difflib
+import shlex
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,13 +22,13 @@ from datamill.formats.alpaca import AlpacaAdapter
 from datamill.formats.arena import ArenaAdapter
 from datamill.formats.base import AdapterConfig, Detection, FormatAdapter
 from datamill.formats.canonical import CanonicalAdapter
-from datamill.formats.fields import normalize_fields
+from datamill.formats.fields import normalize_fields, type_name
 from datamill.formats.firefly import FireflyAdapter
 from datamill.formats.helpsteer import HelpsteerAdapter
 from datamill.formats.hh import HhAdapter
 from datamill.formats.openai import OpenaiAdapter
 from datamill.formats.pairwise import PairwiseAdapter
-from datamill.formats.qa import QaAdapter
+from datamill.formats.qa import QaAdapter, suggest_pair
 from datamill.formats.ranked import RankedAdapter
 from datamill.formats.raw import RawAdapter
 from datamill.formats.sharegpt import SharegptAdapter
@@ -109,6 +111,32 @@ def _listing(names: Sequence[str], scores: Mapping[str, float]) -> str:
     return ", ".join(f"{name} {scores[name]:.2f}" for name in names)
 
 
+def _columns(rows: Sequence[Any]) -> str:
+    """``ask (string), n (number)``: the sample's columns with their types, for error messages."""
+    types: dict[str, dict[str, None]] = {}
+    for row in rows:
+        if isinstance(row, Mapping):
+            for key, value in row.items():
+                types.setdefault(str(key), {})[type_name(value)] = None
+    listed = [f"{key} ({'/'.join(kinds)})" for key, kinds in list(types.items())[:20]]
+    return ", ".join(listed) + (f" and {len(types) - 20} more" if len(types) > 20 else "") if listed else "(none)"
+
+
+def _mapping_hint(rows: Sequence[Any], source: str | None) -> str | None:
+    """A ready-to-run ``datamill convert`` command (and its recipe form) mapping the likely prompt and
+    answer columns, for a file whose format was not recognised."""
+    pair = suggest_pair([r for r in rows if isinstance(r, Mapping)])
+    if pair is None:
+        return None
+    prompt, answer = (shlex.quote(c) for c in pair)
+    target = shlex.quote(source) if source else "FILE"
+    return (
+        f"if it holds prompts and answers, map the columns: datamill convert {target} --format qa "
+        f"--field prompt={prompt} --field answer={answer} --to jsonl --out out/ (in a recipe: format: qa, "
+        f"fields: {{prompt: {pair[0]}, answer: {pair[1]}}}); other formats: {', '.join(_BY_NAME)}"
+    )
+
+
 def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None, *, source: str | None = None) -> Detection:
     """Decide the record format of a sample of rows, or raise :class:`FormatDetectionError` (naming
     ``source``, the file the rows come from, when given)."""
@@ -123,9 +151,9 @@ def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None, *, s
     best = ranked[0]
     if scores[best.name] < MIN_CONFIDENCE:
         raise FormatDetectionError(
-            f"{where}could not recognise the record format of {len(rows)} sampled rows "
-            f"(candidates: {_listing([a.name for a in ranked], scores)})",
-            hint=hint,
+            f"{where}could not recognise the record format of {len(rows)} sampled rows with columns "
+            f"{_columns(rows)} (candidates: {_listing([a.name for a in ranked if scores[a.name]], scores) or 'none'})",
+            hint=_mapping_hint(rows, source) or hint,
         )
     contenders = [
         a
@@ -140,15 +168,18 @@ def detect_format(rows: Sequence[Any], config: AdapterConfig | None = None, *, s
         )
     winner = winners[0]
     used: dict[str, None] = {}
+    mappings: Counter[tuple[tuple[str, str], ...]] = Counter()
     for row in rows:
         if isinstance(row, Mapping):
             used.update(dict.fromkeys(winner.fields_used(row)))
+            mappings[tuple(winner.mapping(row).items())] += 1
     return Detection(
         format=winner.name,
         confidence=scores[winner.name],
         fields=list(used),
         sampled=len(rows),
         candidates={a.name: scores[a.name] for a in ranked},
+        mapping=dict(mappings.most_common(1)[0][0]) if mappings else {},
     )
 
 

@@ -22,7 +22,8 @@ from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter
 from datamill.exec.workdir import write_json_atomic
 from datamill.formats.base import AdapterConfig, AdapterError, Detection, FormatAdapter
 from datamill.formats.registry import adapter_for_hint, detect_format, get_adapter
-from datamill.io.read import read_rows
+from datamill.io.options import inapplicable
+from datamill.io.read import RowStream, read_rows
 from datamill.io.rows import RawRow
 from datamill.io.sources import SourceFile
 from datamill.records import Record
@@ -105,6 +106,21 @@ def _quarantine_entry(task: IngestTask, row: RawRow, error: str, stage: str) -> 
     return entry
 
 
+def _file_notes(task: IngestTask, rows: RowStream, adapter: FormatAdapter | None, stats: StageStats) -> None:
+    """What the reader noticed about the whole file (an unclosed array, skipped archive members,
+    options that do nothing for this container) goes to the file's notes, never only to a log."""
+    for note in rows.report.notes:
+        stats.notes[note] += 1
+    for reason, count in rows.members.skipped.items():
+        stats.notes[f"archive members skipped: {reason}"] += count
+    own = adapter.options if adapter is not None else {}
+    given = {k: v for k, v in task.options.items() if k not in own}
+    for _, detection in rows.detections:
+        unused = inapplicable(given, detection.file_format)
+        if unused:
+            stats.notes[f"options {', '.join(unused)} do not apply to {detection.file_format} files: ignored"] += 1
+
+
 def ingest_file(task: IngestTask) -> dict[str, Any]:
     """Read one file into shards. Returns the file's marker data (stats, detection, shard names)."""
     started = time.perf_counter()
@@ -168,6 +184,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
         value = getattr(rows, attr, 0)
         if value:
             stats.notes[note] += int(value)
+    _file_notes(task, rows, adapter, stats)
     stats.seconds = time.perf_counter() - started
     marker = {
         "file": task.source.display,
@@ -182,6 +199,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
         "file_detection": getattr(rows, "detection_description", None),
         "shards": shards,
         "stats": stats.to_json(),
+        **({"skipped_members": rows.members.examples} if rows.members.skipped else {}),
     }
     progress.flush()
     write_json_atomic(task.marker, marker)

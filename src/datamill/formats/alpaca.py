@@ -15,9 +15,10 @@ history, reasoning, tools, chosen, rejected, label), which win.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import is_str, leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -55,6 +56,11 @@ class AlpacaAdapter(FormatAdapter):
     name = "alpaca"
     description = "instruction / input / output (+ system, history); LLaMA-Factory alpaca columns"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

@@ -17,9 +17,10 @@ LLaMA-Factory takes one answer per side, so its exporters refuse multi-turn cont
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.messages import finish, set_pair
 from datamill.formats.openai import OpenaiAdapter
 from datamill.records import Message, Record
@@ -49,6 +50,7 @@ class ArenaAdapter(FormatAdapter):
     name = "arena"
     description = "conversation_a/conversation_b + winner (lmarena, arena-human-preference); ties explicit"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -39,6 +39,8 @@ class FormatAdapter:
     #: specific one wins (canonical 4 > alpaca, sharegpt, openai, firefly, helpsteer, arena, hh, traces,
     #: ranked, pairwise 3 > text 2 > qa 1 > raw 0).
     specificity: ClassVar[int] = 0
+    #: The input ``options`` this format reads, with what each does (unknown keys are recipe errors).
+    options: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         self.config = config or AdapterConfig()

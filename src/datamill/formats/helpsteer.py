@@ -21,9 +21,10 @@ scores and reasoning), ``domain``, ``language`` and every other field stay in ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, resolve_columns, type_name
 from datamill.formats.messages import answer_turn, finish, set_pair, text_message
 from datamill.formats.openai import OpenaiAdapter
@@ -44,6 +45,7 @@ class HelpsteerAdapter(FormatAdapter):
     name = "helpsteer"
     description = "context + response1/response2 + overall_preference -3..3 (HelpSteer3); 0 is a tie"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

@@ -26,9 +26,10 @@ and the label goes to ``scores.kto_label``; the record's kind is ``preference``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -95,6 +96,11 @@ class OpenaiAdapter(FormatAdapter):
     name = "openai"
     description = "messages: [{role, content}] (+ tools); prompt/chosen/rejected; messages + label (KTO)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

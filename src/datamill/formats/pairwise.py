@@ -17,9 +17,10 @@ The prompt is ``instruction`` + a newline + ``input`` (each only when non-empty)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, resolve_columns
 from datamill.formats.messages import answer_turn, finish, set_pair, text_message
 from datamill.formats.preference import as_number
@@ -53,6 +54,7 @@ class PairwiseAdapter(FormatAdapter):
     name = "pairwise"
     description = "instruction + output_1/output_2 + preference 1|2|0/1.5/tie (AlpacaEval annotations)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

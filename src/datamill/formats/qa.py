@@ -15,10 +15,11 @@ win; the mapping it chose is reported in the read log (``prompt=ask, answer=answ
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import is_str, leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import answer_turn, finish, set_pair, system_and_history, text_message
 from datamill.formats.preference import mark_tie
@@ -126,6 +127,7 @@ class QaAdapter(FormatAdapter):
     name = "qa"
     description = "prompt/answer under any names: question/answer, problem/solution, 问/答 ... or fields"
     specificity = 1
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

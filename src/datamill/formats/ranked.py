@@ -22,10 +22,11 @@ responses in ``meta``. Every other field stays in ``meta``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, prompt_column, required_prompt, resolve_columns
 from datamill.formats.messages import text_message
 from datamill.formats.preference import as_number
@@ -60,6 +61,11 @@ class RankedAdapter(FormatAdapter):
     name = "ranked"
     description = "prompt + completions with ratings (UltraFeedback) or responses + scores -> best vs worst"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS, "score": "the completion's score field (a dotted path, e.g. annotations.helpfulness.Rating)",
+        "pairs": "best_worst (one pair per row) or all (every pair apart by more than margin)",
+        "margin": "a pair needs a score difference above this (default 0)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

@@ -80,6 +80,17 @@ def get_adapter(name: str, config: AdapterConfig | None = None) -> FormatAdapter
     return cls(config)
 
 
+def format_options(name: str) -> dict[str, str]:
+    """The input options record format ``name`` reads (every format's for ``auto``)."""
+    if name != "auto":
+        cls = _BY_NAME.get(name)
+        return dict(cls.options) if cls is not None else {}
+    merged: dict[str, str] = {}
+    for cls in ADAPTERS:
+        merged.update(cls.options)
+    return merged
+
+
 def _candidates(config: AdapterConfig) -> list[FormatAdapter]:
     parts = set(normalize_fields(config.fields)) - {"id"}
     if not parts:

@@ -19,10 +19,11 @@ rejected, label) win over both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -75,6 +76,11 @@ class SharegptAdapter(FormatAdapter):
     name = "sharegpt"
     description = "conversations: [{from, value}] (+ tools, system; chosen/rejected for preference)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

@@ -55,7 +55,10 @@ def detect_file_format(url: str, options: Mapping[str, Any] | None = None) -> Fi
     with closing(iter_members(url, url)) as members:
         for member in members:
             head = PeekableStream(member.stream).peek_head(HEAD_BYTES + 1)
-            found = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, options or {})
+            try:
+                found = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, options or {})
+            except FormatDetectionError as exc:
+                raise FormatDetectionError(f"{member.display}: {exc.message}", hint=exc.hint) from None
             if member.display == url:
                 return found
             reason = f"archive member {member.display.split('!', 1)[1]}: {found.reason}"
@@ -99,7 +102,7 @@ def sniff(
         return _result(fmt, 0.5, "file is empty", detected, user, notes)
     if _looks_binary(text):
         raise FormatDetectionError(
-            f"cannot recognise {name}: it holds binary data that is not Parquet",
+            "it holds binary data that is not Parquet",
             hint="set file_format (jsonl, json, csv, tsv, parquet, text-lines, text-file) in the recipe",
         )
     if stripped[0] in "[{":

@@ -219,11 +219,13 @@ def load_recipe_data(
     from datamill.export.registry import build_exporter
     from datamill.formats.base import AdapterConfig
     from datamill.formats.fields import normalize_fields
-    from datamill.formats.registry import get_adapter
+    from datamill.formats.registry import format_options, get_adapter
+    from datamill.io.options import check_options
 
     for i, spec in enumerate(recipe.inputs):  # a wrong format name or field mapping fails before reading
         try:
             normalize_fields(spec.fields)  # the check --field shares; detected formats included
+            check_options(spec.options, spec.file_format, spec.format, format_options(spec.format))
             if spec.format != "auto":
                 get_adapter(spec.format,
                             AdapterConfig(fields=spec.fields, options=spec.options, kind=spec.kind))

@@ -14,6 +14,7 @@ win; the mapping it chose is reported in the read log (``prompt=ask, answer=answ
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -86,7 +87,8 @@ def name_score(name: str, names: dict[str, float]) -> float:
     return PART_MATCH * max(words) if words else 0.0
 
 
-def guess_pair(columns: list[str]) -> tuple[str, str, float] | None:
+@functools.lru_cache(maxsize=256)  # rows of one file share their columns: guessed once per layout
+def guess_pair(columns: tuple[str, ...]) -> tuple[str, str, float] | None:
     """The most likely (prompt column, answer column, score in (0, 1]) among ``columns``; a known pair
     (:data:`PAIRS`) scores 1, any other pair the product of its name scores, at most 0.9."""
     excluded = {c for c in columns if _normal(c) in REASONING or _normal(c) in SYSTEM}
@@ -137,7 +139,7 @@ class QaAdapter(FormatAdapter):
             raise RecipeError("map both 'chosen' and 'rejected' (a preference pair)", location="fields")
 
     def _guess(self, row: Mapping[str, Any]) -> dict[str, str | None] | None:
-        found = guess_pair([k for k in row if isinstance(k, str)])
+        found = guess_pair(tuple(k for k in row if isinstance(k, str)))
         if found is None:
             return None
         columns: dict[str, str | None] = dict.fromkeys(PARTS)
@@ -153,7 +155,7 @@ class QaAdapter(FormatAdapter):
         if self.explicit:
             needed = [self.columns[p] for p in ("prompt", "answer", "chosen", "rejected") if self.columns[p]]
             return sum(1 for col in needed if col in row) / len(needed) if needed else 0.0
-        found = guess_pair([k for k in row if isinstance(k, str)])
+        found = guess_pair(tuple(k for k in row if isinstance(k, str)))
         if found is None:
             return 0.0
         both_text = is_str(row, found[0]) and is_str(row, found[1])

@@ -111,16 +111,23 @@ def guess_pair(columns: tuple[str, ...]) -> tuple[str, str, float] | None:
 
 def suggest_pair(rows: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
     """A (prompt, answer) column pair to suggest when detection fails: the best guess by name at any
-    score, else the first two columns that hold text, in the file's order (questions come first)."""
-    names: list[str] = []
+    score, else the two columns holding the longest texts, in the file's order (questions come first)."""
+    lengths: dict[str, list[int]] = {}
     for row in rows:
-        names += [k for k, v in row.items() if isinstance(k, str) and isinstance(v, str) and k not in names]
+        for key, value in row.items():
+            if isinstance(key, str) and isinstance(value, str):
+                lengths.setdefault(key, []).append(len(value))
+    names = list(lengths)
     scored = [(name_score(p, PROMPT_NAMES) * name_score(a, ANSWER_NAMES), p, a)
               for p in names for a in names if p != a]
     best = max(scored, default=(0.0, "", ""))
     if best[0] > 0:
         return best[1], best[2]
-    return (names[0], names[1]) if len(names) >= 2 else None
+    if len(names) < 2:
+        return None
+    longest = sorted(names, key=lambda n: sum(lengths[n]) / len(lengths[n]), reverse=True)[:2]
+    first, second = sorted(longest, key=names.index)
+    return first, second
 
 
 class QaAdapter(FormatAdapter):

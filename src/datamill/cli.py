@@ -228,7 +228,8 @@ def steps(
         first = item["doc"].split("\n\n")[0].replace("\n", " ")
         typer.echo(f"{item['name']}  ({item['family']} step)\n    {first}")
         for p in item["params"]:
-            default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
+            shown = json.dumps(p["default"], default=str, ensure_ascii=False)
+            default = "required" if p["required"] else f"default {shown}"
             typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
         typer.echo("")
 

@@ -130,6 +130,8 @@ class SplitDialogue(RowStep[SplitDialogueParams]):
     (``dialogue_text_before_first_tag``) or whose turns do not alternate user/assistant after an
     optional system turn (``dialogue_not_alternating``; ``alternate: false`` keeps them) is dropped
     with that reason. An empty turn is kept (blank is not broken): exporters refuse it.
+
+    ``ignore_case`` (default) makes ``Human:`` and ``human:`` the same tag.
     """
 
     name: ClassVar[str] = "split_dialogue"

@@ -25,7 +25,7 @@ from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
@@ -87,6 +87,14 @@ def file_labels(files: list[SourceFile]) -> list[str | None]:
 
 def _shards(stage: StageDir) -> list[str]:
     return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def _first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
+    """The first record of a stage's shards (for messages that name the fields records have)."""
+    for shard in shards:
+        for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
+            return record
+    return None
 
 
 def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
@@ -227,6 +235,7 @@ class Runner:
             raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
         stats = _sum_shard_stats(stage, shards)
         check_reconciles(label, stats)
+        step.check_stage(stats.records_in, stats.notes, _first_record(prev, shards))
         max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
         check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
                    quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))

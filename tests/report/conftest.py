@@ -12,7 +12,6 @@ import yaml
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe
-from fixtures.browser import browser  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from datamill.report.build import build_report
 from datamill.report.collect import build_model, stage_profile_paths
 from report.conftest import ROOT, XSS, alpaca, run_rows
 
-SPLIT = {"split": {"ratios": {"train": 0.8, "test": 0.2}, "seed": 0, "stratify_by": "topic"}}
+SPLIT = {"split": {"ratios": {"train": 0.8, "test": 0.2}, "seed": 0, "stratify_by": "meta.topic"}}
 
 
 def report_of(run: Path, **kwargs: Any) -> tuple[dict[str, Any], str]:
@@ -79,7 +79,7 @@ def test_record_text_is_escaped(tmp_path: Path) -> None:
 
 def test_profiles_give_the_same_report_for_any_sharding(tmp_path: Path) -> None:
     rows = alpaca(300)
-    steps = [{"filter": {"expr": "topic != 'code'", "reason": "no_code"}}, {"normalize": {"on": "all"}},
+    steps = [{"filter": {"expr": "meta.topic != 'code'", "reason": "no_code"}}, {"normalize": {"on": "all"}},
              {"dedup_exact": {"on": "prompt"}}, SPLIT]
     a = run_rows(tmp_path / "a", rows, steps, shard_size=7)
     b = run_rows(tmp_path / "b", rows, steps, shard_size=10_000)
@@ -93,7 +93,7 @@ def test_profiles_give_the_same_report_for_any_sharding(tmp_path: Path) -> None:
 
 
 def test_profiles_equal_reading_the_records(tmp_path: Path) -> None:
-    run_rows(tmp_path, alpaca(120), [{"filter": {"expr": "topic != 'poem'"}}, SPLIT], shard_size=13)
+    run_rows(tmp_path, alpaca(120), [{"filter": {"expr": "meta.topic != 'poem'"}}, SPLIT], shard_size=13)
     run = tmp_path / "run"
     collected = build_model(run)
     assert collected["notes"] == []
@@ -198,7 +198,7 @@ def test_token_lengths_are_exact_with_the_cutoff(tmp_path: Path) -> None:
 
 def test_report_stays_small_with_huge_records(tmp_path: Path) -> None:
     rows = [{"instruction": f"q{i} " + "长" * 20_000, "input": "", "output": "a" * 100_000,
-             "meta_blob": ["m" * 5000] * 200} for i in range(200)]
+             "meta_blob": ["m" * 5000] * 200, "topic": ["a", "b"][i % 2]} for i in range(200)]
     run_rows(tmp_path, rows, [{"filter": {"expr": "len(answer) > 0"}}, SPLIT])
     files = build_report(tmp_path / "run")
     assert files.html.stat().st_size < 2_000_000

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from fixtures.browser import browser  # noqa: F401 - a fixture
 from report.conftest import XSS, alpaca, run_rows
 
 STEPS: list[Any] = [
-    {"filter": {"expr": "topic != 'code'", "reason": "no_code"}},
+    {"filter": {"expr": "meta.topic != 'code'", "reason": "no_code"}},
     {"review_apply": {}},
     {"split": {"ratios": {"train": 0.75, "test": 0.25}, "seed": 0}},
 ]

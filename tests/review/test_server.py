@@ -192,3 +192,17 @@ def test_dedup_clusters_are_reviewed_and_reported(tmp_path: Path) -> None:
     assert app.progress(app.store.snapshot())["clusters_reviewed"] == 1
     model = json.loads(build_report(tmp_path / "run").json.read_text())
     assert model["review"]["clusters"] == 1 and model["review"]["clusters_confirmed"] == 1
+
+
+def test_stage_choice_and_limit(review_run: Path) -> None:
+    from datamill.errors import InputError
+    from datamill.review.items import pick_stage
+
+    assert pick_stage(review_run, None).name == "01-filter"  # the stage review_apply reads
+    assert pick_stage(review_run, "3").name == pick_stage(review_run, "split").name == "03-split"
+    assert pick_stage(review_run, "02-review_apply").name == "02-review_apply"
+    with pytest.raises(InputError, match="no finished stage 'nope'"):
+        pick_stage(review_run, "nope")
+    small = ReviewApp(review_run, limit=5)
+    assert len(small.items) == 5 and small.items.total_in_stage == 20
+    assert small.meta()["total_in_stage"] == 20

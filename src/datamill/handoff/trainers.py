@@ -11,8 +11,9 @@ LLaMA-Factory 0.9.5 (``data/processor/supervised.py``, ``processor_utils.infer_s
   prompt is cut (``prompt_cut``), and once the budget is spent the later turns are dropped
   (``turns_dropped``). With ``packing: true`` an example longer than ``cutoff_len`` is dropped
   ("Dropped lengthy example"). Pretraining text (stage ``pt``) is packed by default: concatenated and
-  cut into ``cutoff_len`` blocks, so a long text is split, not truncated. Conversations whose roles do not alternate, or that end on a user/tool
-  turn (an even number of turns), are skipped ("Invalid role tag", "Invalid message count").
+  cut into ``cutoff_len`` blocks, so a long text is split, not truncated. KTO examples split the
+  whole prompt against the answer. Conversations whose roles do not alternate, or that end on a
+  user/tool turn (an even number of turns), are skipped ("Invalid role tag", "Invalid message count").
 TRL 0.24 (``SFTConfig.max_length`` 1024, ``DPOConfig``/``KTOConfig`` ``max_length`` 1024 and
 ``max_prompt_length`` 512 with ``truncation_mode="keep_end"``)
   SFT keeps the start of the sequence (the end of the last answer goes first, packing or not); DPO/KTO

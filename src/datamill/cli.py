@@ -1,11 +1,14 @@
 """The ``datamill`` command line. Thin: it parses, calls the library, prints, and picks exit codes.
 
 Exit codes: 0 success; 1 unexpected error; 2 recipe or usage error; 3 input error; 4 a step failed;
-5 an optional dependency is missing; 130 interrupted.
+5 an optional dependency is missing; 6 data loss (a stage lost all, or more than max_loss, of its
+input); 130 interrupted. Every command reports errors through one path (``_App.command``); ``--debug`` or
+``DATAMILL_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -20,7 +23,40 @@ from datamill.errors import DatamillError
 if TYPE_CHECKING:
     from datamill.recipe.load import LoadedRecipe
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """Typer whose every command goes through one error path (:func:`_guard`): a ``DatamillError`` prints
+    its sentence and hint and exits with its code; anything else exits 1 with a hint; ``--debug`` shows
+    the traceback. Commands registered anywhere (``datamill.commands``) get it by using ``@app.command``."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            register(_guard(fn))
+            return fn
+
+        return decorator
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    import click
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("debug"):
+            _STATE["debug"] = True
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+                click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise _fail(exc) from None
+
+    return guarded
+
+
+app = _App(
     name="datamill",
     help="Turn raw, messy data into training-ready datasets for LLM fine-tuning.",
     no_args_is_help=True,
@@ -39,7 +75,9 @@ def _err(text: str) -> None:
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    if _STATE["debug"]:
+    import os
+
+    if _STATE["debug"] or os.environ.get("DATAMILL_DEBUG"):
         import traceback
 
         traceback.print_exception(exc)

@@ -2,11 +2,13 @@
 
 It builds a one-input recipe (optionally with a seeded split) and runs it like ``datamill run``: the
 work directory is ``DIR/.datamill`` (resumable), the files land in ``DIR``, and the run's
-``summary.json`` is written to both.
+``summary.json`` is written to both. ``--out FILE`` with the format's extension writes one file instead
+(work directory ``.datamill-FILE`` and ``FILE.summary.json`` beside it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,51 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
             raise RecipeError(f"{what} must look like KEY=VALUE, got '{item}'")
         out[key.strip()] = value.strip()
     return out
+
+
+@dataclass(frozen=True)
+class OutTarget:
+    """Where ``--out`` puts things: a folder (files named by split, the work directory inside it) or one
+    file (its work directory and summary next to it)."""
+
+    path: Path
+    single_file: bool
+
+    @property
+    def workdir(self) -> Path:
+        if self.single_file:
+            return self.path.parent / f".datamill-{self.path.name}"
+        return self.path / ".datamill"
+
+    @property
+    def summary(self) -> Path:
+        if self.single_file:
+            return self.path.parent / f"{self.path.name}.summary.json"
+        return self.path / "summary.json"
+
+
+def out_target(out: Path, to: str, options: dict[str, Any], *, split: bool = False) -> OutTarget:
+    """Decide whether ``--out`` names a folder or a single file, and refuse what cannot work.
+
+    A path with the extension the format writes (``train.jsonl`` for jsonl, ``data.json`` for the
+    LLaMA-Factory formats) is one file; a path with another extension is an error (never a folder with a
+    file's name); anything else is a folder.
+    """
+    from datamill.errors import RecipeError
+    from datamill.export.registry import build_exporter
+
+    extension = build_exporter(to, options, "--to").extension
+    if out.is_dir() or not out.suffix:
+        return OutTarget(out, single_file=False)
+    if not out.name.endswith(extension):
+        raise RecipeError(
+            f"--out {out} looks like a file, but the {to} format writes '{extension}' files",
+            hint=f"give a folder, or a file name ending in '{extension}'",
+        )
+    if split:
+        raise RecipeError(f"--out {out} is one file, but --split writes one file per split",
+                          hint="give a folder for --out")
+    return OutTarget(out, single_file=True)
 
 
 def convert_recipe(
@@ -54,11 +101,14 @@ def convert_recipe(
     spec: dict[str, Any] = {"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}
     if fields:
         spec["fields"] = fields
+    output: dict[str, Any] = {"format": to, "path": str(out.resolve()), "options": options or {}}
+    if out_target(out, to, options or {}, split=bool(split)).single_file:
+        output["split_by"] = None
     return {
         "name": "convert",
         "inputs": [spec],
         "steps": steps,
-        "outputs": [{"format": to, "path": str(out.resolve()), "options": options or {}}],
+        "outputs": [output],
     }
 
 
@@ -67,7 +117,8 @@ def register(app: typer.Typer) -> None:
     def convert(
         inputs: Annotated[list[str], typer.Argument(help="Input file(s), glob, URL or dataset_info.json.")],
         to: Annotated[str, typer.Option("--to", help="Output format (see 'datamill formats').")],
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder, or one file with the format's "
+                                                                "extension (train.jsonl, data.json).")],
         format_: Annotated[str, typer.Option("--format", help="Input record format (default: detect).")] = "auto",
         field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
         = None,
@@ -94,7 +145,8 @@ def register(app: typer.Typer) -> None:
                 inputs, to, out, record_format=format_, fields=parse_pairs(field or [], "--field"),
                 split=parse_pairs(split or [], "--split"), stratify=stratify, seed=seed, options=options,
             )
+            target = out_target(out, to, options, split=bool(split))
         except (Exception, KeyboardInterrupt) as exc:
             raise cli._fail(exc) from None
-        cli.run_generated_recipe(recipe, out / ".datamill", fresh=fresh, workers=workers, quiet=quiet,
-                                 summary_to=out / "summary.json")
+        cli.run_generated_recipe(recipe, target.workdir, fresh=fresh, workers=workers, quiet=quiet,
+                                 summary_to=target.summary)

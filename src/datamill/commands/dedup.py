@@ -79,6 +79,11 @@ def register(app: typer.Typer) -> None:
                 params["model"] = model
             recipe = dedup_recipe(inputs, method, on or ["prompt"], out, keep=keep, params=params,
                                   record_format=format_)
+            if out.suffix and not out.is_dir():
+                from datamill.errors import RecipeError
+
+                raise RecipeError(f"--out {out} looks like a file, but dedup writes several files (the kept "
+                                  "records, clusters.json, labels.csv, summary.csv)", hint="give a folder for --out")
         except (Exception, KeyboardInterrupt) as exc:
             raise cli._fail(exc) from None
         workdir = out / ".datamill"

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import fsspec
 
+from datamill.errors import DatamillError
 from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
@@ -25,6 +26,12 @@ from datamill.recipe.model import OutputSpec
 from datamill.records import Record, get_field
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
+
+
+class ExportError(DatamillError):
+    """An output file could not be written as promised."""
+
+    exit_code = 4
 
 
 def is_url(path: str) -> bool:
@@ -43,9 +50,11 @@ class _HashingFile:
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
         self.sha1 = hashlib.sha1()
+        self.size = 0
 
     def write(self, data: bytes) -> int:
         self.sha1.update(data)
+        self.size += len(data)
         return self.fh.write(data)
 
     def flush(self) -> None:
@@ -132,8 +141,21 @@ class ExportRun:
         of.raw.close()
         if of.tmp is not None:
             self.fs.mv(of.tmp, of.path)
+        self._verify(of)
         self.files.append(ExportedFile(self._public(of.path), of.split, of.count, of.hashing.sha1.hexdigest()))
         self._open.pop(of.split, None)
+
+    def _verify(self, of: _OpenFile) -> None:
+        """The file is where we say and holds every byte we wrote: a "wrote N records" line never follows a
+        file that does not hold them (a rename into a folder, a remote PUT that did not land...)."""
+        try:
+            info = self.fs.info(of.path)
+        except FileNotFoundError:
+            info = None
+        if info is None or info.get("type") != "file" or int(info.get("size") or 0) != of.hashing.size:
+            found = "nothing" if info is None else f"a {info.get('type')} of {info.get('size')} bytes"
+            raise ExportError(f"after writing {of.count} records ({of.hashing.size} bytes) to {of.path}, "
+                              f"{found} is there", hint="check the output path and the storage it points to")
 
     def _public(self, path: str) -> str:
         return path if self._is_local() else self.fs.unstrip_protocol(path)

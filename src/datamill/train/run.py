@@ -106,8 +106,11 @@ def _train_trl(spec: TrainSpec, data: TrainData, stage: str, out: Path, log: Log
     info_data = _data_info(data, refused, str(rows_file))
     _guard_resume(out, info_data["fingerprint"], fresh)
     model_path = _model_path(spec)
+    import torch
+
     config = write_text(out / f"trl_{stage}.yaml", trl_yaml(spec, model_path=model_path, data_dir=str(rows_file.parent),
-                                                           stage=stage, output_dir=str(out / "checkpoints")))
+                                                           stage=stage, output_dir=str(out / "checkpoints"),
+                                                           cuda=torch.cuda.is_available()))
     command = f"trl {TRL_COMMAND.get(stage, stage)} --config {shlex.quote(str(config))}"
     write_text(out / "command.txt", command + "\n")
     info = _base_info(spec, stage, info_data, command)

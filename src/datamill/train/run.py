@@ -133,7 +133,7 @@ def _launcher(spec: TrainSpec, name: str) -> str | None:
     return shutil.which(name)
 
 
-def _registry_entries(data: TrainData) -> tuple[str, list[str]] | None:
+def _registry_entries(data: TrainData, split: str) -> tuple[str, list[str]] | None:
     """The export's own ``dataset_info.json`` and the entry names of the training files, when it has them."""
     from datamill.io.registry import REGISTRY_NAME
 
@@ -143,7 +143,7 @@ def _registry_entries(data: TrainData) -> tuple[str, list[str]] | None:
         if path.name == REGISTRY_NAME:
             registry = json.loads(path.read_text(encoding="utf-8"))
             names = [n for n, e in registry.items() if _entry_mode(e) == data.mode]
-            split_names = [n for n in names if n == data.files[0].split or n.endswith("train")]
+            split_names = [n for n in names if n == split] or [n for n in names if n.endswith(split)]
             folders.setdefault(str(path.parent), []).extend(split_names or names)
             continue
         registry_path = path.parent / REGISTRY_NAME
@@ -175,7 +175,7 @@ def _entry_mode(entry: Any) -> str:
 
 
 def _train_llamafactory(spec: TrainSpec, data: TrainData, stage: str, out: Path, log: Log) -> dict[str, Any]:
-    found = _registry_entries(data)
+    found = _registry_entries(data, spec.split)
     refused: Counter[str] = Counter()
     if found is not None:
         dataset_dir, names = found

@@ -223,7 +223,7 @@ def export_output(
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
     once across several outputs.
     """
-    from datamill.expr import ExprEvalError, compile_expr
+    from datamill.expr import MISSING_NOTE, ExprEvalError, check_fields_seen, compile_expr
 
     started = time.perf_counter()
     stats = StageStats()
@@ -237,15 +237,22 @@ def export_output(
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
     status = bytearray()
     reasons: dict[int, str] = {}
+    first: dict[str, Any] | None = None
     try:
         for shard in shards:
             for record in read_shard(shard):
                 progress.tick(progress_key)
                 if where is not None:
+                    first = first or record
+                    for name in where.missing(record):
+                        stats.notes[f"{MISSING_NOTE}{name}"] += 1
                     try:
                         selected = bool(where(record))
                     except ExprEvalError:
                         selected = False
+                        stats.notes["where_error"] += 1
+                    if where.take_coerced():
+                        stats.notes["coerced_numeric"] += 1
                     if not selected:
                         status.append(NOT_SELECTED)
                         stats.notes["not selected by 'where'"] += 1
@@ -266,6 +273,8 @@ def export_output(
                     run.write(row, file_key(record, spec.split_by))
                     stats.records_out += 1
                     status.append(WRITTEN)
+        if where is not None:  # a typo in where: selects nothing, or keeps selecting on the other clauses
+            check_fields_seen(f"output where '{spec.where}'", where.fields, len(status), stats.notes, first)
         files = run.finish()
         dropped.close()
     except BaseException:

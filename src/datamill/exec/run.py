@@ -25,7 +25,7 @@ from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
@@ -61,8 +61,17 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = p.name
     for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
         name = name.removesuffix(suffix)
-    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name)
+    # letters and digits of every script stay (数据, données); separators, control characters and
+    # punctuation that trouble file names and ids become "_"
+    name = re.sub(r"[^\w.-]+", "_", name)
+    return name if name.strip("_.") else f"input{index}"
+
+
+def _mapping_note(detection: dict[str, Any]) -> str:
+    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
+    mapping = detection.get("mapping") or {}
+    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
 
 
 def file_labels(files: list[SourceFile]) -> list[str | None]:
@@ -78,6 +87,14 @@ def file_labels(files: list[SourceFile]) -> list[str | None]:
 
 def _shards(stage: StageDir) -> list[str]:
     return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def _first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
+    """The first record of a stage's shards (for messages that name the fields records have)."""
+    for shard in shards:
+        for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
+            return record
+    return None
 
 
 def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
@@ -160,13 +177,17 @@ class Runner:
             stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
+            if marker.get("skipped_members"):
+                info["skipped_members"] = marker["skipped_members"]
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
+                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
+            notes = "".join(f"; {note}: {n}" for note, n in marker["stats"].get("notes", {}).items())
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
-                     f"{marker['stats']['quarantined']} quarantined")
+                     f"{marker['stats']['quarantined']} quarantined{notes}")
         if stats.records_out == 0:
             empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
             raise InputError(
@@ -214,6 +235,7 @@ class Runner:
             raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
         stats = _sum_shard_stats(stage, shards)
         check_reconciles(label, stats)
+        step.check_stage(stats.records_in, stats.notes, _first_record(prev, shards))
         max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
         check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
                    quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))

@@ -96,6 +96,18 @@ class OutputSpec(Strict):
         None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
         "on_overlength: keep|truncate|drop|fail} (see datamill check)")
 
+    @field_validator("split_by")
+    @classmethod
+    def _split_by_fields(cls, v: str | None) -> str | None:
+        if v:
+            import re
+
+            from datamill.selectors import check_field
+
+            for name in re.findall(r"\{([^{}]+)\}", v) if "{" in v else [v]:
+                check_field(name.strip())
+        return v
+
     @field_validator("where")
     @classmethod
     def _where_compiles(cls, v: str | None) -> str | None:

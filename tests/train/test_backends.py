@@ -134,3 +134,18 @@ def test_trl_yaml_is_read_by_trls_own_cli_parser(tmp_path: Path, tiny_model: str
     assert model.use_peft and model.lora_r == 8 and model.lora_target_modules == "all-linear"
     rows = (tmp_path / "out" / "data" / "train.jsonl").read_text().splitlines()
     assert len(rows) == 4 and "messages" in json.loads(rows[0])
+
+
+def test_missing_trainer_cli_falls_back_to_a_dry_run_with_the_command(tmp_path: Path, tiny_model: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no xtuner anywhere
+    export = write_export(tmp_path / "export", arithmetic(3))
+    result = CliRunner().invoke(app, ["train", str(export), "--backend", "xtuner", "--model", tiny_model,
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "xtuner is not installed (or pass --launcher PATH)" in result.stderr
+    assert result.stdout.strip() == (tmp_path / "out" / "command.txt").read_text().strip()
+    assert result.stdout.startswith("xtuner train ") and not (tmp_path / "out" / "train.json").exists()
+    bad = CliRunner().invoke(app, ["train", str(export), "--backend", "xtuner", "--model", tiny_model,
+                                   "--out", str(tmp_path / "out"), "--launcher", str(tmp_path / "nope")])
+    assert bad.exit_code == 3 and "is not an executable file" in bad.output

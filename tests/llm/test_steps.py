@@ -26,8 +26,8 @@ def judge_reply(body: dict[str, Any]) -> str:
         return "I think it is fine"  # malformed first answer: re-asked
     if "number 5\n" in prompt:
         return "never JSON"  # malformed every time: dropped with the raw text
-    issues = [{"category": "correctness", "severity": "major", "span": "x"}] if "number 1\n" in prompt else []
-    return "```json\n" + json.dumps({"score": 100, "issues": issues, "reasoning": "ok"}) + "\n```"
+    issues = [{"category": "correctness", "severity": "major", "span": "answer 1"}] if "number 1\n" in prompt else []
+    return "```json\n" + json.dumps({"score": 100, "issues": issues, "reasoning": "it answers the question"}) + "\n```"
 
 
 def run(tmp_path: Path, data: Path, steps: list[dict[str, Any]], llm: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,17 @@ class LLMRowStep(RowStep[Any]):
     def answer_schema(self) -> dict[str, Any] | None:
         return None
 
+    def precheck(self, record: Record) -> Drop | None:
+        """A record that must not be sent at all (nothing to judge or label): its drop, decided before any
+        call, so it costs nothing. ``None`` sends it."""
+        return None
+
+    def check(self, record: Record, value: dict[str, Any]) -> str | None:
+        """A problem with a well-formed answer that the model can fix when re-asked (an issue quoting words
+        the text does not hold), said in a few words for the re-ask; ``None`` when there is none. On the
+        last round the answer goes to :meth:`accept` as it is, which must cope (discard, count or drop)."""
+        return None
+
     def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
         raise NotImplementedError
 
@@ -94,11 +105,13 @@ class LLMRowStep(RowStep[Any]):
             self.setup()
         assert self.client is not None
         schema = self.answer_schema()
-        convos = [self.messages(r) for r in records]
-        out: list[Record | Drop | None] = [None] * len(records)
-        todo = list(range(len(records)))
+        out: list[Record | Drop | None] = [self.precheck(r) for r in records]
+        todo = [i for i, r in enumerate(out) if r is None]
+        convos: dict[int, Messages] = {i: self.messages(records[i]) for i in todo}
         max_retries: int = self.params.max_parse_retries
         for round_ in range(max_retries + 1):
+            if not todo:
+                break
             results = self.client.run([self.request(convos[i]) for i in todo])
             again = []
             for i, res in zip(todo, results, strict=True):
@@ -108,15 +121,14 @@ class LLMRowStep(RowStep[Any]):
                     continue
                 text = res.text or ""
                 parsed = parse_answer(text, schema)
-                if parsed.error is None:
+                problem = self.check(records[i], parsed.value) if parsed.error is None else None
+                if parsed.error is None and (problem is None or round_ >= max_retries):
                     out[i] = self.accept(records[i], parsed.value, text)
                 elif round_ < max_retries:
                     convos[i] = [*convos[i], {"role": "assistant", "content": text},
-                                 {"role": "user", "content": retry_message(parsed.error)}]
+                                 {"role": "user", "content": retry_message(parsed.error or problem or "")}]
                     again.append(i)
                 else:
                     out[i] = Drop("llm_invalid_output", {"error": parsed.error, "raw": text})
             todo = again
-            if not todo:
-                break
         return [r if r is not None else Drop("llm_invalid_output") for r in out]

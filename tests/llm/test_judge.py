@@ -107,3 +107,15 @@ def test_span_occurs() -> None:
     assert not span_occurs(PLACEHOLDER, [text + " <the exact words of the answer with the problem>"])
     assert not span_occurs("", [text]) and not span_occurs(" … ", [text])
     assert span_occurs("２，１", ["人口２，１百万"])  # full width folded
+
+
+def test_label_sends_nothing_for_a_blank_record() -> None:
+    from datamill.steps.llm.label import LabelParams, LLMLabel
+
+    provider = ScriptedProvider(lambda r: json.dumps({"label": "a", "confidence": 0.9}))
+    step = LLMLabel(LabelParams(llm=LLMConfig(model="m"), labels=["a", "b"]))
+    step.prepare()
+    step.client = LLMClient(step.params.llm, LLMCache(None), provider=provider)
+    out = step.process_batch([record(" ", prompt="…"), record("Paris")])
+    assert isinstance(out[0], Drop) and out[0].reason == "llm_empty_input"
+    assert not isinstance(out[1], Drop) and len(provider.calls) == 1

@@ -11,6 +11,7 @@ from datamill.llm.templates import read_template, render
 from datamill.records import Record, set_field
 from datamill.steps.base import Drop
 from datamill.steps.llm.common import LLMRowStep, LLMStepParams, template_context
+from datamill.steps.llm.evidence import is_blank
 
 DEFAULT_TEMPLATE = """Classify the example below into exactly one of these labels:
 {% for label in labels %}- {{ label }}{% if descriptions.get(label) %}: {{ descriptions[label] }}{% endif %}
@@ -51,6 +52,8 @@ class LLMLabel(LLMRowStep):
     ``{label, confidence, reasoning, model}`` to ``into``; records under ``review_below`` (0.8: models
     are over-confident, so only clear calls skip review) get the tag ``needs_review``. The answer is
     constrained to the label list by a JSON schema; a label outside it is re-asked, then dropped.
+    With the default prompt, a record whose prompt and answer are both blank (no letter or digit) is
+    dropped before any call (reason ``llm_empty_input``): a model asked to label nothing still answers.
     """
 
     name = "llm_label"
@@ -68,6 +71,15 @@ class LLMLabel(LLMRowStep):
                                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                                "reasoning": {"type": "string"}},
                 "required": ["label", "confidence"]}
+
+    def precheck(self, record: Record) -> Drop | None:
+        p: LabelParams = self.params
+        if p.template or p.template_file or p.fields:
+            return None  # the prompt reads what the user chose; blank parts may not matter
+        ctx = template_context(record, p)
+        if is_blank(ctx["prompt"]) and is_blank(ctx["answer"]):
+            return Drop("llm_empty_input", {"step": self.name})
+        return None
 
     def messages(self, record: Record) -> Messages:
         ctx = template_context(record, self.params)

@@ -35,7 +35,15 @@ from datamill.exec.step_tasks import (
     run_row_shard,
     run_signature_shard,
 )
-from datamill.exec.workdir import StageDir, WorkDir, fingerprint, write_json_atomic, write_text_atomic
+from datamill.exec.workdir import (
+    StageDir,
+    WorkDir,
+    fingerprint,
+    step_fingerprint,
+    step_label,
+    write_json_atomic,
+    write_text_atomic,
+)
 from datamill.export.registry import build_exporter
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
@@ -182,10 +190,9 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------
     def _run_step(self, index: int, step: Step, prev: StageDir) -> StageDir:
         spec = self.recipe.steps[index - 1]
-        label = f"{index:02d}-{spec.id or step.name}"
+        label = step_label(index, step.name, spec.id)
         params = step.params.model_dump(mode="json")
-        fp = fingerprint("step", step.name, step.version, params, prev.fingerprint)
-        stage = StageDir(self.wd.steps / label, fp)
+        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint))
         if stage.is_done():
             self.log(f"{label}: unchanged, skipped (resume)")
             return stage

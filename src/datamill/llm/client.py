@@ -134,6 +134,7 @@ class LLMClient:
                 self.progress.error("budget")
                 return ChatResult(key=key, error="budget", detail=str(exc))
             self.progress.attempt()
+            started = time.monotonic()
             try:
                 result = self.provider.complete(request)
             except LLMCallError as exc:
@@ -147,6 +148,7 @@ class LLMClient:
                 attempt += 1
                 continue
             result.key = key
+            result.seconds = time.monotonic() - started
             self.limiter.correct_tokens(estimate, result.input_tokens + result.output_tokens)
             self.limiter.succeeded()
             self.budget.spent(result.input_tokens, result.output_tokens)

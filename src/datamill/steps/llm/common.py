@@ -8,10 +8,12 @@ follows (``answer_schema``) and what to do with a valid answer (``accept``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from datamill.llm.cache import LLMCache
 from datamill.llm.client import LLMClient
 from datamill.llm.config import LLMConfig
 from datamill.llm.request import ChatRequest, Messages
@@ -19,6 +21,8 @@ from datamill.llm.structured import parse_answer, retry_message
 from datamill.records import Record, answer_text, get_field, prompt_text
 from datamill.steps.base import Drop, Params, RowStep, StepContext
 
+#: the run's LLM answer cache, in its cache folder
+CACHE_FILE = "llm.sqlite"
 #: error kinds of the client -> drop reasons
 DROP_REASONS = {"budget": "llm_budget", "batch_pending": "llm_batch_pending", "batch_failed": "llm_batch_pending"}
 
@@ -33,13 +37,16 @@ class LLMStepParams(Params):
     vars: dict[str, Any] = Field(default_factory=dict, description="constants for the template (vars.NAME)")
 
 
+def open_cache(cache_dir: Path | None) -> LLMCache:
+    """The LLM answer cache in a run's cache folder (in memory for None)."""
+    return LLMCache(None if cache_dir is None else cache_dir / CACHE_FILE)
+
+
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
     """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run)."""
-    from datamill.llm.cache import LLMCache
-
     if context is None:
-        return LLMClient(config, LLMCache(None), label=label)
-    return LLMClient(config, LLMCache(context.cache_dir / "llm.sqlite"), label=label, batch_dir=context.batch_dir)
+        return LLMClient(config, open_cache(None), label=label)
+    return LLMClient(config, open_cache(context.cache_dir), label=label, batch_dir=context.batch_dir)
 
 
 def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:

@@ -120,6 +120,8 @@ class Runner:
         names: list[str] = []
         plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
         for i, spec in enumerate(self.recipe.inputs):
+            if spec.role == "reference":  # an evaluation set steps compare against: never read as records
+                continue
             name = input_name(spec, i)
             while name in names:
                 name = f"{name}_{i}"

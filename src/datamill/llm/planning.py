@@ -90,7 +90,7 @@ def input_records(loaded: LoadedRecipe) -> list[Record]:
 
     out: list[Record] = []
     for i, spec in enumerate(loaded.recipe.inputs):
-        if getattr(spec, "role", "data") == "reference":
+        if spec.role == "reference":
             continue
         out.extend(r for r in read(spec, loaded.base_dir, input_name(spec, i)) if isinstance(r, dict))
     return out

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe_data
-from datamill.steps.llm.translation_rules import check_translation
+from datamill.steps.llm.translation_rules import ALL_CHECKS, check_translation
 
 ROWS = [{"instruction": f"question number {i}", "output": f"answer {i}"} for i in range(12)]
 
@@ -105,7 +105,7 @@ def test_generate_fills_small_categories_to_target(tmp_path: Path, mock_server: 
 
 
 def test_translation_rules_issues_in_judge_shape() -> None:
-    issues = check_translation("价格是1,000元，见{name}。", "The price is 100 yuan，see.")
+    issues = check_translation("价格是1,000元，见{name}。", "The price is 100 yuan，see.", ALL_CHECKS)
     rules = sorted(i["rule"] for i in issues)
     assert rules == ["cjk_punctuation", "number_added", "number_missing", "placeholder_missing"]
     assert all(set(i) >= {"category", "severity", "span"} for i in issues)

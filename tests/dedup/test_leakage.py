@@ -119,7 +119,7 @@ def test_a_leak_needs_its_own_match_not_a_chain() -> None:
 
 def test_reference_params() -> None:
     with pytest.raises(ValueError, match="split_field, train belong to the split mode"):
-        CheckLeakageParams(reference=["x.jsonl"], split_field="part", train="tr")
+        CheckLeakageParams(reference=["x.jsonl"], split_field="meta.part", train="tr")
     with pytest.raises(ValueError, match="name at least one"):
         CheckLeakageParams(reference=[])
     assert CheckLeakageParams(reference="x.jsonl").reference[0].name == "x.jsonl"  # type: ignore[index]
@@ -168,7 +168,7 @@ def test_reference_input_stays_out_of_the_run_and_a_changed_one_reruns_the_step(
     assert BASE in (tmp_path / "run" / "export" / "data.jsonl").read_text()  # the new evaluation set was used
 
     (tmp_path / "test.jsonl").write_text("not json\n")  # an evaluation set that would compare nothing
-    with pytest.raises(StepError, match="reference 'test': no rows to detect the record format from"):
+    with pytest.raises(StepError, match=r"reference 'test' \(.*test.jsonl\) holds no readable record"):
         run_recipe(load_recipe_data(data, tmp_path), tmp_path / "run", workers=1)
     write_jsonl(tmp_path / "test.jsonl", [{"id": 1}])  # a row, but no question or answer in it
     data["inputs"][1]["format"] = "qa"

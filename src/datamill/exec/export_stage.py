@@ -18,13 +18,20 @@ from typing import IO, Any
 
 import fsspec
 
+from datamill.errors import DatamillError
 from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
-from datamill.records import get_field
+from datamill.records import Record, get_field
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
+
+
+class ExportError(DatamillError):
+    """An output file could not be written as promised."""
+
+    exit_code = 4
 
 
 def is_url(path: str) -> bool:
@@ -43,9 +50,11 @@ class _HashingFile:
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
         self.sha1 = hashlib.sha1()
+        self.size = 0
 
     def write(self, data: bytes) -> int:
         self.sha1.update(data)
+        self.size += len(data)
         return self.fh.write(data)
 
     def flush(self) -> None:
@@ -132,8 +141,21 @@ class ExportRun:
         of.raw.close()
         if of.tmp is not None:
             self.fs.mv(of.tmp, of.path)
+        self._verify(of)
         self.files.append(ExportedFile(self._public(of.path), of.split, of.count, of.hashing.sha1.hexdigest()))
         self._open.pop(of.split, None)
+
+    def _verify(self, of: _OpenFile) -> None:
+        """The file is where we say and holds every byte we wrote: a "wrote N records" line never follows a
+        file that does not hold them (a rename into a folder, a remote PUT that did not land...)."""
+        try:
+            info = self.fs.info(of.path)
+        except FileNotFoundError:
+            info = None
+        if info is None or info.get("type") != "file" or int(info.get("size") or 0) != of.hashing.size:
+            found = "nothing" if info is None else f"a {info.get('type')} of {info.get('size')} bytes"
+            raise ExportError(f"after writing {of.count} records ({of.hashing.size} bytes) to {of.path}, "
+                              f"{found} is there", hint="check the output path and the storage it points to")
 
     def _public(self, path: str) -> str:
         return path if self._is_local() else self.fs.unstrip_protocol(path)
@@ -201,30 +223,47 @@ def export_output(
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
     once across several outputs.
     """
-    from datamill.expr import ExprEvalError, compile_expr
+    from datamill.expr import MISSING_NOTE, ExprEvalError, check_fields_seen, compile_expr
 
     started = time.perf_counter()
     stats = StageStats()
     where = compile_expr(spec.where) if spec.where else None
     run = ExportRun(spec, exporter, target)
+    guard = None
+    if spec.check is not None:
+        from datamill.handoff.guard import OverlengthGuard
+
+        guard = OverlengthGuard(spec.check)
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
     status = bytearray()
     reasons: dict[int, str] = {}
+    first: dict[str, Any] | None = None
     try:
         for shard in shards:
             for record in read_shard(shard):
                 progress.tick(progress_key)
                 if where is not None:
+                    first = first or record
+                    for name in where.missing(record):
+                        stats.notes[f"{MISSING_NOTE}{name}"] += 1
                     try:
                         selected = bool(where(record))
                     except ExprEvalError:
                         selected = False
+                        stats.notes["where_error"] += 1
+                    if where.take_coerced():
+                        stats.notes["coerced_numeric"] += 1
                     if not selected:
                         status.append(NOT_SELECTED)
                         stats.notes["not selected by 'where'"] += 1
                         continue
                 stats.records_in += 1
-                row = exporter.convert(record)
+                checked: Record | Drop = record
+                if guard is not None:
+                    checked, note = guard.apply(record)
+                    if note:
+                        stats.notes[note] += 1
+                row = checked if isinstance(checked, Drop) else exporter.convert(checked)
                 if isinstance(row, Drop):
                     stats.dropped[row.reason] += 1
                     reasons[len(status)] = row.reason
@@ -234,6 +273,8 @@ def export_output(
                     run.write(row, file_key(record, spec.split_by))
                     stats.records_out += 1
                     status.append(WRITTEN)
+        if where is not None:  # a typo in where: selects nothing, or keeps selecting on the other clauses
+            check_fields_seen(f"output where '{spec.where}'", where.fields, len(status), stats.notes, first)
         files = run.finish()
         dropped.close()
     except BaseException:

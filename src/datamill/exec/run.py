@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import pickle
 import re
 import time
@@ -25,7 +24,7 @@ from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
@@ -45,6 +44,7 @@ from datamill.exec.workdir import (
     write_text_atomic,
 )
 from datamill.export.registry import build_exporter
+from datamill.formats.input_records import file_labels
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
@@ -69,23 +69,29 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = p.name
     for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
         name = name.removesuffix(suffix)
-    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name)
+    # letters and digits of every script stay (数据, données); separators, control characters and
+    # punctuation that trouble file names and ids become "_"
+    name = re.sub(r"[^\w.-]+", "_", name)
+    return name if name.strip("_.") else f"input{index}"
 
 
-def file_labels(files: list[SourceFile]) -> list[str | None]:
-    """Short per-file labels for record ids: each path relative to the files' common folder
-    (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
-    if len(files) == 1:
-        return [None]
-    urls = [f.url for f in files]
-    prefix = os.path.commonprefix(urls)  # noqa: RUF071 - by character on purpose, cut at the last '/'
-    cut = prefix.rfind("/") + 1
-    return [u[cut:] or u for u in urls]
+def _mapping_note(detection: dict[str, Any]) -> str:
+    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
+    mapping = detection.get("mapping") or {}
+    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
 
 
 def _shards(stage: StageDir) -> list[str]:
     return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def _first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
+    """The first record of a stage's shards (for messages that name the fields records have)."""
+    for shard in shards:
+        for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
+            return record
+    return None
 
 
 def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
@@ -170,13 +176,17 @@ class Runner:
             stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
+            if marker.get("skipped_members"):
+                info["skipped_members"] = marker["skipped_members"]
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
+                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
+            notes = "".join(f"; {note}: {n}" for note, n in marker["stats"].get("notes", {}).items())
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
-                     f"{marker['stats']['quarantined']} quarantined")
+                     f"{marker['stats']['quarantined']} quarantined{notes}")
         if stats.records_out == 0:
             empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
             raise InputError(
@@ -223,6 +233,7 @@ class Runner:
             raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
         stats = _sum_shard_stats(stage, shards)
         check_reconciles(label, stats)
+        step.check_stage(stats.records_in, stats.notes, _first_record(prev, shards))
         max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
         check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
                    quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))
@@ -452,4 +463,10 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, work
     """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    return Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
+        from datamill.train.stage import train_stage
+
+        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(workdir).summary_file, summary)
+    return summary

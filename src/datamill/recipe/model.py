@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.handoff.guard import OutputCheck
+from datamill.train.spec import TrainSpec
+
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 
@@ -98,6 +101,21 @@ class OutputSpec(Strict):
         description="only records for which this expression is true go to this output, e.g. \"kind == 'sft'\"; "
         "a record no output selects is counted as dropped with reason 'export:not_selected'",
     )
+    check: OutputCheck | None = Field(
+        None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
+        "on_overlength: keep|truncate|drop|fail} (see datamill check)")
+
+    @field_validator("split_by")
+    @classmethod
+    def _split_by_fields(cls, v: str | None) -> str | None:
+        if v:
+            import re
+
+            from datamill.selectors import check_field
+
+            for name in re.findall(r"\{([^{}]+)\}", v) if "{" in v else [v]:
+                check_field(name.strip())
+        return v
 
     @field_validator("where")
     @classmethod
@@ -137,6 +155,9 @@ class Recipe(Strict):
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")
+    train: TrainSpec | None = Field(
+        None, description="train a model on the outputs after they are written (datamill train's options; "
+                          "out: relative to the work directory, default train/); resumable like a stage")
 
     @model_validator(mode="after")
     def _some_data(self) -> Recipe:

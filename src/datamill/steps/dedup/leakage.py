@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 from datamill.errors import StepError
 from datamill.recipe.model import InputSpec
 from datamill.records import Record, get_field
+from datamill.selectors import FieldPath, Selector
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.groups import Grouping
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams, MinHashSignature
@@ -38,7 +39,7 @@ class CheckLeakageParams(Params):
         "records are the leaks. Without it, the split mode: records of the other splits that match a "
         "training record",
     )
-    on: str | list[str] = Field(default="prompt", description="what is compared (as in the dedup steps)")
+    on: Selector = Field(default="prompt", description="what is compared (as in the dedup steps)")
     method: Literal["exact", "near", "semantic"] = Field(
         default="near", description="exact: equal normalized text (Jaccard 1); near: MinHash Jaccard >= threshold; "
         "semantic: embeddings within cosine distance eps (as dedup_semantic)"
@@ -50,8 +51,8 @@ class CheckLeakageParams(Params):
         description="method semantic: dedup_semantic parameters (eps, model, models, endpoint, mode...), "
         "its defaults otherwise",
     )
-    split_field: str = Field(default="split", description="split mode: the field holding the split name "
-                             "(written by `split`)")
+    split_field: FieldPath = Field(default="split", description="split mode: the field holding the split "
+                                   "name (written by `split`)")
     train: str = Field(default="train", description="split mode: the split whose content must not reappear in "
                        "the others")
     action: Literal["report", "remove"] = Field(
@@ -110,7 +111,8 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     eps-graph, parameters under ``semantic:``). Reads ``on`` (and ``split_field`` in split mode); writes
     nothing (method semantic: the embedding cache). The default ``near`` at Jaccard 0.7 catches an
     evaluation question with a few words changed; ``exact`` only verbatim copies (case, width and spacing
-    aside).
+    aside). ``threshold`` is the Jaccard similarity of method ``near`` (0.7, as ``dedup_minhash``) and
+    ``num_perm`` its MinHash permutations (128).
     """
 
     name: ClassVar[str] = "check_leakage"

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from datamill.records import Record, get_field, part_text, set_field
+from datamill.records import Record, set_field
+from datamill.selectors import FieldTarget, Name, read_text
 from datamill.steps.base import Drop, Params, RowStep
 from datamill.steps.llm.numbers import MONTHS, Mention, mentions, unit_systems, word_values
 from datamill.steps.llm.scoring import score_issues
@@ -64,8 +65,8 @@ def is_cjk(text: str, lang: str | None = None) -> bool:
 
 
 class RulesParams(Params):
-    source: str = Field(default="prompt", description="part or field holding the source text")
-    target: str = Field(default="answer", description="part or field holding the translation")
+    source: Name = Field(default="prompt", description="part or field path holding the source text")
+    target: Name = Field(default="answer", description="part or field path holding the translation")
     source_lang: str | None = Field(default=None, description="language of the source (zh, en, de...); "
                                     "None: told from the script")
     target_lang: str | None = Field(default=None, description="language of the translation; None: told from "
@@ -76,8 +77,9 @@ class RulesParams(Params):
                                 "cjk_punctuation). Default: numbers, brackets and glossary, whose precision was "
                                 "measured on human MQM annotations (docs/llm.md); the others never fired there")
     glossary: dict[str, str] = Field(default_factory=dict, description="source term -> required target term")
-    into: str = Field(default="meta.rule_issues", description="field for the list of issues")
-    score_field: str | None = Field(default="scores.rules", description="field for the 0-100 score (None: off)")
+    into: FieldTarget = Field(default="meta.rule_issues", description="field for the list of issues")
+    score_field: FieldTarget | None = Field(default="scores.rules",
+                                          description="field for the 0-100 score (None: off)")
     drop_with_issues: bool = Field(default=False, description="drop records that have any issue")
 
 
@@ -106,7 +108,9 @@ class TranslationRules(RowStep[RulesParams]):
     lost or added).
 
     Writes ``[{"category", "severity", "span", "rule"}]`` to ``into`` and a score with the judge's MQM
-    weights; keeps every record unless ``drop_with_issues``.
+    weights to ``score_field`` (``scores.rules``; null: off); keeps every record unless ``drop_with_issues``.
+    ``source`` and ``target`` are parts or field paths; ``source_lang``/``target_lang`` name the languages
+    when the script would mislead.
     """
 
     name = "translation_rules"
@@ -117,8 +121,7 @@ class TranslationRules(RowStep[RulesParams]):
 
     def process(self, record: Record) -> Record | Drop:
         p = self.params
-        source = part_text(record, p.source) if "." not in p.source else str(get_field(record, p.source) or "")
-        target = part_text(record, p.target) if "." not in p.target else str(get_field(record, p.target) or "")
+        source, target = read_text(record, p.source), read_text(record, p.target)
         issues = check_translation(source, target, p.checks, p.glossary, source_lang=p.source_lang,
                                    target_lang=p.target_lang)
         set_field(record, p.into, issues)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from datamill.exec.run import run_recipe
+from datamill.exec.workdir import WorkDir
 from datamill.recipe.load import load_recipe
 from datamill.review.store import DecisionStore
 from datamill.steps.base import Drop, StepContext
@@ -96,9 +97,11 @@ def test_new_decisions_rerun_only_the_stages_after_the_review_step(tmp_path: Pat
     before = export_records(run)
     assert len(before) == 20
     stage_files = {p.name: p.stat().st_mtime_ns for p in (run / "steps" / "01-filter").glob("*.jsonl.zst")}
+    assert sorted(WorkDir(run).finished_stages(recipe)) == [0, 1, 2, 3]  # what `datamill plan` sees
     store = DecisionStore(run / "review")
     store.decide("ann", "data:0", "reject")
     store.decide("ann", "data:1", "edit", edit={"answer": "a better answer"})
+    assert sorted(WorkDir(run).finished_stages(recipe)) == [0, 1]
     summary = run_recipe(recipe, run, workers=1)
     log = "\n".join(summary["log"])
     assert "read: unchanged inputs" in log and "01-filter: unchanged, skipped" in log

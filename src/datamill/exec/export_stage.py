@@ -23,7 +23,7 @@ from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
-from datamill.records import get_field
+from datamill.records import Record, get_field
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
 
@@ -232,6 +232,11 @@ def export_output(
     stats = StageStats()
     where = compile_expr(spec.where) if spec.where else None
     run = ExportRun(spec, exporter, target)
+    guard = None
+    if spec.check is not None:
+        from datamill.handoff.guard import OverlengthGuard
+
+        guard = OverlengthGuard(spec.check)
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
     status = bytearray()
     reasons: dict[int, str] = {}
@@ -257,7 +262,12 @@ def export_output(
                         stats.notes["not selected by 'where'"] += 1
                         continue
                 stats.records_in += 1
-                row = exporter.convert(record)
+                checked: Record | Drop = record
+                if guard is not None:
+                    checked, note = guard.apply(record)
+                    if note:
+                        stats.notes[note] += 1
+                row = checked if isinstance(checked, Drop) else exporter.convert(checked)
                 if isinstance(row, Drop):
                     stats.dropped[row.reason] += 1
                     reasons[len(status)] = row.reason

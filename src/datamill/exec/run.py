@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import pickle
 import re
 import time
@@ -35,8 +34,17 @@ from datamill.exec.step_tasks import (
     run_row_shard,
     run_signature_shard,
 )
-from datamill.exec.workdir import StageDir, WorkDir, fingerprint, write_json_atomic, write_text_atomic
+from datamill.exec.workdir import (
+    StageDir,
+    WorkDir,
+    fingerprint,
+    step_fingerprint,
+    step_label,
+    write_json_atomic,
+    write_text_atomic,
+)
 from datamill.export.registry import build_exporter
+from datamill.formats.input_records import file_labels
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
@@ -73,17 +81,6 @@ def _mapping_note(detection: dict[str, Any]) -> str:
     """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
     mapping = detection.get("mapping") or {}
     return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
-
-
-def file_labels(files: list[SourceFile]) -> list[str | None]:
-    """Short per-file labels for record ids: each path relative to the files' common folder
-    (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
-    if len(files) == 1:
-        return [None]
-    urls = [f.url for f in files]
-    prefix = os.path.commonprefix(urls)  # noqa: RUF071 - by character on purpose, cut at the last '/'
-    cut = prefix.rfind("/") + 1
-    return [u[cut:] or u for u in urls]
 
 
 def _shards(stage: StageDir) -> list[str]:
@@ -130,6 +127,8 @@ class Runner:
         names: list[str] = []
         plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
         for i, spec in enumerate(self.recipe.inputs):
+            if spec.role == "reference":  # an evaluation set steps compare against: never read as records
+                continue
             name = input_name(spec, i)
             while name in names:
                 name = f"{name}_{i}"
@@ -204,13 +203,10 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------
     def _run_step(self, index: int, step: Step, prev: StageDir) -> StageDir:
         spec = self.recipe.steps[index - 1]
-        label = f"{index:02d}-{spec.id or step.name}"
+        label = step_label(index, step.name, spec.id)
         params = step.params.model_dump(mode="json")
         context = self._context(self.wd.steps / label)
-        extra_fp = step.fingerprint_extra(context)
-        fp = fingerprint("step", step.name, step.version, params, prev.fingerprint,
-                         *(() if extra_fp is None else (extra_fp,)))
-        stage = StageDir(self.wd.steps / label, fp)
+        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint, context))
         if stage.is_done():
             self.log(f"{label}: unchanged, skipped (resume)")
             return stage
@@ -471,4 +467,10 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, work
     """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    return Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
+        from datamill.train.stage import train_stage
+
+        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(workdir).summary_file, summary)
+    return summary

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.handoff.guard import OutputCheck
+from datamill.train.spec import TrainSpec
+
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 
@@ -30,6 +33,15 @@ class InputSpec(Strict):
     )
     kind: str | None = Field(None, description="override the detected record kind (sft, chat, cot, ...)")
     limit: int | None = Field(None, ge=1, description="read at most this many rows (for trials)")
+    role: Literal["data", "reference"] = Field(
+        "data", description="data: read into the run's records; reference: an evaluation set that steps compare "
+        "against by its name (check_leakage: {reference: [NAME]}), never read into the records or the outputs")
+
+    @model_validator(mode="after")
+    def _reference_has_a_name(self) -> InputSpec:
+        if self.role == "reference" and not self.name:
+            raise ValueError("an input with role: reference needs a name (steps refer to it by name)")
+        return self
 
     @field_validator("file_format")
     @classmethod
@@ -89,6 +101,9 @@ class OutputSpec(Strict):
         description="only records for which this expression is true go to this output, e.g. \"kind == 'sft'\"; "
         "a record no output selects is counted as dropped with reason 'export:not_selected'",
     )
+    check: OutputCheck | None = Field(
+        None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
+        "on_overlength: keep|truncate|drop|fail} (see datamill check)")
 
     @field_validator("split_by")
     @classmethod
@@ -140,3 +155,12 @@ class Recipe(Strict):
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")
+    train: TrainSpec | None = Field(
+        None, description="train a model on the outputs after they are written (datamill train's options; "
+                          "out: relative to the work directory, default train/); resumable like a stage")
+
+    @model_validator(mode="after")
+    def _some_data(self) -> Recipe:
+        if all(spec.role == "reference" for spec in self.inputs):
+            raise ValueError("every input has role: reference; at least one must be data (the records to process)")
+        return self

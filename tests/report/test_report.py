@@ -232,9 +232,9 @@ def test_a_run_without_steps_profiles_its_read(tmp_path: Path) -> None:
 def test_judge_verdicts_and_synthesis_table(tmp_path: Path, mock_server: Any) -> None:
     def reply(body: dict[str, Any]) -> str:
         number = int(re.search(r"question (\d+)", body["messages"][0]["content"]).group(1))  # type: ignore[union-attr]
-        issues = [{"category": "clarity", "severity": "minor", "span": "a"}] * (number % 3)
+        issues = [{"category": "clarity", "severity": "minor", "span": "answer"}] * (number % 3)
         if number % 4 == 0:
-            issues = [*issues, {"category": "correctness", "severity": "major", "span": "b"}]
+            issues = [*issues, {"category": "correctness", "severity": "major", "span": f"answer {number}"}]
         return json.dumps({"score": 50, "issues": issues, "reasoning": f"r{number}"})
 
     server = mock_server(rpm=None, latency=(0.0, 0.01), error_rate=0.0, reply=reply)

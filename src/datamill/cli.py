@@ -131,14 +131,35 @@ def run(
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
     = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML build report "
+                                            "(WORKDIR/report/index.html).")] = False,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Add token-length histograms to the report "
+                                                  "(tokenizer.json or a Hugging Face tokenizer).")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run a recipe (resumes by default: unchanged finished steps are skipped)."""
+    """Run a recipe (resumes by default: unchanged finished steps are skipped), then write its build report."""
     _STATE["debug"] = debug
     from datamill.recipe.load import load_recipe
 
-    _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers, quiet=quiet)
+    summary = _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers,
+                          quiet=quiet)
+    if not no_report:
+        _write_report(Path(summary["workdir"]), tokenizer, quiet)
+
+
+def _write_report(workdir: Path, tokenizer: str | None, quiet: bool) -> None:
+    """The build report after a run; a failure here is reported but does not fail the finished run."""
+    from datamill.report.build import build_report
+
+    try:
+        files = build_report(workdir, tokenizer=tokenizer)
+    except Exception as exc:
+        _err(f"warning: the build report could not be written: {type(exc).__name__}: {exc}")
+        _err(f"hint: the run itself finished; try: datamill report {workdir} --debug")
+        return
+    if not quiet:
+        _err(f"report: {files.html}")
 
 
 def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, workers: int | None, quiet: bool,

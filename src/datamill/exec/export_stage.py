@@ -215,15 +215,18 @@ def export_output(
     shards: list[Path],
     dropped_dir: Path,
     progress_key: str,
+    profile_to: Path | None = None,
 ) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
     """Write one output from the final shards.
 
     Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
     not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
-    once across several outputs.
+    once across several outputs. ``profile_to`` gets a sample of the rows written per file and examples of
+    the refused records, for the build report.
     """
     from datamill.expr import MISSING_NOTE, ExprEvalError, check_fields_seen, compile_expr
+    from datamill.report.profile import Profile
 
     started = time.perf_counter()
     stats = StageStats()
@@ -237,6 +240,7 @@ def export_output(
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
     status = bytearray()
     reasons: dict[int, str] = {}
+    profile = Profile()
     first: dict[str, Any] | None = None
     try:
         for shard in shards:
@@ -269,14 +273,19 @@ def export_output(
                     reasons[len(status)] = row.reason
                     status.append(REFUSED)
                     dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+                    profile.dropped(record, row)
                 else:
-                    run.write(row, file_key(record, spec.split_by))
+                    key = file_key(record, spec.split_by)
+                    run.write(row, key)
+                    profile.written(record, key, row)
                     stats.records_out += 1
                     status.append(WRITTEN)
         if where is not None:  # a typo in where: selects nothing, or keeps selecting on the other clauses
             check_fields_seen(f"output where '{spec.where}'", where.fields, len(status), stats.notes, first)
         files = run.finish()
         dropped.close()
+        if profile_to is not None:
+            profile.write(profile_to)
     except BaseException:
         dropped.abort()
         raise

@@ -27,6 +27,7 @@ from datamill.io.read import RowStream, read_rows
 from datamill.io.rows import RawRow
 from datamill.io.sources import SourceFile
 from datamill.records import Record
+from datamill.report.profile import Profile, ProfileSpec
 from datamill.report.stats import StageStats
 
 
@@ -48,6 +49,8 @@ class IngestTask:
     stage_path: Path
     quarantine_path: Path
     progress_key: str = "read"
+    #: collect the build report's full profile of the records (when the read is the run's last stage)
+    profile: bool = False
 
     @property
     def prefix(self) -> str:
@@ -56,6 +59,10 @@ class IngestTask:
     @property
     def marker(self) -> Path:
         return self.stage_path / "_files" / f"{self.prefix}.json"
+
+    @property
+    def profile_path(self) -> Path:
+        return self.stage_path / "_files" / f"{self.prefix}.profile.json"
 
 
 def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter | None, Detection | None]:
@@ -110,6 +117,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
     quarantine = JsonlSink(task.quarantine_path / f"read-{task.source_name}-{task.prefix}.jsonl")
     shards: list[str] = []
     writer: ShardWriter | None = None
+    profile = Profile(ProfileSpec(full=True)) if task.profile else None
     try:
         for row_no, row in enumerate(itertools.chain(sample, iterator)):
             stats.records_in += 1
@@ -145,6 +153,8 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
                     shards.append(name)
                     writer = ShardWriter(task.stage_path / f"{name}{SHARD_SUFFIX}")
                 writer.write(record)
+                if profile is not None:
+                    profile.kept(record)
                 stats.records_out += 1
                 stats.generated += 1 if k else 0
             progress.tick(task.progress_key)
@@ -178,5 +188,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
         **({"skipped_members": rows.members.examples} if rows.members.skipped else {}),
     }
     progress.flush()
+    if profile is not None:
+        profile.write(task.profile_path)
     write_json_atomic(task.marker, marker)
     return marker

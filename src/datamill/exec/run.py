@@ -48,6 +48,7 @@ from datamill.formats.input_records import file_labels
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
+from datamill.report.profile import ProfileSpec
 from datamill.report.stats import StageStats
 from datamill.steps.base import Artifacts, GlobalStep, RowStep, ShardSignatures, Step, StepContext
 
@@ -152,7 +153,7 @@ class Runner:
                     file_label=label,
                     source=source, format=spec.format, fields=dict(spec.fields), options=dict(spec.options),
                     kind=spec.kind, limit=spec.limit, shard_size=self.recipe.executor.shard_size,
-                    stage_path=stage.path, quarantine_path=self.wd.quarantine,
+                    stage_path=stage.path, quarantine_path=self.wd.quarantine, profile=not self.loaded.steps,
                 )
                 tasks.append(task)
         todo = []
@@ -204,7 +205,8 @@ class Runner:
         spec = self.recipe.steps[index - 1]
         label = step_label(index, step.name, spec.id)
         params = step.params.model_dump(mode="json")
-        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint))
+        context = self._context(self.wd.steps / label)
+        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint, context))
         if stage.is_done():
             self.log(f"{label}: unchanged, skipped (resume)")
             return stage
@@ -214,11 +216,11 @@ class Runner:
         shards = _shards(prev)
         key = label
         total = int(prev.read_stats()["out"])
-        context = self._context(stage)
+        profile = ProfileSpec.for_step(step.name, params, final=index == len(self.loaded.steps))
 
         def task(shard: str) -> ShardTask:
             return ShardTask(ref, stage.path, shard, prev.path / f"{shard}{SHARD_SUFFIX}",
-                             self.wd.quarantine, key, context)
+                             self.wd.quarantine, key, context, profile)
 
         extra: dict[str, Any] = {"step": step.name, "params": params}
         if isinstance(step, RowStep):
@@ -240,12 +242,14 @@ class Runner:
         stage.mark_done(stats, extra)
         return stage
 
-    def _context(self, stage: StageDir, progress_key: str | None = None) -> StepContext:
-        """What a step of ``stage`` may know about the run: caches, its artifacts folder, parallelism."""
+    def _context(self, stage_path: Path, progress_key: str | None = None) -> StepContext:
+        """What a step of the stage in ``stage_path`` may know about the run: caches, its artifacts folder,
+        parallelism, the review decisions."""
         return StepContext(
             cache_dir=self.wd.cache, batch_dir=self.wd.batch,
-            artifacts=Artifacts(stage.path, tuple(s.path for s in self.finished[1:])),
+            artifacts=Artifacts(stage_path, tuple(s.path for s in self.finished[1:])),
             workers=self.executor.workers, progress_key=progress_key, reporter=progress.report,
+            review_dir=self.wd.review,
         )
 
     def _executor_for(self, step: Step) -> LocalExecutor:
@@ -290,7 +294,7 @@ class Runner:
                     yield ShardSignatures(s, load_pickle(task(s).signature_path))
 
             key = f"{label}:reduce"
-            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage),
+            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage.path),
                                                progress_key=key)
             self.sink.start(key, f"{label} (reduce)", None, "items")
             plans = self.executor.call(step.reduce, signatures())
@@ -341,7 +345,7 @@ class Runner:
             key = f"export:{i}"
             self.sink.start(key, f"export {spec.format}", total, "records")
             stats, files, status, reasons = self.executor.call(
-                export_output, spec, exporter, target, shards, stage.dropped_dir, key)
+                export_output, spec, exporter, target, shards, stage.dropped_dir, key, stage.path / "profile.json")
             self.sink.finish(key)
             tmp = tmp_path(status_file)
             tmp.write_bytes(bytes(status))

@@ -97,6 +97,7 @@ class StepContext:
       the provider's output files are looked for.
     * ``artifacts``: this step's files for people.
     * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
+    * ``review_dir``: where people's review decisions are stored (``datamill review``; ``review_apply``).
     """
 
     cache_dir: Path
@@ -107,11 +108,13 @@ class StepContext:
     progress_key: str | None = None
     #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
     reporter: Callable[[str, int, int | None], None] = _no_progress
+    review_dir: Path | None = None
 
     @classmethod
     def detached(cls, folder: Path) -> StepContext:
         """A context outside any run: caches and artifacts in ``folder`` (tests, one-off calls)."""
-        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch")
+        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch",
+                   review_dir=folder / "review")
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report ``done`` more items of long work in ``reduce`` (and, once, the ``total``) to the run's
@@ -147,6 +150,13 @@ class Step(Generic[P]):
 
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
+
+    def fingerprint_extra(self, context: StepContext) -> Any:
+        """What this step's output depends on besides its params and its input (a file people edit between
+        runs, such as review decisions), as a JSON-serialisable value that becomes part of the stage's
+        fingerprint: when it changes, this stage and the ones after it run again on resume. ``None`` (the
+        default): nothing else."""
+        return None
 
     def teardown(self) -> None:
         """Release what :meth:`setup` opened (database connections, clients); called once when the run

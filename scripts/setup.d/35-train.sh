@@ -8,7 +8,7 @@ if ! "$VPY" -c "import gguf" 2>/dev/null; then
 fi
 
 # LLaMA-Factory's own CLI, for the test that runs `llamafactory-cli train` on a YAML that `datamill train`
-# wrote (tests/train/test_llamafactory_run.py). LLaMA-Factory 0.9.5 requires torchaudio and torchvision,
+# wrote (tests/train/test_backends.py). LLaMA-Factory 0.9.5 requires torchaudio and torchvision,
 # which have no build for torch 2.13 (torchaudio 2.11.1, the newest on PyPI, fails to load its
 # _torchaudio.so against torch 2.13), and datasets<=4.0 (datamill's hub extra uses 5.x). So it gets a
 # virtual environment of its own, cached under $DATAMILL_CACHE: a .pth file reuses the project venv's

@@ -1,11 +1,14 @@
 """The ``datamill`` command line. Thin: it parses, calls the library, prints, and picks exit codes.
 
 Exit codes: 0 success; 1 unexpected error; 2 recipe or usage error; 3 input error; 4 a step failed;
-5 an optional dependency is missing; 130 interrupted.
+5 an optional dependency is missing; 6 data loss (a stage lost all, or more than max_loss, of its
+input); 130 interrupted. Every command reports errors through one path (``_App.command``); ``--debug`` or
+``DATAMILL_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -20,7 +23,40 @@ from datamill.errors import DatamillError
 if TYPE_CHECKING:
     from datamill.recipe.load import LoadedRecipe
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """Typer whose every command goes through one error path (:func:`_guard`): a ``DatamillError`` prints
+    its sentence and hint and exits with its code; anything else exits 1 with a hint; ``--debug`` shows
+    the traceback. Commands registered anywhere (``datamill.commands``) get it by using ``@app.command``."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            register(_guard(fn))
+            return fn
+
+        return decorator
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    import click
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("debug"):
+            _STATE["debug"] = True
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+                click.exceptions.Abort):
+            raise
+        except (Exception, KeyboardInterrupt) as exc:
+            raise _fail(exc) from None
+
+    return guarded
+
+
+app = _App(
     name="datamill",
     help="Turn raw, messy data into training-ready datasets for LLM fine-tuning.",
     no_args_is_help=True,
@@ -39,7 +75,9 @@ def _err(text: str) -> None:
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    if _STATE["debug"]:
+    import os
+
+    if _STATE["debug"] or os.environ.get("DATAMILL_DEBUG"):
         import traceback
 
         traceback.print_exception(exc)
@@ -93,14 +131,35 @@ def run(
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
     = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML build report "
+                                            "(WORKDIR/report/index.html).")] = False,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Add token-length histograms to the report "
+                                                  "(tokenizer.json or a Hugging Face tokenizer).")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run a recipe (resumes by default: unchanged finished steps are skipped)."""
+    """Run a recipe (resumes by default: unchanged finished steps are skipped), then write its build report."""
     _STATE["debug"] = debug
     from datamill.recipe.load import load_recipe
 
-    _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers, quiet=quiet)
+    summary = _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers,
+                          quiet=quiet)
+    if not no_report:
+        _write_report(Path(summary["workdir"]), tokenizer, quiet)
+
+
+def _write_report(workdir: Path, tokenizer: str | None, quiet: bool) -> None:
+    """The build report after a run; a failure here is reported but does not fail the finished run."""
+    from datamill.report.build import build_report
+
+    try:
+        files = build_report(workdir, tokenizer=tokenizer)
+    except Exception as exc:
+        _err(f"warning: the build report could not be written: {type(exc).__name__}: {exc}")
+        _err(f"hint: the run itself finished; try: datamill report {workdir} --debug")
+        return
+    if not quiet:
+        _err(f"report: {files.html}")
 
 
 def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, workers: int | None, quiet: bool,
@@ -152,15 +211,18 @@ def inspect(
     path: Annotated[str, typer.Argument(help="File, glob, s3:// URL, hf://org/dataset or dataset_info.json.")],
     format_: Annotated[str, typer.Option("--format", help="Record format (default: detect).")] = "auto",
     samples: Annotated[int, typer.Option("--samples", "-n", help="Canonical samples to show.")] = 3,
+    field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
+    = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     debug: Debug = False,
 ) -> None:
     """Detect an input's format and show its record count, field statistics and a few samples."""
     _STATE["debug"] = debug
+    from datamill.commands.convert import parse_fields
     from datamill.inspect import inspect_path, render_inspection
 
     try:
-        result = inspect_path(path, record_format=format_, samples=samples)
+        result = inspect_path(path, record_format=format_, samples=samples, fields=parse_fields(field or []))
     except (Exception, KeyboardInterrupt) as exc:
         raise _fail(exc) from None
     if as_json:
@@ -174,7 +236,7 @@ def steps(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List every step with its parameters and documentation."""
-    from datamill.recipe.schema import describe_steps
+    from datamill.recipe.schema import describe_names, describe_steps
 
     try:
         items = describe_steps()
@@ -186,10 +248,21 @@ def steps(
     for item in items:
         first = item["doc"].split("\n\n")[0].replace("\n", " ")
         typer.echo(f"{item['name']}  ({item['family']} step)\n    {first}")
-        for p in item["params"]:
-            default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
-            typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
+        _echo_params(item["params"])
         typer.echo("")
+    names = describe_names()
+    typer.echo("names (on:, to:, field paths); a bare name that is neither a part nor a field is an error:")
+    for part, what in names["parts"].items():
+        typer.echo(f"    {part:<14} {what}")
+    typer.echo(f"    field paths    {names['field_path']}; they start with one of: {', '.join(names['field_roots'])}")
+    typer.echo(f"    writable parts {', '.join(names['writable_parts'])}")
+
+
+def _echo_params(params: list[dict[str, Any]]) -> None:
+    for p in params:
+        shown = json.dumps(p["default"], default=str, ensure_ascii=False)
+        default = "required" if p["required"] else f"default {shown}"
+        typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
 
 
 @app.command()
@@ -203,15 +276,16 @@ def schema() -> None:
 @app.command()
 def formats() -> None:
     """List the input record formats and the output formats."""
-    from datamill.export.registry import exporter_class, exporter_names
     from datamill.formats.registry import adapter_names, get_adapter
+    from datamill.recipe.schema import describe_exporters
 
     typer.echo("input formats (inputs[].format):")
     for name in adapter_names():
         typer.echo(f"  {name:<14} {getattr(get_adapter(name, None), 'description', '')}")
-    typer.echo("output formats (outputs[].format, convert --to):")
-    for name in exporter_names():
-        typer.echo(f"  {name:<14} {exporter_class(name).description}")
+    typer.echo("output formats (outputs[].format, convert --to) and their options (outputs[].options):")
+    for item in describe_exporters():
+        typer.echo(f"  {item['name']:<14} {item['description']}")
+        _echo_params(item["options"])
 
 
 @app.command()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -111,7 +112,7 @@ def test_import_datamill_loads_no_heavy_packages() -> None:
     code = ("import sys, datamill, datamill.cli, datamill.recipe.load, datamill.steps.registry;"
             "datamill.steps.registry.default_registry();"
             "heavy = [m for m in ('torch', 'datasets', 'sentence_transformers', 'faiss', 'ray', 'pandas', "
-            "'openai', 'boto3', 'transformers', 'llamafactory') if m in sys.modules];"
+            "'openai', 'boto3', 'transformers', 'llamafactory', 'trl', 'peft', 'gguf') if m in sys.modules];"
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
@@ -121,3 +122,23 @@ def test_python_m_datamill_help() -> None:
     out = subprocess.run([sys.executable, "-m", "datamill", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "run" in out.stdout and "inspect" in out.stdout
+
+
+def test_every_command_reports_errors_the_same_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = str(tmp_path / "missing.yaml")
+    for args in (["run", missing], ["plan", missing]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "does not exist" in result.output and "Traceback" not in result.output
+    from datamill.llm import planning
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something nobody expected")
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\ninputs: [{path: x.jsonl}]\n")
+    monkeypatch.setattr(planning, "plan_recipe", broken)
+    result = CliRunner().invoke(app, ["plan", str(recipe), "--records", "1"])
+    assert result.exit_code == 1
+    assert "unexpected RuntimeError: something nobody expected" in result.output
+    assert "--debug" in result.output and "Traceback" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -18,7 +19,7 @@ def test_convert_writes_files_info_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
         "convert", str(source), "--to", "llamafactory-alpaca", "--out", str(out), "--field", "prompt=question",
-        "--field", "answer=answer", "--split", "train=0.8", "--split", "test=0.2", "--stratify", "label",
+        "--field", "answer=answer", "--split", "train=0.8", "--split", "test=0.2", "--stratify", "meta.label",
         "--option", "dataset_name=qa", "-q", "-j", "1",
     ])
     assert result.exit_code == 0, result.output
@@ -41,3 +42,57 @@ def test_convert_errors_are_one_sentence(tmp_path: Path) -> None:
     bad = CliRunner().invoke(app, ["convert", str(source), "--to", "openai", "--out", str(tmp_path / "o"),
                                    "--field", "prompt"])
     assert bad.exit_code == 2 and "KEY=VALUE" in bad.output
+
+
+def test_out_with_a_file_name_writes_that_file(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"instruction": "q1", "input": "", "output": "a1"}\n'
+                      '{"instruction": "q2", "input": "", "output": "a2"}\n', encoding="utf-8")
+    out = tmp_path / "train.jsonl"
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "jsonl", "--out", str(out), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["in:0", "in:1"]
+    assert f"wrote {out} (2 records)" in result.output
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("*/.*.tmp"))
+    summary = json.loads((tmp_path / "train.jsonl.summary.json").read_text())
+    assert summary["totals"]["written"] == 2
+    data = tmp_path / "data.json"
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "llamafactory-alpaca", "--out", str(data),
+                                      "-q", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert [r["output"] for r in json.loads(data.read_text())] == ["a1", "a2"]
+    assert json.loads((tmp_path / "dataset_info.json").read_text())["data"]["file_name"] == "data.json"
+
+
+def test_out_that_cannot_be_honoured_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"instruction": "q1", "input": "", "output": "a1"}\n', encoding="utf-8")
+    wrong = CliRunner().invoke(app, ["convert", str(source), "--to", "jsonl", "--out", str(tmp_path / "d.json")])
+    assert wrong.exit_code == 2 and "writes '.jsonl' files" in wrong.output
+    split = CliRunner().invoke(app, ["convert", str(source), "--to", "jsonl", "--out", str(tmp_path / "d.jsonl"),
+                                     "--split", "train=0.5", "--split", "test=0.5"])
+    assert split.exit_code == 2 and "one file per split" in split.output
+    dedup = CliRunner().invoke(app, ["dedup", str(source), "--out", str(tmp_path / "kept.jsonl")])
+    assert dedup.exit_code == 2 and "give a folder" in dedup.output
+    assert not (tmp_path / "d.json").exists() and not (tmp_path / "kept.jsonl").exists()
+
+
+def test_a_file_that_is_not_there_after_the_rename_is_an_error(tmp_path: Path, monkeypatch: Any) -> None:
+    from datamill.exec import export_stage
+
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"instruction": "q1", "input": "", "output": "a1"}\n', encoding="utf-8")
+    real_close = export_stage.ExportRun._close
+
+    def lost_rename(self: Any, of: Any) -> None:
+        of.writer.close()
+        of.raw.close()
+        of.tmp = None  # the temporary file is never moved into place
+        real_close(self, of)
+
+    monkeypatch.setattr(export_stage.ExportRun, "_close", lost_rename)
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "jsonl", "--out", str(tmp_path / "o"), "-j", "1"])
+    assert result.exit_code == 4
+    assert "after writing 1 records" in result.output and "nothing is there" in result.output
+    assert "wrote" not in result.output.replace("after writing", "")

@@ -86,3 +86,50 @@ def test_truncation_model_matches_llamafactory(tmp_path: Path, cutoff: int) -> N
         kinds.update(res.truncated or ["fits"])
     # the sample covers every way LLaMA-Factory truncates
     assert kinds >= {"fits", "answer_cut", "turns_dropped"} if cutoff == 200 else kinds >= {"answer_cut"}
+
+
+@pytest.mark.parametrize("cutoff", [48, 160])
+def test_pair_truncation_matches_llamafactory(tmp_path: Path, cutoff: int) -> None:
+    """Preference pairs (stage rm): the prompt against the longer answer, both answers cut to the same length."""
+    from transformers import AutoTokenizer
+
+    from datamill.handoff.trainers import infer_seqlen
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir()))
+    tokenizer.save_pretrained(str(tmp_path / "tok"))
+    rng = random.Random(cutoff)
+    rows = []
+    for _ in range(20):
+        rows.append({"messages": [{"role": "system", "content": _text(rng, 5)},
+                                  {"role": "user", "content": _text(rng, rng.choice([3, 30, 90]))}],
+                     "chosen": {"role": "assistant", "content": _text(rng, rng.choice([2, 20, 120]))},
+                     "rejected": {"role": "assistant", "content": _text(rng, rng.choice([2, 20, 120]))}})
+    (tmp_path / "conv.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"conv": {
+        "file_name": "conv.json", "formatting": "sharegpt", "ranking": True,
+        "columns": {"messages": "messages", "chosen": "chosen", "rejected": "rejected"},
+        "tags": {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant",
+                 "system_tag": "system"}}}), encoding="utf-8")
+    lf = LlamaFactory(tmp_path / "lf")
+    from llamafactory.hparams import ModelArguments
+
+    data_args = lf._data_args(template="smollm2", dataset="conv", dataset_dir=str(tmp_path), cutoff_len=cutoff,
+                              overwrite_cache=True, packing=False)
+    template = lf._template(tokenizer, data_args)
+    with contextlib.redirect_stdout(io.StringIO()):
+        module = lf._get_dataset(template, ModelArguments(model_name_or_path=str(tmp_path / "tok")), data_args,
+                                 lf._training_args, stage="rm", tokenizer=tokenizer)
+    examples = list(module["train_dataset"])
+    assert len(examples) == len(rows)
+    encoder = ChatEncoder(tokenizer)
+    cut = 0
+    for row, example in zip(rows, examples, strict=True):
+        enc = encoder.encode({"kind": "preference", "messages": row["messages"], "chosen": [row["chosen"]],
+                              "rejected": [row["rejected"]]})
+        assert enc.chosen is not None and enc.rejected is not None
+        prompt = enc.turns[0].source
+        s, t = infer_seqlen(prompt, max(enc.chosen.target, enc.rejected.target), cutoff)
+        assert len(example["chosen_input_ids"]) == s + min(enc.chosen.target, t)
+        assert len(example["rejected_input_ids"]) == s + min(enc.rejected.target, t)
+        cut += t < max(enc.chosen.target, enc.rejected.target)
+    assert cut > 0  # the sample exercises the cut

@@ -113,3 +113,39 @@ def test_llamafactory_cli_trains_on_the_yaml_datamill_wrote(tmp_path: Path, tiny
     state = json.loads((trained / "trainer_state.json").read_text())
     assert state["global_step"] == 3
     assert [p["step"] for p in json.loads((out / "loss.json").read_text())] == [1, 2, 3]
+
+
+def test_trl_yaml_is_read_by_trls_own_cli_parser(tmp_path: Path, tiny_model: str) -> None:
+    """TRL 0.24's ``trl`` CLI does not start under transformers 5 (see docs/training.md), so its own argument
+    parser proves the YAML: every key is a field of ScriptArguments/SFTConfig/ModelConfig, with our values."""
+    from datamill.train.trl_run import fix_trl_availability_flags
+
+    fix_trl_availability_flags()
+    from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
+
+    export = write_export(tmp_path / "export", arithmetic(4))
+    info = _train(str(export), "--model", tiny_model, "--out", str(tmp_path / "out"), "--dry-run",
+                  "--max-steps", "7", "--cutoff-len", "200", "--set", "warmup_ratio=0.1")
+    assert info["dry_run"] is True and info["command"] == f"trl sft --config {tmp_path / 'out' / 'trl_sft.yaml'}"
+    parser = TrlParser((ScriptArguments, SFTConfig, ModelConfig))
+    script, config, model = parser.parse_args_and_config(["--config", str(tmp_path / "out" / "trl_sft.yaml")])
+    assert script.dataset_name == str(tmp_path / "out" / "data") and model.model_name_or_path == tiny_model
+    assert (config.max_steps, config.max_length, config.warmup_ratio) == (7, 200, 0.1)
+    assert model.use_peft and model.lora_r == 8 and model.lora_target_modules == "all-linear"
+    rows = (tmp_path / "out" / "data" / "train.jsonl").read_text().splitlines()
+    assert len(rows) == 4 and "messages" in json.loads(rows[0])
+
+
+def test_missing_trainer_cli_falls_back_to_a_dry_run_with_the_command(tmp_path: Path, tiny_model: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no xtuner anywhere
+    export = write_export(tmp_path / "export", arithmetic(3))
+    result = CliRunner().invoke(app, ["train", str(export), "--backend", "xtuner", "--model", tiny_model,
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "xtuner is not installed (or pass --launcher PATH)" in result.stderr
+    assert result.stdout.strip() == (tmp_path / "out" / "command.txt").read_text().strip()
+    assert result.stdout.startswith("xtuner train ") and not (tmp_path / "out" / "train.json").exists()
+    bad = CliRunner().invoke(app, ["train", str(export), "--backend", "xtuner", "--model", tiny_model,
+                                   "--out", str(tmp_path / "out"), "--launcher", str(tmp_path / "nope")])
+    assert bad.exit_code == 3 and "is not an executable file" in bad.output

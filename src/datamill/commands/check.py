@@ -29,10 +29,12 @@ def register(app: typer.Typer) -> None:
         would truncate (and how), reject or silently alter, before any GPU time is spent."""
         from datamill import cli
         from datamill.handoff.check import check_handoff, render_report
+        from datamill.handoff.source import data_files
         from datamill.models import load_tokenizer
 
         cli._STATE["debug"] = debug
         try:
+            data_files(path)  # a wrong path fails before the tokenizer is loaded
             tokenizer = load_tokenizer(model)
             if template:
                 tokenizer.chat_template = Path(template).read_text(encoding="utf-8")

@@ -2,11 +2,13 @@
 
 It builds a one-input recipe (optionally with a seeded split) and runs it like ``datamill run``: the
 work directory is ``DIR/.datamill`` (resumable), the files land in ``DIR``, and the run's
-``summary.json`` is written to both.
+``summary.json`` is written to both. ``--out FILE`` with the format's extension writes one file instead
+(work directory ``.datamill-FILE`` and ``FILE.summary.json`` beside it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,81 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
             raise RecipeError(f"{what} must look like KEY=VALUE, got '{item}'")
         out[key.strip()] = value.strip()
     return out
+
+
+def parse_fields(items: list[str]) -> dict[str, str]:
+    """``--field PART=COLUMN`` options as a ``fields:`` mapping, checked by the same validator as a
+    recipe's ``fields:`` (:func:`datamill.formats.fields.normalize_fields`): an unknown part is an error
+    before anything is read."""
+    from datamill.errors import RecipeError
+    from datamill.formats.fields import normalize_fields
+
+    fields = parse_pairs(items, "--field")
+    try:
+        normalize_fields(fields)
+    except RecipeError as exc:
+        key = (exc.location or "").removeprefix("fields.")
+        message = exc.message.removeprefix(f"{exc.location}: ")
+        raise RecipeError(message, hint=exc.hint, location=f"--field {key}={fields.get(key, '')}") from None
+    return fields
+
+
+def input_specs(inputs: list[str], record_format: str = "auto",
+                fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One recipe input per path given on the command line: each file is its own source (its own name
+    in ids, ``source`` and per-source reports); a glob stays one input."""
+    specs: list[dict[str, Any]] = []
+    for path in inputs:
+        spec: dict[str, Any] = {"path": path, "format": record_format}
+        if fields:
+            spec["fields"] = dict(fields)
+        specs.append(spec)
+    return specs
+
+
+@dataclass(frozen=True)
+class OutTarget:
+    """Where ``--out`` puts things: a folder (files named by split, the work directory inside it) or one
+    file (its work directory and summary next to it)."""
+
+    path: Path
+    single_file: bool
+
+    @property
+    def workdir(self) -> Path:
+        if self.single_file:
+            return self.path.parent / f".datamill-{self.path.name}"
+        return self.path / ".datamill"
+
+    @property
+    def summary(self) -> Path:
+        if self.single_file:
+            return self.path.parent / f"{self.path.name}.summary.json"
+        return self.path / "summary.json"
+
+
+def out_target(out: Path, to: str, options: dict[str, Any], *, split: bool = False) -> OutTarget:
+    """Decide whether ``--out`` names a folder or a single file, and refuse what cannot work.
+
+    A path with the extension the format writes (``train.jsonl`` for jsonl, ``data.json`` for the
+    LLaMA-Factory formats) is one file; a path with another extension is an error (never a folder with a
+    file's name); anything else is a folder.
+    """
+    from datamill.errors import RecipeError
+    from datamill.export.registry import build_exporter
+
+    extension = build_exporter(to, options, "--to").extension
+    if out.is_dir() or not out.suffix:
+        return OutTarget(out, single_file=False)
+    if not out.name.endswith(extension):
+        raise RecipeError(
+            f"--out {out} looks like a file, but the {to} format writes '{extension}' files",
+            hint=f"give a folder, or a file name ending in '{extension}'",
+        )
+    if split:
+        raise RecipeError(f"--out {out} is one file, but --split writes one file per split",
+                          hint="give a folder for --out")
+    return OutTarget(out, single_file=True)
 
 
 def convert_recipe(
@@ -51,14 +128,14 @@ def convert_recipe(
         if stratify:
             params["stratify_by"] = stratify
         steps.append({"split": params})
-    spec: dict[str, Any] = {"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}
-    if fields:
-        spec["fields"] = fields
+    output: dict[str, Any] = {"format": to, "path": str(out.resolve()), "options": options or {}}
+    if out_target(out, to, options or {}, split=bool(split)).single_file:
+        output["split_by"] = None
     return {
         "name": "convert",
-        "inputs": [spec],
+        "inputs": input_specs(inputs, record_format, fields),
         "steps": steps,
-        "outputs": [{"format": to, "path": str(out.resolve()), "options": options or {}}],
+        "outputs": [output],
     }
 
 
@@ -67,13 +144,15 @@ def register(app: typer.Typer) -> None:
     def convert(
         inputs: Annotated[list[str], typer.Argument(help="Input file(s), glob, URL or dataset_info.json.")],
         to: Annotated[str, typer.Option("--to", help="Output format (see 'datamill formats').")],
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder, or one file with the format's "
+                                                                "extension (train.jsonl, data.json).")],
         format_: Annotated[str, typer.Option("--format", help="Input record format (default: detect).")] = "auto",
         field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
         = None,
         split: Annotated[list[str] | None, typer.Option("--split", help="Split ratio NAME=RATIO, repeatable.")]
         = None,
-        stratify: Annotated[str | None, typer.Option("--stratify", help="Field to stratify the split by.")] = None,
+        stratify: Annotated[str | None, typer.Option(
+            "--stratify", help="Field path to stratify the split by (category, meta.<column>).")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the split.")] = 0,
         option: Annotated[list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE (YAML value).")]
         = None,
@@ -91,10 +170,11 @@ def register(app: typer.Typer) -> None:
         try:
             options = {k: yaml_load(v) for k, v in parse_pairs(option or [], "--option").items()}
             recipe = convert_recipe(
-                inputs, to, out, record_format=format_, fields=parse_pairs(field or [], "--field"),
+                inputs, to, out, record_format=format_, fields=parse_fields(field or []),
                 split=parse_pairs(split or [], "--split"), stratify=stratify, seed=seed, options=options,
             )
+            target = out_target(out, to, options, split=bool(split))
         except (Exception, KeyboardInterrupt) as exc:
             raise cli._fail(exc) from None
-        cli.run_generated_recipe(recipe, out / ".datamill", fresh=fresh, workers=workers, quiet=quiet,
-                                 summary_to=out / "summary.json")
+        cli.run_generated_recipe(recipe, target.workdir, fresh=fresh, workers=workers, quiet=quiet,
+                                 summary_to=target.summary)

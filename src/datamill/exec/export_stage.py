@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import fsspec
 
+from datamill.errors import DatamillError
 from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
@@ -25,6 +26,12 @@ from datamill.recipe.model import OutputSpec
 from datamill.records import Record, get_field
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
+
+
+class ExportError(DatamillError):
+    """An output file could not be written as promised."""
+
+    exit_code = 4
 
 
 def is_url(path: str) -> bool:
@@ -43,9 +50,11 @@ class _HashingFile:
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
         self.sha1 = hashlib.sha1()
+        self.size = 0
 
     def write(self, data: bytes) -> int:
         self.sha1.update(data)
+        self.size += len(data)
         return self.fh.write(data)
 
     def flush(self) -> None:
@@ -132,8 +141,21 @@ class ExportRun:
         of.raw.close()
         if of.tmp is not None:
             self.fs.mv(of.tmp, of.path)
+        self._verify(of)
         self.files.append(ExportedFile(self._public(of.path), of.split, of.count, of.hashing.sha1.hexdigest()))
         self._open.pop(of.split, None)
+
+    def _verify(self, of: _OpenFile) -> None:
+        """The file is where we say and holds every byte we wrote: a "wrote N records" line never follows a
+        file that does not hold them (a rename into a folder, a remote PUT that did not land...)."""
+        try:
+            info = self.fs.info(of.path)
+        except FileNotFoundError:
+            info = None
+        if info is None or info.get("type") != "file" or int(info.get("size") or 0) != of.hashing.size:
+            found = "nothing" if info is None else f"a {info.get('type')} of {info.get('size')} bytes"
+            raise ExportError(f"after writing {of.count} records ({of.hashing.size} bytes) to {of.path}, "
+                              f"{found} is there", hint="check the output path and the storage it points to")
 
     def _public(self, path: str) -> str:
         return path if self._is_local() else self.fs.unstrip_protocol(path)
@@ -193,15 +215,18 @@ def export_output(
     shards: list[Path],
     dropped_dir: Path,
     progress_key: str,
+    profile_to: Path | None = None,
 ) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
     """Write one output from the final shards.
 
     Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
     not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
-    once across several outputs.
+    once across several outputs. ``profile_to`` gets a sample of the rows written per file and examples of
+    the refused records, for the build report.
     """
-    from datamill.expr import ExprEvalError, compile_expr
+    from datamill.expr import MISSING_NOTE, ExprEvalError, check_fields_seen, compile_expr
+    from datamill.report.profile import Profile
 
     started = time.perf_counter()
     stats = StageStats()
@@ -215,15 +240,23 @@ def export_output(
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
     status = bytearray()
     reasons: dict[int, str] = {}
+    profile = Profile()
+    first: dict[str, Any] | None = None
     try:
         for shard in shards:
             for record in read_shard(shard):
                 progress.tick(progress_key)
                 if where is not None:
+                    first = first or record
+                    for name in where.missing(record):
+                        stats.notes[f"{MISSING_NOTE}{name}"] += 1
                     try:
                         selected = bool(where(record))
                     except ExprEvalError:
                         selected = False
+                        stats.notes["where_error"] += 1
+                    if where.take_coerced():
+                        stats.notes["coerced_numeric"] += 1
                     if not selected:
                         status.append(NOT_SELECTED)
                         stats.notes["not selected by 'where'"] += 1
@@ -240,12 +273,19 @@ def export_output(
                     reasons[len(status)] = row.reason
                     status.append(REFUSED)
                     dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+                    profile.dropped(record, row)
                 else:
-                    run.write(row, file_key(record, spec.split_by))
+                    key = file_key(record, spec.split_by)
+                    run.write(row, key)
+                    profile.written(record, key, row)
                     stats.records_out += 1
                     status.append(WRITTEN)
+        if where is not None:  # a typo in where: selects nothing, or keeps selecting on the other clauses
+            check_fields_seen(f"output where '{spec.where}'", where.fields, len(status), stats.notes, first)
         files = run.finish()
         dropped.close()
+        if profile_to is not None:
+            profile.write(profile_to)
     except BaseException:
         dropped.abort()
         raise

@@ -14,10 +14,16 @@ _LAST_SENT = 0.0
 
 def init_worker(queue: Any, parent: int | None = None) -> None:
     """Pool initializer. ``parent`` is the run's pid: a worker whose parent died (killed run) exits
-    at its next progress tick instead of finishing work nobody will collect."""
+    at its next progress tick instead of finishing work nobody will collect. A pool worker ignores
+    Ctrl-C: the terminal sends it to the whole process group, and stopping the pool is the parent's job
+    (an idle worker would otherwise die printing a KeyboardInterrupt traceback)."""
     global _QUEUE, _PARENT
     _QUEUE = queue
     _PARENT = parent
+    if parent is not None:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def tick(key: str, n: int = 1) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import pickle
 import re
 import time
@@ -25,7 +24,7 @@ from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.local import LocalExecutor
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
 from datamill.exec.step_tasks import (
     ShardTask,
     StepRef,
@@ -35,11 +34,21 @@ from datamill.exec.step_tasks import (
     run_row_shard,
     run_signature_shard,
 )
-from datamill.exec.workdir import StageDir, WorkDir, fingerprint, write_json_atomic, write_text_atomic
+from datamill.exec.workdir import (
+    StageDir,
+    WorkDir,
+    fingerprint,
+    step_fingerprint,
+    step_label,
+    write_json_atomic,
+    write_text_atomic,
+)
 from datamill.export.registry import build_exporter
+from datamill.formats.input_records import file_labels
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
+from datamill.report.profile import ProfileSpec
 from datamill.report.stats import StageStats
 from datamill.steps.base import Artifacts, GlobalStep, RowStep, ShardSignatures, Step, StepContext
 
@@ -61,23 +70,29 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = p.name
     for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
         name = name.removesuffix(suffix)
-    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name)
+    # letters and digits of every script stay (数据, données); separators, control characters and
+    # punctuation that trouble file names and ids become "_"
+    name = re.sub(r"[^\w.-]+", "_", name)
+    return name if name.strip("_.") else f"input{index}"
 
 
-def file_labels(files: list[SourceFile]) -> list[str | None]:
-    """Short per-file labels for record ids: each path relative to the files' common folder
-    (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
-    if len(files) == 1:
-        return [None]
-    urls = [f.url for f in files]
-    prefix = os.path.commonprefix(urls)  # noqa: RUF071 - by character on purpose, cut at the last '/'
-    cut = prefix.rfind("/") + 1
-    return [u[cut:] or u for u in urls]
+def _mapping_note(detection: dict[str, Any]) -> str:
+    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
+    mapping = detection.get("mapping") or {}
+    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
 
 
 def _shards(stage: StageDir) -> list[str]:
     return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def _first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
+    """The first record of a stage's shards (for messages that name the fields records have)."""
+    for shard in shards:
+        for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
+            return record
+    return None
 
 
 def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
@@ -112,6 +127,8 @@ class Runner:
         names: list[str] = []
         plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
         for i, spec in enumerate(self.recipe.inputs):
+            if spec.role == "reference":  # an evaluation set steps compare against: never read as records
+                continue
             name = input_name(spec, i)
             while name in names:
                 name = f"{name}_{i}"
@@ -136,7 +153,7 @@ class Runner:
                     file_label=label,
                     source=source, format=spec.format, fields=dict(spec.fields), options=dict(spec.options),
                     kind=spec.kind, limit=spec.limit, shard_size=self.recipe.executor.shard_size,
-                    stage_path=stage.path, quarantine_path=self.wd.quarantine,
+                    stage_path=stage.path, quarantine_path=self.wd.quarantine, profile=not self.loaded.steps,
                 )
                 tasks.append(task)
         todo = []
@@ -160,13 +177,17 @@ class Runner:
             stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
+            if marker.get("skipped_members"):
+                info["skipped_members"] = marker["skipped_members"]
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
+                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
+            notes = "".join(f"; {note}: {n}" for note, n in marker["stats"].get("notes", {}).items())
             self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
-                     f"{marker['stats']['quarantined']} quarantined")
+                     f"{marker['stats']['quarantined']} quarantined{notes}")
         if stats.records_out == 0:
             empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
             raise InputError(
@@ -182,10 +203,10 @@ class Runner:
     # -- steps --------------------------------------------------------------------------------
     def _run_step(self, index: int, step: Step, prev: StageDir) -> StageDir:
         spec = self.recipe.steps[index - 1]
-        label = f"{index:02d}-{spec.id or step.name}"
+        label = step_label(index, step.name, spec.id)
         params = step.params.model_dump(mode="json")
-        fp = fingerprint("step", step.name, step.version, params, prev.fingerprint)
-        stage = StageDir(self.wd.steps / label, fp)
+        context = self._context(self.wd.steps / label)
+        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint, context))
         if stage.is_done():
             self.log(f"{label}: unchanged, skipped (resume)")
             return stage
@@ -195,11 +216,11 @@ class Runner:
         shards = _shards(prev)
         key = label
         total = int(prev.read_stats()["out"])
-        context = self._context(stage)
+        profile = ProfileSpec.for_step(step.name, params, final=index == len(self.loaded.steps))
 
         def task(shard: str) -> ShardTask:
             return ShardTask(ref, stage.path, shard, prev.path / f"{shard}{SHARD_SUFFIX}",
-                             self.wd.quarantine, key, context)
+                             self.wd.quarantine, key, context, profile)
 
         extra: dict[str, Any] = {"step": step.name, "params": params}
         if isinstance(step, RowStep):
@@ -214,18 +235,21 @@ class Runner:
             raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
         stats = _sum_shard_stats(stage, shards)
         check_reconciles(label, stats)
+        step.check_stage(stats.records_in, stats.notes, _first_record(prev, shards))
         max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
         check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
                    quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))
         stage.mark_done(stats, extra)
         return stage
 
-    def _context(self, stage: StageDir, progress_key: str | None = None) -> StepContext:
-        """What a step of ``stage`` may know about the run: caches, its artifacts folder, parallelism."""
+    def _context(self, stage_path: Path, progress_key: str | None = None) -> StepContext:
+        """What a step of the stage in ``stage_path`` may know about the run: caches, its artifacts folder,
+        parallelism, the review decisions."""
         return StepContext(
             cache_dir=self.wd.cache, batch_dir=self.wd.batch,
-            artifacts=Artifacts(stage.path, tuple(s.path for s in self.finished[1:])),
+            artifacts=Artifacts(stage_path, tuple(s.path for s in self.finished[1:])),
             workers=self.executor.workers, progress_key=progress_key, reporter=progress.report,
+            review_dir=self.wd.review,
         )
 
     def _executor_for(self, step: Step) -> LocalExecutor:
@@ -270,7 +294,7 @@ class Runner:
                     yield ShardSignatures(s, load_pickle(task(s).signature_path))
 
             key = f"{label}:reduce"
-            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage),
+            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage.path),
                                                progress_key=key)
             self.sink.start(key, f"{label} (reduce)", None, "items")
             plans = self.executor.call(step.reduce, signatures())
@@ -321,7 +345,7 @@ class Runner:
             key = f"export:{i}"
             self.sink.start(key, f"export {spec.format}", total, "records")
             stats, files, status, reasons = self.executor.call(
-                export_output, spec, exporter, target, shards, stage.dropped_dir, key)
+                export_output, spec, exporter, target, shards, stage.dropped_dir, key, stage.path / "profile.json")
             self.sink.finish(key)
             tmp = tmp_path(status_file)
             tmp.write_bytes(bytes(status))

@@ -21,6 +21,7 @@ from datamill.exec import progress
 from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, dumps, read_shard, read_shard_lines, tmp_path
 from datamill.exec.workdir import write_json_atomic
 from datamill.records import Record
+from datamill.report.profile import Profile, ProfileSpec, profile_path
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
@@ -75,6 +76,8 @@ class ShardTask:
     quarantine_path: Path
     progress_key: str
     context: StepContext
+    #: what the build report collects about this shard's records (see datamill.report.profile)
+    profile: ProfileSpec = ProfileSpec()  # noqa: RUF009 - frozen, so one shared default is safe
 
     @property
     def output_path(self) -> Path:
@@ -117,13 +120,16 @@ class _Outputs:
         self.kept = ShardWriter(task.output_path)
         self.dropped = JsonlSink(task.stage_path / "dropped" / f"{task.shard}.jsonl")
         self.quarantine = JsonlSink(task.quarantine_path / f"{step_label}-{task.shard}.jsonl")
+        self.profile = Profile(task.profile)
 
     def collect_notes(self, step: Step) -> None:
         """Add what the step noted (``Step.note``) to this shard's stats."""
         self.stats.notes.update(step.take_notes())
 
-    def emit(self, record: Record, result: Record | Drop) -> None:
+    def emit(self, record: Record, result: Record | Drop, before: bytes | None = None) -> None:
+        """Write one result; ``before`` is the record's stored bytes when the step may have changed it."""
         if isinstance(result, Drop):
+            self.profile.dropped(record, result)
             self.stats.dropped[result.reason] += 1
             entry: dict[str, Any] = {"reason": result.reason}
             if result.detail:
@@ -132,15 +138,19 @@ class _Outputs:
             self.dropped.write(entry)
         else:
             self.stats.records_out += 1
-            self.kept.write(result)
+            line = dumps(result)
+            self.kept.write_line(line)
+            self.profile.kept(result, line, before)
 
     def emit_raw(self, line: bytes, drop: Drop | None) -> None:
         """:meth:`emit` for a record still in its stored bytes: the same lines, without decoding it."""
         if drop is None:
             self.stats.records_out += 1
             self.kept.write_line(line + b"\n")
+            self.profile.kept_raw(line)
             return
         self.stats.dropped[drop.reason] += 1
+        self.profile.dropped_raw(line, drop)
         head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
         self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
 
@@ -157,6 +167,7 @@ class _Outputs:
         self.kept.close()
         self.dropped.close()
         self.quarantine.close()
+        self.profile.write(profile_path(self.task.stats_path))
         self.stats.seconds = time.perf_counter() - started
         write_json_atomic(self.task.stats_path, self.stats.to_json())
         return self.stats
@@ -193,7 +204,7 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
                 results = step.process_batch(batch)
                 if len(results) != len(batch):
                     raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
-                pairs = list(zip(batch, results, strict=True))
+                pairs = list(zip(lines, batch, results, strict=True))
             except Exception:
                 # the batch may have changed records before it failed: start again from the stored bytes,
                 # one record at a time, and forget what the failed call noted
@@ -202,11 +213,11 @@ def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
                 for line in lines:
                     record = orjson.loads(line)
                     try:
-                        pairs.append((record, step.process(record)))
+                        pairs.append((line, record, step.process(record)))
                     except Exception as exc:
                         out.fail(orjson.loads(line), exc)
-            for record, result in pairs:
-                out.emit(record, result)
+            for line, record, result in pairs:
+                out.emit(record, result, line)
             out.collect_notes(step)
             progress.tick(task.progress_key, len(batch))
 
@@ -260,14 +271,15 @@ def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
         return out.run(lambda: _filter_records(task, step, plan, out), started)
 
     def body() -> None:
-        for index, record in enumerate(read_shard(task.input_path)):
+        for index, line in enumerate(read_shard_lines(task.input_path)):
+            record = orjson.loads(line)
             out.stats.records_in += 1
             try:
                 result = step.apply(record, index, plan)
             except Exception as exc:
                 out.fail(record, exc)
                 continue
-            out.emit(record, result)
+            out.emit(record, result, line)
             progress.tick(task.progress_key)
         out.collect_notes(step)
         for extra in step.extra_records(plan):

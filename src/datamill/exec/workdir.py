@@ -8,6 +8,7 @@ WORKDIR/
   quarantine/             rows that could not be parsed or processed, with location and error
   cache/                  LLM answers (llm.sqlite) and embeddings, kept across resumes and --fresh
   batch/                  batch-inference input files to submit, and the provider's output files
+  review/                 people's review decisions (datamill review), read by review_apply steps
   export/                 default place for outputs
   summary.json            per-stage stats and run totals
 ```
@@ -23,14 +24,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import xxhash
 
 from datamill.report.stats import StageStats
+
+if TYPE_CHECKING:
+    from datamill.recipe.load import LoadedRecipe
+    from datamill.records import Record
+    from datamill.steps.base import Step, StepContext
 
 
 def fingerprint(*parts: Any) -> str:
@@ -40,6 +47,29 @@ def fingerprint(*parts: Any) -> str:
         h.update(orjson.dumps(part, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def step_fingerprint(step: Step, previous: str, context: StepContext | None = None) -> str:
+    """A step stage's fingerprint: the step's name, version and params, chained to the stage before it,
+    the files of any input the step reads besides its records (``check_leakage``'s reference sets),
+    so that a changed evaluation file re-runs the step, and what else the step says its output depends on
+    (:meth:`Step.fingerprint_extra`: review decisions)."""
+    parts: list[Any] = ["step", step.name, step.version, step.params.model_dump(mode="json"), previous]
+    extra = step.extra_inputs()
+    if extra:
+        from datamill.io.sources import expand_input, input_fingerprint
+
+        parts.append([input_fingerprint(expand_input(spec, Path.cwd())) for spec in extra])
+    if context is not None:
+        own = step.fingerprint_extra(context)
+        if own is not None:
+            parts.append(own)
+    return fingerprint(*parts)
+
+
+def step_label(index: int, name: str, label: str | None = None) -> str:
+    """The folder name of step ``index`` (1-based): ``03-dedup_minhash`` or ``03-<the step's id>``."""
+    return f"{index:02d}-{label or name}"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -103,6 +133,17 @@ class StageDir:
         data: dict[str, Any] = json.loads((self.path / "stats.json").read_text(encoding="utf-8"))
         return data
 
+    def finished_fingerprint(self) -> str | None:
+        """The fingerprint the stage finished with, or None when it has not finished."""
+        return self.success_marker.read_text().strip() if self.success_marker.is_file() else None
+
+    def records(self) -> Iterator[Record]:
+        """The stage's output records, shard by shard."""
+        from datamill.exec.shards import SHARD_SUFFIX, read_shard
+
+        for shard in sorted(self.path.glob(f"*{SHARD_SUFFIX}")):
+            yield from read_shard(shard)
+
 
 class WorkDir:
     """Paths inside a run's work directory."""
@@ -129,6 +170,11 @@ class WorkDir:
         return self.root / "batch"
 
     @property
+    def review(self) -> Path:
+        """Review decisions (``datamill review``), kept across resumes and ``--fresh``."""
+        return self.root / "review"
+
+    @property
     def export(self) -> Path:
         return self.root / "export"
 
@@ -142,6 +188,32 @@ class WorkDir:
 
     def stage(self, index: int, name: str, fp: str) -> StageDir:
         return StageDir(self.steps / f"{index:02d}-{name}", fp)
+
+    def step_context(self, stage_path: Path) -> StepContext:
+        """What a step of the stage in ``stage_path`` may know about this work directory (outside a run:
+        no parallelism, no progress bars)."""
+        from datamill.steps.base import Artifacts, StepContext
+
+        return StepContext(cache_dir=self.cache, artifacts=Artifacts(stage_path), batch_dir=self.batch,
+                           review_dir=self.review)
+
+    def finished_stages(self, loaded: LoadedRecipe) -> dict[int, StageDir]:
+        """The stages a resume of ``loaded`` here would skip, by index: the read stage (0, taken as it is:
+        its inputs are not re-checked) and each step after it whose fingerprint still matches."""
+        read = StageDir(self.steps / "00-read", "")
+        read.fingerprint = read.finished_fingerprint() or ""
+        if not read.fingerprint:
+            return {}
+        done = {0: read}
+        previous = read.fingerprint
+        for i, (step, spec) in enumerate(zip(loaded.steps, loaded.recipe.steps, strict=True), start=1):
+            path = self.steps / step_label(i, step.name, spec.id)
+            stage = StageDir(path, step_fingerprint(step, previous, self.step_context(path)))
+            if not stage.is_done():
+                break
+            done[i] = stage
+            previous = stage.fingerprint
+        return done
 
     def clear_quarantine(self, prefix: str) -> None:
         """Forget quarantine files of a stage that starts over."""

@@ -8,7 +8,7 @@ with the reason. Each exporter then only lays the example out in its own columns
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -39,6 +39,16 @@ class TargetOptions(Params):
     )
 
 
+class PreferenceOptions(TargetOptions):
+    """Options of the exporters that write preference pairs (LLaMA-Factory, TRL, hf)."""
+
+    keep_ties: bool = Field(
+        default=False,
+        description="preference: write ties (equal scores, a tie label) as pairs in the source's order; by "
+        "default they are dropped as 'tie' (a tie teaches a DPO/reward model a preference that is not there)",
+    )
+
+
 @dataclass
 class Prepared:
     """A record ready to lay out: everything is text, and valid for the target."""
@@ -54,7 +64,10 @@ class Prepared:
     tools: Any = None
 
 
-class TargetExporter(Exporter):
+TO = TypeVar("TO", bound=TargetOptions)
+
+
+class TargetExporter(Exporter[TO]):
     """Base for the trainer exporters (not an output format itself: it has no ``name``)."""
 
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft", "preference", "kto", "pretrain")
@@ -64,9 +77,9 @@ class TargetExporter(Exporter):
     #: the target can hold the reasoning in a field (LLaMA-Factory cannot: it reads content only)
     cot_field_ok: ClassVar[bool] = True
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: TO) -> None:
         super().__init__(options)
-        opts = self.target_options
+        opts = self.options
         if opts.cot == "field" and not self.cot_field_ok:
             from datamill.errors import RecipeError
 
@@ -79,13 +92,8 @@ class TargetExporter(Exporter):
 
             raise RecipeError(str(exc), location="options.mode") from None
 
-    @property
-    def target_options(self) -> TargetOptions:
-        assert isinstance(self.options, TargetOptions)
-        return self.options
-
     def _render(self, messages: list[Message]) -> list[Message] | Drop:
-        return render_messages(messages, self.target_options.cot, self.reasoning_field)
+        return render_messages(messages, self.options.cot, self.reasoning_field)
 
     def prepare(self, record: Record) -> Prepared | Drop:
         mode = self.modes.check(record)
@@ -109,7 +117,10 @@ class TargetExporter(Exporter):
         out = Prepared(mode, system=system, messages=messages, tools=record.get("tools"))
         if mode == "preference":
             if record.get("tie"):
-                return Drop("tie")
+                if not (isinstance(self.options, PreferenceOptions) and self.options.keep_ties):
+                    return Drop("tie")
+                if not (record.get("chosen") and record.get("rejected")):
+                    return Drop("tie_without_pair")
             chosen = self._render(list(record.get("chosen") or []))
             rejected = self._render(list(record.get("rejected") or []))
             if isinstance(chosen, Drop):

@@ -160,6 +160,7 @@ _EXPLAIN = {
     "invalid_role_order": "roles do not alternate (LLaMA-Factory: invalid role tag)",
     "system_not_first": "a system turn after the first",
     "dropped_lengthy_packing": "longer than cutoff_len with packing: dropped",
+    "text_split_across_blocks": "pretraining text longer than the limit is split across packed blocks",
 }
 
 

@@ -99,7 +99,7 @@ class ChatEncoder:
                 cuts.append(self.render(messages[:i], generation_prompt=True, tools=tools))
                 cuts.append(self.render(messages[: i + 1], tools=tools))
         full = self.render(messages, tools=tools)
-        if all(full.startswith(c) for c in cuts):
+        if all(full.startswith(c) for c in cuts) and getattr(self.tokenizer, "is_fast", False):
             enc = self.tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)
             ids, offsets = list(enc["input_ids"]), enc["offset_mapping"]
             starts = [s for s, _ in offsets]
@@ -109,7 +109,8 @@ class ChatEncoder:
                 k = next((j for j, s in enumerate(starts) if s >= n), len(ids))
                 points.append(k)
             return ids, points
-        return self.ids(full), [len(self.ids(c)) for c in cuts]  # a template that rewrites history
+        # a template that rewrites history, or a slow tokenizer (no offsets): tokenize each prefix
+        return self.ids(full), [len(self.ids(c)) for c in cuts]
 
     # -- records -----------------------------------------------------------------------------------
     def turns(self, messages: list[Message], tools: Any = None) -> list[Turn]:

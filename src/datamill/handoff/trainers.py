@@ -10,8 +10,10 @@ LLaMA-Factory 0.9.5 (``data/processor/supervised.py``, ``processor_utils.infer_s
   (:func:`infer_seqlen`): a long answer keeps its start and loses its end (``answer_cut``), a long
   prompt is cut (``prompt_cut``), and once the budget is spent the later turns are dropped
   (``turns_dropped``). With ``packing: true`` an example longer than ``cutoff_len`` is dropped
-  ("Dropped lengthy example"). Conversations whose roles do not alternate, or that end on a user/tool
-  turn (an even number of turns), are skipped ("Invalid role tag", "Invalid message count").
+  ("Dropped lengthy example"). Pretraining text (stage ``pt``) is packed by default: concatenated and
+  cut into ``cutoff_len`` blocks, so a long text is split, not truncated. KTO examples split the
+  whole prompt against the answer. Conversations whose roles do not alternate, or that end on a
+  user/tool turn (an even number of turns), are skipped ("Invalid role tag", "Invalid message count").
 TRL 0.24 (``SFTConfig.max_length`` 1024, ``DPOConfig``/``KTOConfig`` ``max_length`` 1024 and
 ``max_prompt_length`` 512 with ``truncation_mode="keep_end"``)
   SFT keeps the start of the sequence (the end of the last answer goes first, packing or not); DPO/KTO
@@ -107,10 +109,10 @@ def llamafactory_outcome(enc: Encoded, record: dict[str, Any], cutoff: int, pack
         _llamafactory_structure(record, out)
         if out.rejected:
             return out
-    if enc.kind == "pretrain":
+    if enc.kind == "pretrain":  # stage pt packs by default: texts are concatenated and cut into blocks
         if enc.text > cutoff:
-            out.truncated.append("text_cut")
-        out.trained_tokens = min(enc.text, cutoff)
+            out.altered.append("text_split_across_blocks")
+        out.trained_tokens = enc.text
         return out
     if enc.chosen is not None and enc.rejected is not None:
         prompt = sum(t.source for t in enc.turns)
@@ -122,6 +124,17 @@ def llamafactory_outcome(enc: Encoded, record: dict[str, Any], cutoff: int, pack
         if cut:
             out.truncated.append("answer_cut")
             out.eot_lost = any(a.eot for a in cut)
+        out.trained_tokens = t
+        return out
+    if enc.kind == "kto" and enc.turns:  # the feedback processor splits the whole prompt against the answer
+        last = enc.turns[-1]
+        prompt = enc.total - last.target
+        s, t = infer_seqlen(prompt, last.target, cutoff)
+        if s < prompt:
+            out.truncated.append("prompt_cut")
+        if t < last.target:
+            out.truncated.append("answer_cut")
+            out.eot_lost = last.eot
         out.trained_tokens = t
         return out
     if packing and enc.total > cutoff:

@@ -34,6 +34,15 @@ class InputSpec(Strict):
     )
     kind: str | None = Field(None, description="override the detected record kind (sft, chat, cot, ...)")
     limit: int | None = Field(None, ge=1, description="read at most this many rows (for trials)")
+    role: Literal["data", "reference"] = Field(
+        "data", description="data: read into the run's records; reference: an evaluation set that steps compare "
+        "against by its name (check_leakage: {reference: [NAME]}), never read into the records or the outputs")
+
+    @model_validator(mode="after")
+    def _reference_has_a_name(self) -> InputSpec:
+        if self.role == "reference" and not self.name:
+            raise ValueError("an input with role: reference needs a name (steps refer to it by name)")
+        return self
 
     @field_validator("file_format")
     @classmethod
@@ -97,6 +106,18 @@ class OutputSpec(Strict):
         None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
         "on_overlength: keep|truncate|drop|fail} (see datamill check)")
 
+    @field_validator("split_by")
+    @classmethod
+    def _split_by_fields(cls, v: str | None) -> str | None:
+        if v:
+            import re
+
+            from datamill.selectors import check_field
+
+            for name in re.findall(r"\{([^{}]+)\}", v) if "{" in v else [v]:
+                check_field(name.strip())
+        return v
+
     @field_validator("where")
     @classmethod
     def _where_compiles(cls, v: str | None) -> str | None:
@@ -142,3 +163,9 @@ class Recipe(Strict):
         None, description="evaluate the run's test split after the outputs and training: the model alone and "
                           "with what train: wrote, metrics (exact_match, judge), the before/after table; results in "
                           "eval/ (see docs/evaluation.md)")
+
+    @model_validator(mode="after")
+    def _some_data(self) -> Recipe:
+        if all(spec.role == "reference" for spec in self.inputs):
+            raise ValueError("every input has role: reference; at least one must be data (the records to process)")
+        return self

@@ -12,14 +12,17 @@ Parameters are a pydantic model (``Params``) with unknown keys rejected.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from datamill.records import Record
+
+if TYPE_CHECKING:
+    from datamill.recipe.model import InputSpec
 
 
 class Params(BaseModel):
@@ -94,6 +97,7 @@ class StepContext:
       the provider's output files are looked for.
     * ``artifacts``: this step's files for people.
     * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
+    * ``review_dir``: where people's review decisions are stored (``datamill review``; ``review_apply``).
     """
 
     cache_dir: Path
@@ -104,11 +108,13 @@ class StepContext:
     progress_key: str | None = None
     #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
     reporter: Callable[[str, int, int | None], None] = _no_progress
+    review_dir: Path | None = None
 
     @classmethod
     def detached(cls, folder: Path) -> StepContext:
         """A context outside any run: caches and artifacts in ``folder`` (tests, one-off calls)."""
-        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch")
+        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch",
+                   review_dir=folder / "review")
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report ``done`` more items of long work in ``reduce`` (and, once, the ``total``) to the run's
@@ -126,7 +132,8 @@ class Step(Generic[P]):
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]] = NoParams
-    version: ClassVar[str] = "1"
+    #: "2": the one vocabulary of names (datamill.selectors) changed what some names select
+    version: ClassVar[str] = "2"
     #: Fields the step reads and writes, for ``datamill steps`` and validation.
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
@@ -144,15 +151,40 @@ class Step(Generic[P]):
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
 
+    def fingerprint_extra(self, context: StepContext) -> Any:
+        """What this step's output depends on besides its params and its input (a file people edit between
+        runs, such as review decisions), as a JSON-serialisable value that becomes part of the stage's
+        fingerprint: when it changes, this stage and the ones after it run again on resume. ``None`` (the
+        default): nothing else."""
+        return None
+
     def teardown(self) -> None:
         """Release what :meth:`setup` opened (database connections, clients); called once when the run
         that built this instance ends. The instance is not used afterwards."""
+
+    def extra_inputs(self) -> list[InputSpec]:
+        """Inputs this step reads besides its records (``check_leakage``'s evaluation sets). Their files'
+        sizes and dates join the step's fingerprint, so a changed file re-runs the step on resume."""
+        return []
+
+    def max_records_out(self, records_in: int) -> int:
+        """At most how many records this step passes on when it receives ``records_in``; ``datamill plan``
+        bounds the calls of later LLM steps with it (a filter keeps at most what it gets; ``limit`` and
+        ``sample`` cap it)."""
+        return records_in
 
     def note(self, key: str, n: int = 1) -> None:
         """Count something about the records this step saw (``changed``: records a cleaner rewrote;
         ``coerced_numeric``...). The engine adds the counts to the stage's ``notes`` in ``stats.json``."""
         if n:
             self._notes[key] += n
+
+    def check_stage(self, records_in: int, notes: Mapping[str, int], example: Record | None) -> None:
+        """Called once, in the engine's process, after every shard of this step's stage ran (before the
+        loss check): raise :class:`~datamill.errors.StepError` when the stage's result is wrong as a whole
+        though each record looked fine (``filter`` names a field that no record has). ``notes`` are the
+        stage's summed :meth:`note` counts; ``example`` is the stage's first input record (``None`` when
+        it had none), for naming the fields that do exist."""
 
     def take_notes(self) -> Counter[str]:
         """The counts noted since the last call (the engine collects them per shard)."""

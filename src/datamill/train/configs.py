@@ -82,7 +82,9 @@ def llamafactory_yaml(spec: TrainSpec, *, model_path: str, dataset_dir: str, dat
 TRL_COMMAND = {"sft": "sft", "pt": "sft", "dpo": "dpo", "kto": "kto"}
 
 
-def trl_yaml(spec: TrainSpec, *, model_path: str, data_dir: str, stage: str, output_dir: str) -> str:
+def trl_yaml(spec: TrainSpec, *, model_path: str, data_dir: str, stage: str, output_dir: str,
+             cuda: bool = True) -> str:
+    """TRL CLI config; without a GPU where it is written, ``use_cpu: true`` (TRL's configs default to bf16)."""
     cfg: dict[str, Any] = {"model_name_or_path": model_path, "dataset_name": data_dir, "output_dir": output_dir,
                            "learning_rate": spec.lr, "per_device_train_batch_size": spec.batch_size,
                            "gradient_accumulation_steps": spec.grad_accum, "max_length": spec.cutoff_len,
@@ -97,6 +99,8 @@ def trl_yaml(spec: TrainSpec, *, model_path: str, data_dir: str, stage: str, out
                    lora_target_modules="all-linear" if spec.lora_target == "all" else spec.lora_target.split(","))
     if spec.method == "qlora":
         cfg["load_in_4bit"] = True
+    if not cuda:
+        cfg["use_cpu"] = True
     cfg.update(spec.set)
     return (f"# TRL {TRL_COMMAND.get(stage, stage)} written by datamill train\n"
             f"#   trl {TRL_COMMAND.get(stage, stage)} --config <this file>\n"

@@ -106,8 +106,11 @@ def _train_trl(spec: TrainSpec, data: TrainData, stage: str, out: Path, log: Log
     info_data = _data_info(data, refused, str(rows_file))
     _guard_resume(out, info_data["fingerprint"], fresh)
     model_path = _model_path(spec)
+    import torch
+
     config = write_text(out / f"trl_{stage}.yaml", trl_yaml(spec, model_path=model_path, data_dir=str(rows_file.parent),
-                                                           stage=stage, output_dir=str(out / "checkpoints")))
+                                                           stage=stage, output_dir=str(out / "checkpoints"),
+                                                           cuda=torch.cuda.is_available()))
     command = f"trl {TRL_COMMAND.get(stage, stage)} --config {shlex.quote(str(config))}"
     write_text(out / "command.txt", command + "\n")
     info = _base_info(spec, stage, info_data, command)
@@ -130,7 +133,7 @@ def _launcher(spec: TrainSpec, name: str) -> str | None:
     return shutil.which(name)
 
 
-def _registry_entries(data: TrainData) -> tuple[str, list[str]] | None:
+def _registry_entries(data: TrainData, split: str) -> tuple[str, list[str]] | None:
     """The export's own ``dataset_info.json`` and the entry names of the training files, when it has them."""
     from datamill.io.registry import REGISTRY_NAME
 
@@ -140,7 +143,7 @@ def _registry_entries(data: TrainData) -> tuple[str, list[str]] | None:
         if path.name == REGISTRY_NAME:
             registry = json.loads(path.read_text(encoding="utf-8"))
             names = [n for n, e in registry.items() if _entry_mode(e) == data.mode]
-            split_names = [n for n in names if n == data.files[0].split or n.endswith("train")]
+            split_names = [n for n in names if n == split] or [n for n in names if n.endswith(split)]
             folders.setdefault(str(path.parent), []).extend(split_names or names)
             continue
         registry_path = path.parent / REGISTRY_NAME
@@ -172,7 +175,7 @@ def _entry_mode(entry: Any) -> str:
 
 
 def _train_llamafactory(spec: TrainSpec, data: TrainData, stage: str, out: Path, log: Log) -> dict[str, Any]:
-    found = _registry_entries(data)
+    found = _registry_entries(data, spec.split)
     refused: Counter[str] = Counter()
     if found is not None:
         dataset_dir, names = found

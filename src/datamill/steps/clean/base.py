@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from datamill.records import Record
+from datamill.selectors import Selector, map_texts
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import On, check_on, map_texts
 
 
 class CleanParams(Params):
-    on: On = Field(
+    on: Selector = Field(
         default="all",
         description="texts to clean: prompt, answer, turns, system, reasoning, chosen, rejected, text, all, "
         "or field paths; default all (every turn, reasoning and text: what a trainer sees)",
     )
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
 
 P = TypeVar("P", bound=CleanParams)
 
 
 class CleanStep(RowStep[P]):
-    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops."""
+    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops.
+
+    Reads and writes the texts ``on`` selects (default ``all``: every turn, the reasoning and ``text``,
+    because a trainer sees all of them).
+
+    Notes ``changed``: the records of which at least one text changed (in the stage's ``stats.json``).
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     writes: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
@@ -37,4 +38,15 @@ class CleanStep(RowStep[P]):
         raise NotImplementedError
 
     def process(self, record: Record) -> Record | Drop:
-        return map_texts(record, self.params.on, self.clean)
+        changed = False
+
+        def rewrite(text: str) -> str:
+            nonlocal changed
+            out = self.clean(text)
+            changed = changed or out != text
+            return out
+
+        map_texts(record, self.params.on, rewrite)
+        if changed:
+            self.note("changed")
+        return record

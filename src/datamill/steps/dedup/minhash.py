@@ -10,7 +10,8 @@ import numpy as np
 from pydantic import Field
 
 from datamill.errors import require
-from datamill.records import Record, part_text
+from datamill.records import Record
+from datamill.selectors import texts_by_name
 from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.group_step import GroupDedup
@@ -21,7 +22,7 @@ from datamill.steps.dedup.minhash_shard import MinHashShard
 from datamill.steps.dedup.params import DedupParams, parts_of
 from datamill.steps.dedup.shingle_hashes import shingle_hashes
 from datamill.steps.dedup.shingles import Tokenize
-from datamill.steps.dedup_exact import Normalize, normalize_batch
+from datamill.steps.dedup_exact import Normalize, check_compared, normalize_batch
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
 #: survivor priority, preview)
@@ -54,6 +55,25 @@ class DedupMinHashParams(DedupParams):
     seed: int = Field(default=1, ge=0, le=2**32 - 1, description="MinHash seed")
 
 
+#: rensa signs a call of this many rows or more on rayon's thread pool, and a process forked after that pool
+#: started hangs on its next big call (the pool's threads do not survive the fork); calls of fewer rows stay
+#: on the calling thread at the same CPU cost, so no datamill process ever starts the pool
+RENSA_SERIAL_ROWS = 255
+
+
+def digest_rows(rensa: Any, hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> list[list[int]]:
+    """MinHash digests of the rows whose token hashes are ``hashes[offsets[i]:offsets[i + 1]]``, in calls of
+    at most :data:`RENSA_SERIAL_ROWS` rows (the same digests as one call)."""
+    rows: list[list[int]] = []
+    n = len(offsets) - 1
+    for start in range(0, n, RENSA_SERIAL_ROWS):
+        end = min(n, start + RENSA_SERIAL_ROWS)
+        lo, hi = int(offsets[start]), int(offsets[end])
+        part = (offsets[start:end + 1] - offsets[start]).astype(np.uint64)
+        rows.extend(rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes[lo:hi], part, num_perm, seed).to_rows())
+    return rows
+
+
 class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     """Drop near-duplicates: records whose shingle sets have an estimated Jaccard >= ``threshold``.
 
@@ -75,6 +95,11 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     while two different prompts of the same template rarely reach it; 128 permutations estimate
     Jaccard within about +-0.04. Empty texts are never compared. Writes ``clusters.json``,
     ``labels.csv`` and ``summary.csv`` next to the stage when run in a recipe.
+
+    Shingles: ``tokenize`` (``auto``: character n-grams for Chinese/Japanese records, words otherwise),
+    ``word_ngram`` and ``char_ngram`` (3 each); ``normalize`` is applied before shingling (punctuation removed
+    by default); ``verify`` keeps an LSH candidate pair only when its estimated Jaccard reaches the threshold
+    (removes most false positives of banding); ``seed`` seeds the MinHash permutations.
     """
 
     reason: ClassVar[str] = REASON
@@ -99,7 +124,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         p = self.params
         if self._rensa is None:
             self.setup()
-        raw = [[part_text(r, part) for part in self._parts] for r in records]
+        raw = [texts_by_name(r, self._parts) for r in records]
         if len(self._parts) == 1:
             texts = normalize_batch([parts[0] for parts in raw], p.normalize)
         else:
@@ -111,9 +136,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         rows: list[list[int]] = []
         if nonempty.any():
             row_offsets = np.concatenate(([0], np.cumsum(sizes[nonempty]))).astype(np.uint64)
-            rows = self._rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-                hashes, row_offsets, p.num_perm, p.seed
-            ).to_rows()
+            rows = digest_rows(self._rensa, hashes, row_offsets, p.num_perm, p.seed)
         first = p.keep.policy == "first"
         out: list[MinHashSignature] = []
         k = 0
@@ -164,6 +187,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         band_keys = np.concatenate(keys) if keys else np.zeros((0, bands), dtype=np.uint64)
         del digests, keys
         valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
+        check_compared(self.name, p.on, n, int(valid.sum()))
         a, b = candidate_edges(band_keys, valid, min(4, self.context.workers) if self.context else 1)
         del band_keys
         candidates = len(a)

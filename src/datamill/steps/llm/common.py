@@ -7,18 +7,24 @@ follows (``answer_schema``) and what to do with a valid answer (``accept``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from datamill.llm.cache import LLMCache
 from datamill.llm.client import LLMClient
 from datamill.llm.config import LLMConfig
 from datamill.llm.request import ChatRequest, Messages
 from datamill.llm.structured import parse_answer, retry_message
-from datamill.records import Record, answer_text, get_field, prompt_text
+from datamill.records import Record, answer_text, prompt_text
+from datamill.selectors import Name, read_value
 from datamill.steps.base import Drop, Params, RowStep, StepContext
 
+#: the run's LLM answer cache, in its cache folder
+CACHE_FILE = "llm.sqlite"
 #: error kinds of the client -> drop reasons
 DROP_REASONS = {"budget": "llm_budget", "batch_pending": "llm_batch_pending", "batch_failed": "llm_batch_pending"}
 
@@ -28,31 +34,40 @@ class LLMStepParams(Params):
                            "recipe's top-level llm: block is merged in (this step's keys win)")
     max_parse_retries: int = Field(default=2, ge=0, le=5, description="re-asks after a malformed answer "
                                    "(the model sees its answer and the error); then the record is dropped")
-    fields: dict[str, str] = Field(default_factory=dict, description="template variables read from record "
-                                   "fields, e.g. {source: meta.src, translation: meta.mt}")
+    fields: dict[str, Name] = Field(default_factory=dict, description="template variables read from record "
+                                    "parts or field paths, e.g. {source: meta.src, translation: meta.mt}")
     vars: dict[str, Any] = Field(default_factory=dict, description="constants for the template (vars.NAME)")
+
+
+def open_cache(cache_dir: Path | None) -> LLMCache:
+    """The LLM answer cache in a run's cache folder (in memory for None)."""
+    return LLMCache(None if cache_dir is None else cache_dir / CACHE_FILE)
 
 
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
     """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run)."""
-    from datamill.llm.cache import LLMCache
-
     if context is None:
-        return LLMClient(config, LLMCache(None), label=label)
-    return LLMClient(config, LLMCache(context.cache_dir / "llm.sqlite"), label=label, batch_dir=context.batch_dir)
+        return LLMClient(config, open_cache(None), label=label)
+    return LLMClient(config, open_cache(context.cache_dir), label=label, batch_dir=context.batch_dir)
 
 
 def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
     ctx: dict[str, Any] = {"record": record, "prompt": prompt_text(record), "answer": answer_text(record),
                            "meta": record.get("meta") or {}, "vars": params.vars}
     for name, path in params.fields.items():
-        value = get_field(record, path)
+        value = read_value(record, path)
         ctx[name] = "" if value is None else value
     return ctx
 
 
 class LLMRowStep(RowStep[Any]):
-    """Base of the LLM row steps (no ``name``: not a step itself)."""
+    """Base of the LLM row steps (no ``name``: not a step itself).
+
+    Every LLM step takes ``llm`` (provider, model, endpoint, rate, budget; the recipe's ``llm:`` block
+    merged in), ``max_parse_retries`` (re-asks after a malformed answer, then the record is dropped),
+    ``fields`` (template variables read from parts or field paths) and ``vars`` (constants for the
+    template).
+    """
 
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int | None] = 2048
@@ -78,8 +93,32 @@ class LLMRowStep(RowStep[Any]):
     def answer_schema(self) -> dict[str, Any] | None:
         return None
 
+    def precheck(self, record: Record) -> Drop | None:
+        """A record that must not be sent at all (nothing to judge or label): its drop, decided before any
+        call, so it costs nothing. ``None`` sends it."""
+        return None
+
+    def check(self, record: Record, value: dict[str, Any]) -> str | None:
+        """A problem with a well-formed answer that the model can fix when re-asked (an issue quoting words
+        the text does not hold), said in a few words for the re-ask; ``None`` when there is none. On the
+        last round the answer goes to :meth:`accept` as it is, which must cope (discard, count or drop)."""
+        return None
+
     def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
         raise NotImplementedError
+
+    def _note_calls(self, before: dict[str, Any], started: float) -> None:
+        """Count this batch's calls, tokens and errors into the stage's notes (``stats.json``; the build
+        report's LLM section); ``llm_live_ms`` is the time of batches that made paid calls (for the
+        achieved rate)."""
+        assert self.client is not None
+        after = self.client.progress.snapshot()
+        for key in ("paid", "cached", "attempts", "input_tokens", "output_tokens"):
+            self.note(f"llm_{key}", after[key] - before[key])
+        for kind, n in after["errors"].items():
+            self.note(f"llm_error:{kind}", n - before["errors"].get(kind, 0))
+        if after["attempts"] > before["attempts"]:
+            self.note("llm_live_ms", int((time.monotonic() - started) * 1000))
 
     def request(self, messages: Messages) -> ChatRequest:
         cfg: LLMConfig = self.params.llm
@@ -94,11 +133,14 @@ class LLMRowStep(RowStep[Any]):
             self.setup()
         assert self.client is not None
         schema = self.answer_schema()
-        convos = [self.messages(r) for r in records]
-        out: list[Record | Drop | None] = [None] * len(records)
-        todo = list(range(len(records)))
+        before, started = self.client.progress.snapshot(), time.monotonic()
+        out: list[Record | Drop | None] = [self.precheck(r) for r in records]
+        todo = [i for i, r in enumerate(out) if r is None]
+        convos: dict[int, Messages] = {i: self.messages(records[i]) for i in todo}
         max_retries: int = self.params.max_parse_retries
         for round_ in range(max_retries + 1):
+            if not todo:
+                break
             results = self.client.run([self.request(convos[i]) for i in todo])
             again = []
             for i, res in zip(todo, results, strict=True):
@@ -108,15 +150,15 @@ class LLMRowStep(RowStep[Any]):
                     continue
                 text = res.text or ""
                 parsed = parse_answer(text, schema)
-                if parsed.error is None:
+                problem = self.check(records[i], parsed.value) if parsed.error is None else None
+                if parsed.error is None and (problem is None or round_ >= max_retries):
                     out[i] = self.accept(records[i], parsed.value, text)
                 elif round_ < max_retries:
                     convos[i] = [*convos[i], {"role": "assistant", "content": text},
-                                 {"role": "user", "content": retry_message(parsed.error)}]
+                                 {"role": "user", "content": retry_message(parsed.error or problem or "")}]
                     again.append(i)
                 else:
                     out[i] = Drop("llm_invalid_output", {"error": parsed.error, "raw": text})
             todo = again
-            if not todo:
-                break
+        self._note_calls(before, started)
         return [r if r is not None else Drop("llm_invalid_output") for r in out]

@@ -4,6 +4,7 @@ needed): numbers checked by hand, per category, samples, refusals; and the predi
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,16 @@ def test_predictions_without_data_and_misaligned(tmp_path: Path) -> None:
     (tmp_path / "short.jsonl").write_text("\n".join(rows[:5]) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="5 predictions but 8"):
         score_predictions(tmp_path / "short.jsonl", SPEC, tmp_path / "y", data)
+
+
+def test_build_report_renders_a_real_eval_json(evals: tuple[Path, Path]) -> None:
+    from datamill.report.html_steps import evaluations
+    from datamill.report.sections import evaluations as found
+
+    entries = found(evals[1].parent, (evals[1] / "eval.json",))
+    assert entries[0]["metrics"] == {"exact_match": 0.75}
+    html = evaluations({"eval": entries})
+    # one table per breakdown field: a row per value with its n and each metric
+    flat = html.replace("\n", "")
+    assert re.search(r"<th[^>]*>category</th><th[^>]*>n</th><th[^>]*>exact_match</th>", flat)
+    assert re.search(r"<td>add</td><td[^>]*>4</td><td[^>]*>0.75</td>", flat)

@@ -152,7 +152,8 @@ def evaluations(m: dict[str, Any]) -> str:
                           for groups in by_cat.values()):  # datamill eval: {field: {value: {"n", "metrics"}}}
             for field, groups in by_cat.items():
                 names = list(dict.fromkeys(k for g in groups.values() for k in g["metrics"]))
-                rows = [[value, g.get("n"), *[_flat(g["metrics"].get(k)) for k in names]] for value, g in groups.items()]
+                rows = [[value, g.get("n"), *[_flat(g["metrics"].get(k)) for k in names]]
+                        for value, g in groups.items()]
                 out.append(table([field, "n", *names], rows))
         elif by_cat:
             cols = list(dict.fromkeys(k for v in by_cat.values() if isinstance(v, dict) for k in v))

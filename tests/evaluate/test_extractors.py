@@ -78,7 +78,9 @@ def test_regex_takes_the_last_match_and_its_group() -> None:
     ("5/6", "0.8333333333333334", {}, True),                             # a fraction equals its decimal
     ("1234567", "1,234,567", {}, True),
     ("-0", "0", {}, True),
-    ("0.0000000001", "0", {}, True),                                     # abs_tol near 0
+    ("0.0000000001", "0", {"abs_tol": 1e-9}, True),                     # abs_tol for references of 0
+    ("0.0000000001", "0", {}, False),
+    ("0.000000000000000", "4.926872627817005024843657913E-11", {}, False),  # 0 is not a tiny reference
     ("0.001", "0", {}, False),
     ("45.1%", "45.1", {}, True),
     ("Paris", " paris.", {}, True),                                      # text: case and punctuation

@@ -132,7 +132,7 @@ def normalize_text(text: str) -> str:
 
 
 def same_answer(predicted: str | None, reference: str | None, *, rel_tol: float = 1e-6,
-                abs_tol: float = 1e-9) -> bool:
+                abs_tol: float = 0.0) -> bool:
     """Numerically equal within the tolerance when both read as numbers, else equal normalized strings."""
     if predicted is None or reference is None:
         return False

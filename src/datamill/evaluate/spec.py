@@ -34,7 +34,9 @@ class ExactMatch(Params):
     letters: str = Field("ABCD", min_length=1, description="choice extractor: the allowed letters")
     rel_tol: float = Field(1e-6, ge=0, description="numbers: relative tolerance (1e-6: equal to ~6 significant "
                            "digits, so float noise in the last digits of a reference is not a miss)")
-    abs_tol: float = Field(1e-9, ge=0, description="numbers: absolute tolerance (for references near 0)")
+    abs_tol: float = Field(0.0, ge=0, description="numbers: absolute tolerance, for references that are 0 or "
+                           "float noise around it (0 by default: an absolute floor would accept 0 for any tiny "
+                           "reference, e.g. 4.9e-11)")
     reference: str | None = Field(None, description="field holding the reference answer (default: the last "
                                   "assistant turn), e.g. meta.answer")
 

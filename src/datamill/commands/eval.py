@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, Opt("--model", "-m", help="Local model (hub name, folder, .gguf, smollm2), or the "
                                         "endpoint's model name with --base-url.")] = None,
         adapter: Annotated[str | None, Opt("--adapter", help="PEFT adapter folder for the local model.")] = None,
-        data: Annotated[str | None, Opt("--data", "-d", help="Test data file or datamill run directory.")] = None,
+        data: Annotated[str | None, Opt("--data", "-d", help="Test data: a file, an export folder or a run directory.")] = None,
         split: Annotated[str | None, Opt("--split", help="Split to evaluate (default: test for a run, all of a "
                                          "file).")] = None,
         format_: Annotated[str | None, Opt("--format", help="Record format of the data file (default: detect).")]
@@ -130,8 +130,8 @@ def register(app: typer.Typer) -> None:
         system: Annotated[str | None, Opt("--system", help="System message for prompts that have none.")] = None,
         device: Annotated[str | None, Opt("--device", help="Local model: cpu, cuda... (default: cuda if any).")]
         = None,
-        config: Annotated[Path | None, Opt("--config", help="YAML with the eval settings (the recipe's eval: keys); "
-                                           "flags win.")] = None,
+        config: Annotated[Path | None, Opt("--config", help="YAML with the eval settings (the recipe's eval: keys but "
+                                           "before, compare and dry_run); flags win.")] = None,
         compare: Annotated[tuple[Path, Path] | None, Opt("--compare", help="Compare two eval folders: BEFORE AFTER.")]
         = None,
         pairwise: Annotated[bool, Opt("--pairwise", help="With --compare: judge before vs after pairwise (both "

@@ -93,7 +93,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, Opt("--model", "-m", help="Local model (hub name, folder, .gguf, smollm2), or the "
                                         "endpoint's model name with --base-url.")] = None,
         adapter: Annotated[str | None, Opt("--adapter", help="PEFT adapter folder for the local model.")] = None,
-        data: Annotated[str | None, Opt("--data", "-d", help="Test data: a file, an export folder or a run directory.")] = None,
+        data: Annotated[str | None, Opt("--data", "-d", help="Test data: a file, an export folder or a run "
+                                        "directory.")] = None,
         split: Annotated[str | None, Opt("--split", help="Split to evaluate (default: test for a run, all of a "
                                          "file).")] = None,
         format_: Annotated[str | None, Opt("--format", help="Record format of the data file (default: detect).")]

@@ -57,6 +57,12 @@ def test_preference_reference_is_chosen(tmp_path: Path) -> None:
     assert item.messages == [{"role": "user", "content": "q"}] and "good" in (item.reference or "")
 
 
+def test_split_column_of_a_file(tmp_path: Path) -> None:
+    rows = [{"instruction": f"q{i}", "output": f"a{i}", "split": "test" if i % 2 else "train"} for i in range(6)]
+    data = load_data(_write(tmp_path / "mixed.json", rows, array=True), split="test")
+    assert [i.reference for i in data.items] == ["a1", "a3", "a5"] and data.skipped == {"other_split": 3}
+
+
 def test_kto_examples_labelled_bad_are_no_reference(tmp_path: Path) -> None:
     rows = [{"prompt": "q", "completion": "good", "label": True}, {"prompt": "q2", "completion": "bad", "label": False}]
     data = load_data(_write(tmp_path / "kto.jsonl", rows))

@@ -226,7 +226,7 @@ def load_file(path: str, *, split: str | None = None, record_format: str = "auto
             record["id"] = f"{prefix}{n}"
             if own is not None:
                 record["own_id"] = str(own)
-            if split is not None and record.get("split", get_field(record, "split")) != split:
+            if split is not None and (record.get("split") or get_field(record, "meta.split")) != split:
                 skipped["other_split"] += 1
                 continue
             if limit is not None and len(items) >= limit:

@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -85,11 +86,13 @@ class _OpenFile:
 class ExportRun:
     """Writes one output: groups rows by ``split_by``, shards by ``shard_size``, single file if asked."""
 
-    def __init__(self, spec: OutputSpec, exporter: Exporter, target: str) -> None:
+    def __init__(self, spec: OutputSpec, exporter: Exporter, target: str,
+                 make_writer: Callable[[IO[bytes]], Any] | None = None) -> None:
         self.spec = spec
         self.exporter = exporter
         self.target = target.rstrip("/")
         self.single_file = PurePosixPath(self.target).suffix == exporter.extension
+        self.make_writer = make_writer or exporter.writer
         self.fs, self.root = fsspec.core.url_to_fs(self.target)
         self._open: dict[str | None, _OpenFile] = {}
         self._remove_stray_tmp()
@@ -132,7 +135,7 @@ class ExportRun:
         else:
             raw = self.fs.open(path, "wb")
         hashing = _HashingFile(raw)
-        of = _OpenFile(path, tmp, raw, hashing, self.exporter.writer(hashing), split)  # type: ignore[arg-type]
+        of = _OpenFile(path, tmp, raw, hashing, self.make_writer(hashing), split)  # type: ignore[arg-type]
         self._open[split] = of
         return of
 
@@ -160,11 +163,17 @@ class ExportRun:
     def _public(self, path: str) -> str:
         return path if self._is_local() else self.fs.unstrip_protocol(path)
 
-    def write(self, row: Any, split: str | None) -> None:
+    @staticmethod
+    def is_single_file(spec: OutputSpec, exporter: Exporter) -> bool:
+        """The output is one file (its path ends with the format's extension), whatever ``split_by`` says."""
+        return PurePosixPath(spec.path.rstrip("/")).suffix == exporter.extension
+
+    def write(self, row: Any, split: str | None, records: int = 1) -> None:
+        """Write ``row`` (a part of ``records`` records when joining parts) to the file of ``split``."""
         key = None if self.single_file else split
         of = self._open.get(key) or self._open_file(key)
         of.writer.write(row)
-        of.count += 1
+        of.count += records
         if self.spec.shard_size and of.count >= self.spec.shard_size:
             self._close(of)
             self._shard_no[key] += 1

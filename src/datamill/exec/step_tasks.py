@@ -1,8 +1,6 @@
-"""Worker-side execution of steps over one shard: row steps, and the two parallel phases of global steps.
-
-Each task streams its input shard, so memory is bounded by the batch size, not the shard or input
-size. Outputs are published atomically and the per-shard ``.stats.json`` is written last: its
-presence is what marks the shard as done for resume.
+"""Worker-side pieces shared by every stage: step instances per process, one stage's files for one shard
+(:class:`StageSinks`: dropped records, quarantine, stats), and the signature phase of a global step over
+a stored shard. The passes themselves are in :mod:`datamill.exec.segment`.
 """
 
 from __future__ import annotations
@@ -10,7 +8,7 @@ from __future__ import annotations
 import pickle
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,14 +16,13 @@ from typing import Any, TypeVar
 import orjson
 
 from datamill.exec import progress
-from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, dumps, read_shard, read_shard_lines, tmp_path
+from datamill.exec.shards import JsonlSink, dumps, read_shard, tmp_path
 from datamill.exec.workdir import write_json_atomic
 from datamill.records import Record
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
 
-BATCH = 256
 SIGNATURE_BATCH = 1024
 
 #: Step instances built in this process, one per (step, params, stage): each is set up once and reused for
@@ -66,31 +63,158 @@ def close_steps() -> None:
         step.teardown()
 
 
-@dataclass(frozen=True)
-class ShardTask:
-    step: StepRef
-    stage_path: Path
-    shard: str
-    input_path: Path
-    quarantine_path: Path
-    progress_key: str
-    context: StepContext
+class StageSinks:
+    """One stage's files for one shard: its dropped records, its quarantine entries and its stats.
 
-    @property
-    def output_path(self) -> Path:
-        return self.stage_path / f"{self.shard}{SHARD_SUFFIX}"
+    Everything is written to temporary files and published by :meth:`close`; the stats file last.
+    """
+
+    def __init__(self, stage_path: Path, label: str, shard: str, quarantine_path: Path) -> None:
+        self.stage_path = stage_path
+        self.label = label
+        self.shard = shard
+        self.stats = StageStats()
+        self.dropped = JsonlSink(stage_path / "dropped" / f"{shard}.jsonl")
+        self.quarantine = JsonlSink(quarantine_path / f"{label}-{shard}.jsonl")
 
     @property
     def stats_path(self) -> Path:
         return self.stage_path / f"{self.shard}.stats.json"
 
-    @property
-    def signature_path(self) -> Path:
-        return self.stage_path / "signatures" / f"{self.shard}.pkl"
+    def collect_notes(self, step: Step) -> None:
+        """Add what the step noted (``Step.note``) to this shard's stats."""
+        self.stats.notes.update(step.take_notes())
 
-    @property
-    def plan_path(self) -> Path:
-        return self.stage_path / "plans" / f"{self.shard}.pkl"
+    def drop(self, record: Record, drop: Drop) -> None:
+        self.stats.dropped[drop.reason] += 1
+        entry: dict[str, Any] = {"reason": drop.reason}
+        if drop.detail:
+            entry["detail"] = drop.detail
+        entry["record"] = record
+        self.dropped.write(entry)
+
+    def drop_raw(self, line: bytes, drop: Drop) -> None:
+        """:meth:`drop` for a record still in its stored bytes: the same line, without decoding it."""
+        self.stats.dropped[drop.reason] += 1
+        head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
+        self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
+
+    def fail(self, record: Record, exc: BaseException) -> None:
+        self.stats.quarantined += 1
+        self.quarantine.write({
+            "stage": self.label, "location": record.get("id"), "source": record.get("source"),
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exception_only(type(exc), exc)[-1].strip(),
+            "row": record,
+        })
+
+    def process(self, step: RowStep[Any], batch: list[Record]) -> list[Record]:
+        """Run a row step over a batch; returns the records it kept.
+
+        A step with its own ``process_batch`` (one call for many records: LLM requests) gets copies kept
+        aside: if the call raises, every record is retried alone from its copy (the failed call may have
+        changed them) and what the failed call noted is forgotten. Other steps are called record by record;
+        a record whose call raises is quarantined (as the step left it) and the others go on.
+        """
+        self.stats.records_in += len(batch)
+        if type(step).process_batch is not RowStep.process_batch:
+            pairs = self._batched(step, batch)
+        else:
+            pairs = []
+            for record in batch:
+                try:
+                    pairs.append((record, step.process(record)))
+                except Exception as exc:
+                    self.fail(record, exc)
+        kept: list[Record] = []
+        for record, result in pairs:
+            if isinstance(result, Drop):
+                self.drop(record, result)
+            else:
+                kept.append(result)
+        self.stats.records_out += len(kept)
+        self.collect_notes(step)
+        return kept
+
+    def _batched(self, step: RowStep[Any], batch: list[Record]) -> list[tuple[Record, Record | Drop]]:
+        copies = [dumps(r) for r in batch]
+        try:
+            results = step.process_batch(batch)
+            if len(results) != len(batch):
+                raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
+            return list(zip(batch, results, strict=True))
+        except Exception:
+            step.take_notes()
+        pairs = []
+        for copy in copies:
+            record = orjson.loads(copy)
+            try:
+                pairs.append((record, step.process(record)))
+            except Exception as exc:
+                self.fail(orjson.loads(copy), exc)
+        return pairs
+
+    def apply_one(self, step: GlobalStep[Any, Any, Any], record: Record, index: int, plan: Any) -> Record | None:
+        """A global step's apply phase on one record: the kept record, or None (dropped or quarantined)."""
+        self.stats.records_in += 1
+        try:
+            result = step.apply(record, index, plan)
+        except Exception as exc:
+            self.fail(record, exc)
+            return None
+        if isinstance(result, Drop):
+            self.drop(record, result)
+            return None
+        self.stats.records_out += 1
+        return result
+
+    def close(self) -> StageStats:
+        self.dropped.close()
+        self.quarantine.close()
+        write_json_atomic(self.stats_path, self.stats.to_json())
+        return self.stats
+
+    def abort(self) -> None:
+        self.dropped.abort()
+        self.quarantine.abort()
+
+
+def run_signature_shard(ref: StepRef, context: StepContext, input_path: Path, output_path: Path,
+                        progress_key: str) -> int:
+    """A global step's signature phase over one stored shard, when the segment that stored it could not
+    compute them (the step was added or changed after that segment finished)."""
+    step = get_step(ref, context)
+    assert isinstance(step, GlobalStep)
+    started = time.process_time()
+    signatures: list[Any] = []
+    for batch in _batches(read_shard(input_path), SIGNATURE_BATCH):
+        try:
+            signatures.extend(step.signature_batch(batch))
+        except Exception:
+            for record in batch:  # find the record to name in the error
+                try:
+                    step.signature(record)
+                except Exception as exc:
+                    from datamill.errors import StepError
+
+                    raise StepError(
+                        f"step '{ref.name}' failed computing the signature of record "
+                        f"{record.get('id')!r}: {type(exc).__name__}: {exc}"
+                    ) from exc
+            raise
+        progress.tick(progress_key, len(batch))
+    write_signatures(output_path, step.pack(signatures), time.process_time() - started)
+    progress.flush()
+    return len(signatures)
+
+
+def write_signatures(path: Path, packed: Any, seconds: float) -> None:
+    """One shard's packed signatures and the CPU seconds spent computing them, published atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    with open(tmp, "wb") as fh:
+        pickle.dump({"signatures": packed, "seconds": seconds}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 T = TypeVar("T")
@@ -107,183 +231,6 @@ def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-class _Outputs:
-    """The three destinations of a shard task: kept records, dropped records, quarantined records."""
-
-    def __init__(self, task: ShardTask, step_label: str) -> None:
-        self.task = task
-        self.step_label = step_label
-        self.stats = StageStats()
-        self.kept = ShardWriter(task.output_path)
-        self.dropped = JsonlSink(task.stage_path / "dropped" / f"{task.shard}.jsonl")
-        self.quarantine = JsonlSink(task.quarantine_path / f"{step_label}-{task.shard}.jsonl")
-
-    def collect_notes(self, step: Step) -> None:
-        """Add what the step noted (``Step.note``) to this shard's stats."""
-        self.stats.notes.update(step.take_notes())
-
-    def emit(self, record: Record, result: Record | Drop) -> None:
-        if isinstance(result, Drop):
-            self.stats.dropped[result.reason] += 1
-            entry: dict[str, Any] = {"reason": result.reason}
-            if result.detail:
-                entry["detail"] = result.detail
-            entry["record"] = record
-            self.dropped.write(entry)
-        else:
-            self.stats.records_out += 1
-            self.kept.write(result)
-
-    def emit_raw(self, line: bytes, drop: Drop | None) -> None:
-        """:meth:`emit` for a record still in its stored bytes: the same lines, without decoding it."""
-        if drop is None:
-            self.stats.records_out += 1
-            self.kept.write_line(line + b"\n")
-            return
-        self.stats.dropped[drop.reason] += 1
-        head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
-        self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
-
-    def fail(self, record: Record, exc: BaseException) -> None:
-        self.stats.quarantined += 1
-        self.quarantine.write({
-            "stage": self.step_label, "location": record.get("id"), "source": record.get("source"),
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exception_only(type(exc), exc)[-1].strip(),
-            "row": record,
-        })
-
-    def close(self, started: float) -> StageStats:
-        self.kept.close()
-        self.dropped.close()
-        self.quarantine.close()
-        self.stats.seconds = time.perf_counter() - started
-        write_json_atomic(self.task.stats_path, self.stats.to_json())
-        return self.stats
-
-    def abort(self) -> None:
-        self.kept.abort()
-        self.dropped.abort()
-        self.quarantine.abort()
-
-    def run(self, body: Callable[[], None], started: float) -> dict[str, Any]:
-        """Run ``body`` (which emits into these outputs), then publish them all, or none on any error."""
-        try:
-            body()
-            stats = self.close(started)
-        except BaseException:
-            self.abort()
-            raise
-        progress.flush()
-        return stats.to_json()
-
-
-def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
-    """Apply a row step to one shard."""
-    started = time.perf_counter()
-    step = get_step(task.step, task.context)
-    assert isinstance(step, RowStep)
-    out = _Outputs(task, step_label)
-
-    def body() -> None:
-        for lines in _batches(read_shard_lines(task.input_path), step.batch_size or BATCH):
-            out.stats.records_in += len(lines)
-            batch = [orjson.loads(line) for line in lines]
-            try:
-                results = step.process_batch(batch)
-                if len(results) != len(batch):
-                    raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
-                pairs = list(zip(batch, results, strict=True))
-            except Exception:
-                # the batch may have changed records before it failed: start again from the stored bytes,
-                # one record at a time, and forget what the failed call noted
-                step.take_notes()
-                pairs = []
-                for line in lines:
-                    record = orjson.loads(line)
-                    try:
-                        pairs.append((record, step.process(record)))
-                    except Exception as exc:
-                        out.fail(orjson.loads(line), exc)
-            for record, result in pairs:
-                out.emit(record, result)
-            out.collect_notes(step)
-            progress.tick(task.progress_key, len(batch))
-
-    return out.run(body, started)
-
-
-def run_signature_shard(task: ShardTask) -> int:
-    """Global step, phase 1: the signatures of one shard, packed by the step (``pack``) and pickled next to
-    the stage."""
-    step = get_step(task.step, task.context)
-    assert isinstance(step, GlobalStep)
-    signatures: list[Any] = []
-    for batch in _batches(read_shard(task.input_path), SIGNATURE_BATCH):
-        try:
-            signatures.extend(step.signature_batch(batch))
-        except Exception:
-            for record in batch:  # find the record to name in the error
-                try:
-                    step.signature(record)
-                except Exception as exc:
-                    from datamill.errors import StepError
-
-                    raise StepError(
-                        f"step '{task.step.name}' failed computing the signature of record "
-                        f"{record.get('id')!r}: {type(exc).__name__}: {exc}"
-                    ) from exc
-            raise
-        progress.tick(task.progress_key, len(batch))
-    task.signature_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(task.signature_path)
-    with open(tmp, "wb") as fh:
-        pickle.dump(step.pack(signatures), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(task.signature_path)
-    progress.flush()
-    return len(signatures)
-
-
 def load_pickle(path: Path) -> Any:
     with open(path, "rb") as fh:
         return pickle.load(fh)
-
-
-def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
-    """Global step, phase 3: apply this shard's plan to its records."""
-    started = time.perf_counter()
-    step = get_step(task.step, task.context)
-    assert isinstance(step, GlobalStep)
-    plan = load_pickle(task.plan_path)
-    out = _Outputs(task, step_label)
-    if step.filter_only:
-        return out.run(lambda: _filter_records(task, step, plan, out), started)
-
-    def body() -> None:
-        for index, record in enumerate(read_shard(task.input_path)):
-            out.stats.records_in += 1
-            try:
-                result = step.apply(record, index, plan)
-            except Exception as exc:
-                out.fail(record, exc)
-                continue
-            out.emit(record, result)
-            progress.tick(task.progress_key)
-        out.collect_notes(step)
-        for extra in step.extra_records(plan):
-            out.stats.generated += 1
-            out.emit(extra, extra)
-
-    return out.run(body, started)
-
-
-def _filter_records(task: ShardTask, step: GlobalStep[Any, Any, Any], plan: Any, out: _Outputs) -> None:
-    """Apply phase of a filter-only step: records stay in their stored bytes (kept ones are copied,
-    dropped ones wrapped in the dropped entry), byte-identical to decoding and re-encoding them."""
-    index = -1
-    for index, line in enumerate(read_shard_lines(task.input_path)):
-        out.emit_raw(line, None if plan is None else step.decide(index, plan))
-        if index & 1023 == 1023:
-            progress.tick(task.progress_key, 1024)
-    out.stats.records_in = index + 1
-    progress.tick(task.progress_key, (index + 1) & 1023)

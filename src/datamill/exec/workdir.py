@@ -92,12 +92,25 @@ class StageDir:
         write_text_atomic(self.fingerprint_file, self.fingerprint + "\n")
         return False
 
-    def mark_done(self, stats: StageStats, extra: dict[str, Any] | None = None) -> None:
+    def mark_done(self, stats: StageStats, extra: dict[str, Any] | None = None, *, stored: bool = True) -> None:
+        """Publish the stage's stats and mark it done. ``stored``: its output records are in its folder (a
+        stage fused with the ones after it has only its stats, dropped records and artifacts)."""
         data = stats.to_json()
         if extra:
             data.update(extra)
+        data["stored"] = stored
         write_json_atomic(self.path / "stats.json", data)
         write_text_atomic(self.success_marker, self.fingerprint + "\n")
+
+    def is_stored(self) -> bool:
+        """Done, and its output records are in its folder."""
+        return self.is_done() and bool(self.read_stats().get("stored", True))
+
+    def reset(self) -> None:
+        """Forget everything the stage wrote; it starts over."""
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.prepare()
 
     def read_stats(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.path / "stats.json").read_text(encoding="utf-8"))

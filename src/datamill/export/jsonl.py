@@ -11,6 +11,8 @@ from datamill.records import Record
 
 
 class JsonlRowWriter(RowWriter):
+    joinable = "lines"
+
     def __init__(self, fh: IO[bytes]) -> None:
         super().__init__(fh)
         self._buf: list[bytes] = []
@@ -30,6 +32,8 @@ class JsonlRowWriter(RowWriter):
 class JsonArrayRowWriter(RowWriter):
     """A JSON array, one element per line: what LLaMA-Factory's .json files look like."""
 
+    joinable = "json_array"
+
     def __init__(self, fh: IO[bytes]) -> None:
         super().__init__(fh)
         self._first = True
@@ -48,6 +52,7 @@ class JsonlExporter(Exporter):
     name = "jsonl"
     description = "canonical records as JSON Lines"
     extension = ".jsonl"
+    passthrough = True
 
     def convert(self, record: Record) -> Any:
         return record

@@ -53,6 +53,10 @@ class StepSpec(Strict):
         description="this step's share of dropped + quarantined records above which the run fails "
                     "(default: the recipe's max_loss)",
     )
+    checkpoint: bool = Field(
+        False, description="store this step's output in the work directory (steps are otherwise fused with "
+                           "the ones around them and their records stored only before global steps and outputs)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -64,7 +68,7 @@ class StepSpec(Strict):
             return {"step": name, "params": params if params is not None else {}}
         if isinstance(data, dict) and "step" not in data and len(data) > 1:
             # `- filter: {...}` with a sibling key: `max_loss` and `id` sit next to the step name
-            names = [k for k in data if k not in ("id", "max_loss")]
+            names = [k for k in data if k not in ("id", "max_loss", "checkpoint")]
             if len(names) == 1:
                 rest = {k: v for k, v in data.items() if k != names[0]}
                 return {"step": names[0], "params": data[names[0]] if data[names[0]] is not None else {}, **rest}

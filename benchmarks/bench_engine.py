@@ -36,7 +36,7 @@ import psutil
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import generate  # noqa: E402
+from bench_core import generate
 
 HERE = Path(__file__).resolve().parent
 VENV = HERE / "out" / "venv-datatrove"
@@ -103,7 +103,8 @@ with open(out, "wb") as fh:
                 row = orjson.loads(line)
                 if len(row["output"]) < 10:
                     continue
-                key = xxhash.xxh3_64_intdigest((row["instruction"] + "\n" + row["input"] + "\n" + row["output"]).encode())
+                text = row["instruction"] + "\n" + row["input"] + "\n" + row["output"]
+                key = xxhash.xxh3_64_intdigest(text.encode())
                 if key in seen:
                     continue
                 seen.add(key)
@@ -116,8 +117,8 @@ def datatrove_python() -> str:
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "datatrove==0.10.1", "orjson", "regex", "tokenizers", "xxhash"],
-                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "datatrove==0.10.1", "orjson", "regex",
+                        "tokenizers", "xxhash"], check=True)
     return str(python)
 
 
@@ -247,8 +248,9 @@ def main() -> None:
     print("| engine | wall s | CPU s | peak RSS MB | kept |")
     print("|---|---:|---:|---:|---:|")
     for engine, res in results.items():
+        kept_text = "/".join(f"{k:,}" for k in sorted(kept[engine]))
         print(f"| {engine} | {statistics.median(x[0] for x in res):.1f} | {statistics.median(x[1] for x in res):.1f} "
-              f"| {statistics.median(x[2] for x in res) / 1e6:.0f} | {'/'.join(f'{k:,}' for k in sorted(kept[engine]))} |")
+              f"| {statistics.median(x[2] for x in res) / 1e6:.0f} | {kept_text} |")
     if len({k for ks in kept.values() for k in ks}) != 1:
         print("\nWARNING: the engines kept different numbers of records")
     for workers, wall, cpu in single:

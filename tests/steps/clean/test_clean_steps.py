@@ -29,6 +29,9 @@ CASES: list[tuple[RowStep[Any], str, str]] = [
     (Normalize(NormalizeParams()), "你好,世界!  ＡＢＣ１２３", "你好，世界！ABC123"),
     (Normalize(NormalizeParams()), "圆周率是3.14. Hello, world.", "圆周率是3.14. Hello, world."),
     (Normalize(NormalizeParams()), "a\r\n\r\n\r\n\r\nb\u200b  c \t", "a\n\nb c"),
+    (Normalize(NormalizeParams()), "  a\n    b\n\n\n\n  c  ", "a\n  b\n\nc"),  # common indentation only
+    (Normalize(NormalizeParams()), "\tif x:\n\t\ty()", "if x:\n\ty()"),
+    (Normalize(NormalizeParams()), "用 `x  =  1`  和\u200d `a,b`,好", "用 `x  =  1` 和 `a,b`,好"),
     (Normalize(NormalizeParams(punctuation="ascii")), "你好，世界！（测试）", "你好,世界!(测试)"),
     (Normalize(NormalizeParams(cjk_spaces=True)), "中 文 text", "中文 text"),
     (FixUnicode(FixUnicodeParams()), "The Mona Lisa doesnâ€™t have eyebrows.", "The Mona Lisa doesn’t have eyebrows."),

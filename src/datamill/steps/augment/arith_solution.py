@@ -117,8 +117,11 @@ class ArithSolution(GlobalStep[ArithParams, ArithSignature, None]):
         i = last_assistant_index(messages)
         if i is None:
             messages.append({"role": "assistant", "content": solved.answer})
-        else:
+        elif messages[i].get("content") != solved.answer:
             messages[i] = {**messages[i], "content": solved.answer}
+        else:
+            return record
+        self.note("changed")
         return record
 
     def report(self) -> dict[str, Any]:

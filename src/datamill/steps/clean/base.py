@@ -28,7 +28,10 @@ P = TypeVar("P", bound=CleanParams)
 
 
 class CleanStep(RowStep[P]):
-    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops."""
+    """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops.
+
+    Notes ``changed``: the records of which at least one text changed (in the stage's ``stats.json``).
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     writes: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
@@ -37,4 +40,15 @@ class CleanStep(RowStep[P]):
         raise NotImplementedError
 
     def process(self, record: Record) -> Record | Drop:
-        return map_texts(record, self.params.on, self.clean)
+        changed = False
+
+        def rewrite(text: str) -> str:
+            nonlocal changed
+            out = self.clean(text)
+            changed = changed or out != text
+            return out
+
+        map_texts(record, self.params.on, rewrite)
+        if changed:
+            self.note("changed")
+        return record

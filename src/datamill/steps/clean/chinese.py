@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from datamill.errors import require
 from datamill.steps.clean.base import CleanParams, CleanStep
+from datamill.steps.clean.spans import HIRAGANA
+
+#: A sentence (up to and including its end mark or line end) holding hiragana is Japanese, whose kanji are
+#: not Traditional Chinese: 東京は... must not become 东京は...
+_SENTENCE = re.compile(r"[^。！？!?\n]*(?:[。！？!?\n]+|$)")
+_HIRAGANA = re.compile(f"[{HIRAGANA}]")
 
 Config = Literal["t2s", "s2t", "s2tw", "s2twp", "tw2s", "tw2sp", "s2hk", "hk2s", "t2tw", "t2hk", "tw2t", "hk2t"]
 
@@ -27,11 +34,15 @@ class ChineseConvert(CleanStep[ChineseConvertParams]):
     Acts on ``on`` (default ``all``). Uses the ``opencc`` package from PyPI (the official C++ OpenCC
     with its dictionaries bundled; works offline); ``opencc-python-reimplemented`` installs a module of
     the same name and must not be installed next to it. Text without Chinese characters is passed
-    through untouched. Needs ``datamill[clean]``.
+    through untouched, and so is every sentence that holds hiragana (Japanese: its kanji are not
+    Traditional Chinese; katakana alone, as in a brand name inside a Chinese sentence, does not count).
+    Nothing else changes: ASCII, punctuation and emoji are left as they are (``s2twp``-style configs also
+    replace phrases, as OpenCC defines them). Needs ``datamill[clean]``.
     """
 
     name: ClassVar[str] = "chinese_convert"
     Params = ChineseConvertParams
+    version: ClassVar[str] = "2"
 
     def setup(self) -> None:
         opencc: Any = require("opencc", "clean", "chinese_convert")
@@ -45,5 +56,8 @@ class ChineseConvert(CleanStep[ChineseConvertParams]):
             return text
         if not hasattr(self, "_converter"):
             self.setup()
-        out: str = self._converter.convert(text)
-        return out
+        if not _HIRAGANA.search(text):
+            out: str = self._converter.convert(text)
+            return out
+        return "".join(m[0] if _HIRAGANA.search(m[0]) else self._converter.convert(m[0])
+                       for m in _SENTENCE.finditer(text) if m[0])

@@ -1,18 +1,33 @@
-"""Regular expressions for URLs, e-mails, phone numbers and personal identifiers, shared by
-``remove_patterns`` and ``mask_pii``, with the validators that keep false positives down
-(Luhn for card numbers, the GB 11643 check digit for Chinese ID cards, octet ranges for IPv4)."""
+"""Finders for URLs, e-mails, phone numbers and personal identifiers, shared by ``remove_patterns`` and
+``mask_pii``, with the validators that keep false positives down (Luhn for card numbers, the GB 11643
+check digit for Chinese ID cards, octet ranges for IPv4).
+
+Boundaries are ASCII-aware, not ``\\b``: in Python's Unicode regexes a Chinese character is a word
+character, so ``\\b`` finds no boundary in ``从https://...`` or ``电话13812345678`` and a match either is
+missed or starts in the middle of the item. A URL ends where URLs written in text end: at whitespace, at
+CJK text or full-width punctuation (``/downloads/下载安装`` ends before ``下``), and before trailing
+sentence punctuation (``.``, ``,``, a ``)`` that does not close a ``(`` of the URL).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-#: Digits may not touch other digits or a decimal point, so numbers in arithmetic are never matched.
-_NB = r"(?<![\w.])"
-_NA = r"(?![\w]|\.\d)"
+from datamill.steps.clean.spans import CJK_TEXT
 
-URL = re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"'，。！？、；：（）【】]+(?<![.,;:!?)])", re.IGNORECASE)
-EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
+#: Digits may not touch other digits, ASCII letters or a decimal point, so numbers in arithmetic and
+#: inside identifiers are never matched; CJK text around them is a boundary.
+_NB = r"(?<![A-Za-z0-9_.])"
+_NA = r"(?![A-Za-z0-9_]|\.\d)"
+
+#: What a URL written in running text never contains: whitespace, quotes and angle brackets, CJK text and
+#: full-width punctuation, typographic quotes, dashes and ellipses.
+_URL_STOP = rf"\s<>\"'`{CJK_TEXT}\u2013\u2014\u2018-\u201f\u2026"
+URL = re.compile(rf"(?<![A-Za-z0-9_@.\-/])(?:(?:https?|ftp)://|www\.)[^{_URL_STOP}]+", re.IGNORECASE)
+EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+                   r"(?![A-Za-z0-9\-])")
 PHONE = re.compile(
     _NB + r"(?:"
     r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"  # Chinese mobile
@@ -23,11 +38,13 @@ PHONE = re.compile(
 )
 ID_CARD = re.compile(_NB + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + _NA)
 IPV4 = re.compile(_NB + r"(?:\d{1,3}\.){3}\d{1,3}" + _NA)
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![\w:])")
+IPV6 = re.compile(r"(?<![A-Za-z0-9_:])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![A-Za-z0-9_:])")
 CREDIT_CARD = re.compile(_NB + r"\d{4}(?:[- ]?\d{4}){2}[- ]?\d{1,7}" + _NA)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+_TRAILING = ".,;:!?*"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
 def valid_id_card(s: str) -> bool:
@@ -52,21 +69,60 @@ def valid_ipv4(s: str) -> bool:
     return all(0 <= int(p) <= 255 and (p == "0" or not p.startswith("0")) for p in s.split("."))
 
 
-#: type -> (pattern, validator or None), in the order they are applied (longest/most specific first).
-PII: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = {
-    "EMAIL": (EMAIL, None),
-    "URL": (URL, None),
-    "ID_CARD": (ID_CARD, valid_id_card),
-    "CREDIT_CARD": (CREDIT_CARD, valid_luhn),
-    "IP": (IPV4, valid_ipv4),
-    "IPV6": (IPV6, None),
-    "PHONE": (PHONE, None),
+def trim_url(url: str) -> str:
+    """``url`` without the sentence punctuation that follows it in text: ``.``, ``,``, ``!``... and a closing
+    bracket that has no opening one inside the URL (``(see https://a.org/x)``; ``.../Python_(language)``
+    keeps its own)."""
+    while url:
+        last = url[-1]
+        if last in _TRAILING or (last in _PAIRS and url.count(_PAIRS[last]) < url.count(last)):
+            url = url[:-1]
+        else:
+            break
+    host = url.split("//", 1)[1] if "//" in url else url[4:]  # after the scheme, or after "www."
+    return url if host[:1].isalnum() else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finder:
+    """A pattern, with an optional ``trim`` of each match and a ``valid`` check (check digits)."""
+
+    pattern: re.Pattern[str]
+    valid: Callable[[str], bool] | None = None
+    trim: Callable[[str], str] | None = None
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of every valid match, in order."""
+        for m in self.pattern.finditer(text):
+            found = m.group(0)
+            if self.trim is not None:
+                found = self.trim(found)
+            if found and (self.valid is None or self.valid(found)):
+                yield m.start(), m.start() + len(found)
+
+    def sub(self, text: str, replacement: Callable[[str], str]) -> str:
+        """Every valid match replaced by ``replacement(match)``."""
+        out: list[str] = []
+        pos = 0
+        for start, end in self.spans(text):
+            out.append(text[pos:start])
+            out.append(replacement(text[start:end]))
+            pos = end
+        if not out:
+            return text
+        out.append(text[pos:])
+        return "".join(out)
+
+
+URL_FINDER = Finder(URL, trim=trim_url)
+
+#: type -> finder, in the order they are applied (longest/most specific first).
+PII: dict[str, Finder] = {
+    "EMAIL": Finder(EMAIL),
+    "URL": URL_FINDER,
+    "ID_CARD": Finder(ID_CARD, valid_id_card),
+    "CREDIT_CARD": Finder(CREDIT_CARD, valid_luhn),
+    "IP": Finder(IPV4, valid_ipv4),
+    "IPV6": Finder(IPV6),
+    "PHONE": Finder(PHONE),
 }
-
-
-def substitute(pattern: re.Pattern[str], text: str, replacement: str,
-               valid: Callable[[str], bool] | None = None) -> str:
-    """``pattern.sub(replacement, text)``, skipping matches the validator rejects."""
-    if valid is None:
-        return pattern.sub(replacement.replace("\\", "\\\\"), text)
-    return pattern.sub(lambda m: replacement if valid(m.group(0)) else m.group(0), text)

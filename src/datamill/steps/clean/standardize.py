@@ -8,6 +8,8 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from datamill.steps.clean.base import CleanParams, CleanStep
+from datamill.steps.clean.spans import CODE, MATH, map_outside
+from datamill.steps.clean.targets import On
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -41,7 +43,9 @@ _SUFFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_SUFFIX, key=len, rev
 CURRENCY_PRE = re.compile(
     rf"(?<![A-Za-z])(?<![0-9] )(?<![0-9])({_PREFIX_RE})\s?{_AMOUNT}(?![0-9])(?!\s?(?:{_SUFFIX_RE}))"
 )
-CURRENCY_POST = re.compile(rf"{_NB}{_AMOUNT}\s?({_SUFFIX_RE})(?![A-Za-z])")
+#: 元 that starts another word is not yuan: 118元素 (elements), 3元组 (triple), 2元一次方程 (equations), 元旦
+_NOT_YUAN = r"(?!(?<=元)(?:[素组旦]|宇宙|[一二三四]?次?方程))"
+CURRENCY_POST = re.compile(rf"{_NB}{_AMOUNT}\s?({_SUFFIX_RE})(?![A-Za-z]){_NOT_YUAN}")
 #: unit word -> SI symbol (longest first when matching)
 UNITS = {"平方千米": "km²", "平方公里": "km²", "平方米": "m²", "平方厘米": "cm²", "立方米": "m³", "立方厘米": "cm³",
          "千米": "km", "公里": "km", "厘米": "cm", "毫米": "mm", "米": "m", "千克": "kg", "公斤": "kg", "克": "g",
@@ -54,6 +58,11 @@ UNIT = re.compile(rf"{_NB}([0-9]+(?:\.[0-9]+)?)\s?({_UNIT_RE})(?![A-Za-z])")
 
 
 class StandardizeParams(CleanParams):
+    on: On = Field(
+        default="answer",
+        description="texts to standardize (see clean steps); default answer: the target the model learns to "
+        "write, while prompts keep the variety users really type",
+    )
     dates: Literal["iso"] | None = Field(default="iso", description="iso: dates become YYYY-MM-DD; null: off")
     day_first: bool = Field(default=False, description="read 03/04/2024 as 3 April (default: March 4, US order)")
     currency: Literal["code"] | None = Field(
@@ -78,19 +87,21 @@ class Standardize(CleanStep[StandardizeParams]):
     Acts on ``on`` (default ``answer``: the target the model learns to write; prompts keep the variety
     users really type). Dates (``2024年7月28日``, ``2024/7/28``, ``July 28, 2024``, ``28 July 2024``,
     ``07/28/2024``) become ISO ``2024-07-28``; an impossible date is left as it is. Currency (``¥100``,
-    ``100元``, ``$5``, ``5美元``, ``RMB 1,000``) becomes ``100 CNY``; units (opt-in) ``5公里`` -> ``5 km``.
-    Numbers inside longer numbers are never touched; the output forms are not matched again: idempotent.
+    ``100元``, ``$5``, ``5美元``, ``RMB 1,000``) becomes ``100 CNY`` (``元`` starting another word is not
+    money: ``118元素``, ``3元组``, ``2元一次方程``); units (opt-in) ``5公里`` -> ``5 km``. Nothing else
+    changes: numbers inside longer numbers, Markdown code (``echo $5``) and LaTeX math (``$5x+3$``; a
+    ``$`` pair counts as math by pandoc's rule, so ``costs $5 and $10`` is money) are never touched; the
+    output forms are not matched again: idempotent.
     """
 
     name: ClassVar[str] = "standardize"
     Params = StandardizeParams
-
-    def __init__(self, params: StandardizeParams) -> None:
-        if "on" not in params.model_fields_set:
-            params = params.model_copy(update={"on": "answer"})
-        super().__init__(params)
+    version: ClassVar[str] = "2"
 
     def clean(self, text: str) -> str:
+        return map_outside(text, self._clean_prose, (CODE, MATH))
+
+    def _clean_prose(self, text: str) -> str:
         # one rewrite can expose another (``$5　RMB 1,000``: the RMB amount first, then ``$5``):
         # repeat to a fixed point so that the step is idempotent
         for _ in range(4):

@@ -8,11 +8,15 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
+from datamill.errors import RecipeError
 from datamill.steps.base import Drop
+from datamill.steps.clean.targets import On
 from datamill.steps.filters.base import FilterParams, Scores, TextFilter
 
 
 class BlocklistParams(FilterParams):
+    on: On = Field(default="all", description="texts to search: default all (a blocked word in the prompt is as "
+                                               "bad as in the answer); prompt, answer, turns... or field paths")
     words: list[str] = Field(default=[], description="words or phrases; case-insensitive; ASCII words match "
                                                      "whole words only ('ass' does not match 'class')")
     patterns: list[str] = Field(default=[], description="regular expressions (searched)")
@@ -49,14 +53,18 @@ class Blocklist(TextFilter[BlocklistParams]):
     Params = BlocklistParams
 
     def __init__(self, params: BlocklistParams) -> None:
-        if "on" not in params.model_fields_set:
-            params = params.model_copy(update={"on": "all"})
-        super().__init__(params)
-        words = list(params.words)
         if params.file:
-            lines = Path(params.file).read_text(encoding="utf-8").splitlines()
-            words += [w for w in lines if w.strip() and not w.lstrip().startswith("#")]
-        self._words = word_pattern(words)
+            # the file's words become part of the params: the fingerprint follows the file's content, and the
+            # workers that rebuild the step from its params need not read the file again
+            try:
+                lines = Path(params.file).read_text(encoding="utf-8-sig").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RecipeError(f"blocklist: cannot read file {params.file!r}: {exc}", location="params.file",
+                                  hint="give a UTF-8 text file with one word per line") from None
+            words = [w.strip() for w in lines if w.strip() and not w.lstrip().startswith("#")]
+            params = params.model_copy(update={"words": list(dict.fromkeys([*params.words, *words])), "file": None})
+        super().__init__(params)
+        self._words = word_pattern(list(params.words))
         self._patterns = [re.compile(p) for p in params.patterns]
         self._match = ""
 

@@ -1,0 +1,137 @@
+"""URLs, e-mails and phone numbers next to Chinese text (remove_patterns), and mask_pii's own patterns,
+name lists and placeholders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from datamill.errors import RecipeError
+from datamill.steps.clean.patterns import URL_FINDER
+from datamill.steps.clean.pii import MaskPii, MaskPiiParams
+from datamill.steps.clean.remove import RemoveParams, RemovePatterns
+
+from ..helpers import chat, run_row_step
+
+REMOVE_CASES: list[tuple[str, str]] = [
+    # a URL ends at CJK text and full-width punctuation, and starts right after CJK text
+    ("官网 https://www.python.org/downloads/下载安装即可", "官网 下载安装即可"),
+    ("你可以从https://www.python.org/downloads/下载）", "你可以从下载）"),
+    ("详见https://example.com/a?b=1 谢谢", "详见 谢谢"),
+    ("详见https://example.com/a?b=1，谢谢", "详见，谢谢"),
+    ("链接：https://a.cn/x。再见", "链接：。再见"),
+    ("（https://a.cn/x）", "（）"),
+    ("www.example.com上有", "上有"),
+    ("ftp://files.x.org/a.zip下载", "下载"),
+    ("http://localhost:8000/api 可用", "可用"),
+    ("他说“https://a.cn/x”", "他说“”"),
+    # trailing ASCII punctuation after URLs in English
+    ("See https://example.com/docs.", "See."),
+    ("See https://example.com/docs, then go.", "See, then go."),
+    ("Really? https://example.com/q?a=1!", "Really?!"),
+    ("(see https://example.com/x)", "(see)"),
+    ("Read https://en.wikipedia.org/wiki/Python_(programming_language) now", "Read now"),
+    # Markdown links and autolinks
+    ("[文档](https://a.com/x)里有", "文档里有"),
+    ("![图](https://a.com/x.png \"title\")", "图"),
+    ("[not a url](docs/x.md)", "[not a url](docs/x.md)"),
+    ("访问 <https://a.com> 即可", "访问 即可"),
+    # a line that held only removed items goes, other lines keep their spaces
+    ("一行\nhttps://x.com/only\n    indented  code", "一行\n    indented  code"),
+    # e-mails and phone numbers next to CJK
+    ("联系邮箱a.b@c.org或电话13812345678。", "联系邮箱或电话。"),
+    ("邮箱：zhang.san@example.com。", "邮箱：。"),
+    ("电话13812345678转人工", "电话转人工"),
+    ("Email bob@example.com, or call +1 415-555-0100.", "Email, or call."),
+    ("值 13106370406846502.32", "值 13106370406846502.32"),
+    ("订单号138123456789012", "订单号138123456789012"),
+    ("a https:// b", "a https:// b"),
+    # ad lines go, content that starts with the same words stays
+    ("扫码关注公众号\n正文\nAll rights reserved 2024", "正文"),
+    ("广告法规定，不得虚假宣传。\n推广普通话是国家政策。\n扫码支付很方便。", None),
+    ("Advertisement is a form of communication.\nAdvertisement\nSubscribe to the event.", None),
+]
+
+
+def remove(text: str, **params: object) -> str:
+    kept, _ = run_row_step(RemovePatterns(RemoveParams(**params)), [chat("r:0", "q", text)])  # type: ignore[arg-type]
+    return str(kept[0]["messages"][1]["content"])
+
+
+@pytest.mark.parametrize(("text", "expected"), REMOVE_CASES, ids=[str(i) for i in range(len(REMOVE_CASES))])
+def test_remove_patterns_table(text: str, expected: str | None) -> None:
+    if expected is None:  # the ad-line rows: only the exact furniture line goes
+        expected = "\n".join(line for line in text.split("\n") if line != "Advertisement")
+    out = remove(text)
+    assert out == expected
+    assert remove(out) == out
+
+
+def test_url_spans_are_exact() -> None:
+    text = "从https://www.python.org/downloads/下载"
+    (span,) = list(URL_FINDER.spans(text))
+    assert text[span[0]:span[1]] == "https://www.python.org/downloads/"
+
+
+def test_line_removal_is_limited_to_short_lines() -> None:
+    long_line = "版权所有" + "内容" * 150
+    assert remove(long_line) == long_line
+    assert remove(long_line, line_max_chars=None) == ""
+
+
+PII_CASES: list[tuple[MaskPiiParams, str, str]] = [
+    (MaskPiiParams(), "联系邮箱a.b@c.org或电话13812345678。", "联系邮箱<EMAIL>或电话<PHONE>。"),
+    (MaskPiiParams(), "身份证号11010519491231002X，IP为192.168.1.1。", "身份证号<ID_CARD>，IP为<IP>。"),
+    (MaskPiiParams(names=["张三", "张三丰", "Ann"]), "张三说张三丰很强，Ann和Annual、Joanna不同",
+     "<NAME>说<NAME>很强，<NAME>和Annual、Joanna不同"),
+    (MaskPiiParams(names=["Alice Smith"]), "Dear Alice Smith, hi Alice.", "Dear <NAME>, hi Alice."),
+    (MaskPiiParams(names=["张三", "李四"], placeholder="<{type}_{n}>"), "张三问李四，李四答张三",
+     "<NAME_1>问<NAME_2>，<NAME_2>答<NAME_1>"),
+    (MaskPiiParams(patterns={"EMPLOYEE_ID": r"EMP-\d{6}"}), "工号EMP-123456，电话13812345678",
+     "工号<EMPLOYEE_ID>，电话<PHONE>"),
+    (MaskPiiParams(names=["张三"], placeholders={"NAME": "某人"}), "张三来了，电话13812345678",
+     "某人来了，电话<PHONE>"),
+    (MaskPiiParams(names=["zhang"], types=["EMAIL"]), "zhang的邮箱zhang@x.com", "<NAME>的邮箱<EMAIL>"),
+    (MaskPiiParams(placeholder="[{type}]"), "IPv6 2001:0db8:85a3:0000:0000:8a2e:0370:7334 到此",
+     "IPv6 [IP] 到此"),
+]
+
+
+@pytest.mark.parametrize(("params", "text", "expected"), PII_CASES, ids=[str(i) for i in range(len(PII_CASES))])
+def test_mask_pii_table(params: MaskPiiParams, text: str, expected: str) -> None:
+    step = MaskPii(params)
+    kept, _ = run_row_step(step, [chat("p:0", "q", text)])
+    out = kept[0]["messages"][1]["content"]
+    assert out == expected
+    again, _ = run_row_step(step, [chat("p:0", "q", out)])
+    assert again[0]["messages"][1]["content"] == out
+
+
+def test_numbered_placeholders_hold_across_the_turns_of_a_record() -> None:
+    step = MaskPii(MaskPiiParams(names=["张三", "李四"], placeholder="<{type}_{n}>"))
+    kept, _ = run_row_step(step, [chat("p:0", "我是李四", "你好李四，张三找你"), chat("p:1", "张三", "好")])
+    assert [m["content"] for m in kept[0]["messages"]] == ["我是<NAME_1>", "你好<NAME_1>，<NAME_2>找你"]
+    assert kept[1]["messages"][0]["content"] == "<NAME_1>"  # numbering starts again per record
+
+
+def test_names_file(tmp_path: Path) -> None:
+    path = tmp_path / "names.txt"
+    path.write_text("\ufeff# staff\n王五\n\n  Bob Smith  \n", encoding="utf-8")
+    step = MaskPii(MaskPiiParams(names=["赵六"], names_file=str(path)))
+    assert step.params.names == ["赵六", "王五", "Bob Smith"]  # in the params: the fingerprint follows the file
+    kept, _ = run_row_step(step, [chat("p:0", "q", "王五、赵六和Bob Smith")])
+    assert kept[0]["messages"][1]["content"] == "<NAME>、<NAME>和<NAME>"
+    with pytest.raises(RecipeError, match="names_file"):
+        MaskPii(MaskPiiParams(names_file=str(tmp_path / "missing.txt")))
+
+
+@pytest.mark.parametrize("bad", [
+    {"patterns": {"lower": "x"}}, {"patterns": {"X": "("}}, {"patterns": {"X": "a*"}},
+    {"placeholder": "<{kind}>"}, {"placeholder": "<{type>"}, {"placeholders": {"NAME": "{who}"}},
+    {"names": ["  "]},
+])
+def test_bad_mask_params_are_rejected(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        MaskPiiParams(**bad)  # type: ignore[arg-type]

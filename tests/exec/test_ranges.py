@@ -3,6 +3,7 @@ quarantine entries as one reader produces, whatever sits at a range edge."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ def test_ranges_cover_every_line_once(tmp_path: Path) -> None:
     for target in (1, 100, 997, 5000):
         plan = plan_ranges(str(path), len(data), target)
         assert plan[0].start == 0 and plan[-1].end == len(data)
-        for a, b in zip(plan, plan[1:], strict=False):
+        for a, b in itertools.pairwise(plan):
             assert a.end == b.start
             assert data[b.start - 1:b.start] == b"\n"  # every range starts at a line start
     # counting: the lines of all ranges add up to the file's lines

@@ -116,6 +116,7 @@ def test_a_stage_that_was_fused_is_stored_when_a_later_recipe_needs_it(tmp_path:
     recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}],
                                       "steps": [{"filter": {"expr": "len(prompt) > 0"}}, {"dedup_exact": {"on": "prompt"}}]}))
     run_recipe(load_recipe(recipe), tmp_path / "w", workers=1)
-    recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}], "steps": [{"limit": {"n": 10}}]}))
+    recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}],
+                                      "steps": [{"limit": {"n": 10}}]}))
     summary = run_recipe(load_recipe(recipe), tmp_path / "w", workers=1)
     assert summary["totals"]["written"] == 10 and summary["reconciled"]

@@ -99,6 +99,7 @@ def export_part(task: PartTask) -> int:
 
     started = time.process_time()
     spec, exporter = task.spec, task.exporter
+    task.parts.mkdir(parents=True, exist_ok=True)
     where = compile_expr(spec.where) if spec.where else None
     stats = StageStats()
     parts = _Parts(task)

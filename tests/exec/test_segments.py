@@ -113,8 +113,8 @@ def test_a_changed_step_in_a_fused_group_reruns_from_its_input(tmp_path: Path) -
 def test_a_stage_that_was_fused_is_stored_when_a_later_recipe_needs_it(tmp_path: Path) -> None:
     (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     recipe = tmp_path / "r.yaml"
-    recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}],
-                                      "steps": [{"filter": {"expr": "len(prompt) > 0"}}, {"dedup_exact": {"on": "prompt"}}]}))
+    steps = [{"filter": {"expr": "len(prompt) > 0"}}, {"dedup_exact": {"on": "prompt"}}]
+    recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}], "steps": steps}))
     run_recipe(load_recipe(recipe), tmp_path / "w", workers=1)
     recipe.write_text(yaml.safe_dump({"name": "x", "inputs": [{"path": "d.jsonl"}],
                                       "steps": [{"limit": {"n": 10}}]}))

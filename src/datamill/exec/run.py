@@ -94,6 +94,7 @@ class Runner:
         self.sink: ProgressSink = sink or QuietProgress()
         self.executor = LocalExecutor(workers or self.recipe.executor.workers, self.sink)
         self.messages: list[str] = []
+        self.cpu_started = 0.0
 
     def log(self, message: str) -> None:
         self.messages.append(message)
@@ -233,6 +234,7 @@ class Runner:
     # -- whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
+        self.cpu_started = _cpu_seconds()
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.wd.create(self.fresh)
         write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
@@ -268,6 +270,10 @@ class Runner:
             dropped.update(data.get("dropped", {}))
             quarantined += int(data.get("quarantined", 0))
             generated += int(data.get("generated", 0))
+        stage_cpu = sum(float(st.get("seconds", 0)) for st in steps)
+        stage_cpu += sum(float((st.get("report") or {}).get(k, 0)) for st in steps
+                         for k in ("signature_seconds", "reduce_seconds"))
+        stage_cpu += sum(float(o.get("seconds", 0)) for o in outputs)
         read = int(steps[0]["in"])
         written = int(accounting["written"])
         dropped.update(accounting["dropped"])
@@ -278,6 +284,9 @@ class Runner:
             "workdir": str(self.wd.root),
             "started_at": started_at,
             "seconds": round(time.perf_counter() - started, 3),
+            # CPU seconds of this run (this process and its workers) and the stages' own CPU seconds (work done
+            # by an earlier run that this one resumed counts in the stages, not in this run)
+            "cpu_seconds": {"run": round(_cpu_seconds() - self.cpu_started, 3), "stages": round(stage_cpu, 3)},
             "inputs": files_info,
             "steps": steps,
             "outputs": outputs,
@@ -299,6 +308,16 @@ class Runner:
                 hint=f"see {self.wd.summary_file} for where they went; set max_loss: 1 if this is what you want",
             )
         return summary
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (the workers, once
+    the executor shut down)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, str]]) -> dict[str, Any]:

@@ -122,11 +122,11 @@ class _Reader:
         task = self.task
         stats = self.stats
         batch: list[Record] = []
+        started = time.process_time()
         for _ in range(task.shard_size):
             item = self._next
             if item is None:
                 break
-            started = time.process_time()
             row_no, row = item
             stats.records_in += 1
             if row.note:
@@ -155,10 +155,12 @@ class _Reader:
                     stats.records_out += 1
                     stats.generated += 1 if k else 0
             self._next = next(self._rows, None)
-            stats.seconds += time.process_time() - started
             if len(batch) >= BATCH:
+                stats.seconds += time.process_time() - started
                 yield batch
+                started = time.process_time()
                 batch = []
+        stats.seconds += time.process_time() - started
         if batch:
             yield batch
 

@@ -67,8 +67,11 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = p.name
     for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
         name = name.removesuffix(suffix)
-    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name)
+    # letters and digits of every script stay (数据, données); separators, control characters and
+    # punctuation that trouble file names and ids become "_"
+    name = re.sub(r"[^\w.-]+", "_", name)
+    return name if name.strip("_.") else f"input{index}"
 
 
 def file_labels(files: list[SourceFile]) -> list[str | None]:
@@ -169,7 +172,7 @@ class Runner:
             sample = [r.value for r in itertools.islice(read_rows(task.source), DETECT_SAMPLE)
                       if r.error is None and isinstance(r.value, dict)]
             detection = detect_format(sample, AdapterConfig(fields=task.fields, options=task.options,
-                                                            kind=task.kind))
+                                                            kind=task.kind), source=task.source.display)
             fmt = detection.format
         counts = self.executor.map(count_range, [(path, r) for r in ranges])
         return [dataclasses.replace(task, byte_range=r, format=fmt, detection=detection)

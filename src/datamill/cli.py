@@ -215,7 +215,7 @@ def steps(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List every step with its parameters and documentation."""
-    from datamill.recipe.schema import describe_steps
+    from datamill.recipe.schema import describe_names, describe_steps
 
     try:
         items = describe_steps()
@@ -227,11 +227,21 @@ def steps(
     for item in items:
         first = item["doc"].split("\n\n")[0].replace("\n", " ")
         typer.echo(f"{item['name']}  ({item['family']} step)\n    {first}")
-        for p in item["params"]:
-            shown = json.dumps(p["default"], default=str, ensure_ascii=False)
-            default = "required" if p["required"] else f"default {shown}"
-            typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
+        _echo_params(item["params"])
         typer.echo("")
+    names = describe_names()
+    typer.echo("names (on:, to:, field paths); a bare name that is neither a part nor a field is an error:")
+    for part, what in names["parts"].items():
+        typer.echo(f"    {part:<14} {what}")
+    typer.echo(f"    field paths    {names['field_path']}; they start with one of: {', '.join(names['field_roots'])}")
+    typer.echo(f"    writable parts {', '.join(names['writable_parts'])}")
+
+
+def _echo_params(params: list[dict[str, Any]]) -> None:
+    for p in params:
+        shown = json.dumps(p["default"], default=str, ensure_ascii=False)
+        default = "required" if p["required"] else f"default {shown}"
+        typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
 
 
 @app.command()
@@ -245,15 +255,16 @@ def schema() -> None:
 @app.command()
 def formats() -> None:
     """List the input record formats and the output formats."""
-    from datamill.export.registry import exporter_class, exporter_names
     from datamill.formats.registry import adapter_names, get_adapter
+    from datamill.recipe.schema import describe_exporters
 
     typer.echo("input formats (inputs[].format):")
     for name in adapter_names():
         typer.echo(f"  {name:<14} {getattr(get_adapter(name, None), 'description', '')}")
-    typer.echo("output formats (outputs[].format, convert --to):")
-    for name in exporter_names():
-        typer.echo(f"  {name:<14} {exporter_class(name).description}")
+    typer.echo("output formats (outputs[].format, convert --to) and their options (outputs[].options):")
+    for item in describe_exporters():
+        typer.echo(f"  {item['name']:<14} {item['description']}")
+        _echo_params(item["options"])
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""A safe expression language over record fields (used by ``filter``).
+"""A safe expression language over record fields (``filter``, outputs' ``where:``, ``classify`` rules'
+``when:``, ``rewrite`` values; the user's reference is ``docs/expressions.md``).
 
 Expressions are written in Python syntax but never run by Python: :func:`compile_expr` parses them with
 ``ast.parse(mode="eval")`` and turns a whitelist of nodes into a tree of closures, once, at recipe
@@ -9,17 +10,23 @@ What an expression may contain:
 
 * literals: strings, numbers, ``True``/``False``/``None``, and lists, tuples or sets of expressions;
 * field paths: ``category``, ``meta.task_type``, ``scores.quality``, ``meta["task type"]``,
-  ``messages[-1].role`` (read with :func:`datamill.records.get_field`, so a bare name that is not a
-  canonical field falls back to ``meta``); a missing field reads as ``None``;
-* the record parts ``prompt``, ``answer``, ``conversation``, ``text`` and ``reasoning`` as strings;
+  ``messages[-1].role``, ``chosen`` (a message list): a path starts with a canonical field (see
+  :mod:`datamill.selectors`); a missing field reads as ``None``. A bare name that is neither a part nor a
+  canonical field (``task_type``, ``answr``) is a recipe error suggesting ``meta.task_type``;
+* the text parts ``prompt``, ``answer``, ``system``, ``reasoning``, ``turns`` (``conversation``),
+  ``all`` and ``text`` as strings (``""`` when the record has none), as ``on:`` selects them;
 * comparisons ``== != < <= > >= in not in`` (chained like Python), ``x is None``, ``x is not None``;
 * ``and``, ``or``, ``not``, ``a if cond else b``; arithmetic ``+ - * / // %`` and unary ``-``/``+``;
+  a comparison or arithmetic between a number and a numeric string (a CSV column: ``meta.mean > 50``)
+  reads the string as a number (:mod:`datamill.numbers`), and :meth:`Expr.take_coerced` counts it;
 * the functions in :data:`FUNCTIONS`: ``len lower upper strip contains startswith endswith matches
   int float str abs min max exists``. ``matches(s, "regex")`` searches (``re.search``) and needs a
   constant pattern (compiled once); ``exists(path)`` is true when the field is present, even if null.
 
 An error while evaluating one record (``"a" < 1``, ``len(None)``, ``int("x")``) raises
-:class:`ExprEvalError`; the ``filter`` step turns it into a drop with reason ``expr_error``.
+:class:`ExprEvalError`; the ``filter`` step turns it into a drop with reason ``expr_error``, naming the
+fields the record lacks (:meth:`Expr.missing`). :attr:`Expr.fields` lists the field paths an expression
+reads (outside ``exists()``), so a stage can say when one of them is absent from every record.
 """
 
 from __future__ import annotations
@@ -30,13 +37,17 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from datamill.errors import RecipeError
-from datamill.records import get_field, part_text
+from datamill.errors import RecipeError, StepError
+from datamill.numbers import parse_number
+from datamill.records import get_path
+from datamill.selectors import FIELD_ROOTS, check_field, fields_of, read_text, suggest
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
 
 #: Record parts readable as variables; each is a string (``""`` when the record has no such part).
-PART_VARIABLES: frozenset[str] = frozenset({"prompt", "answer", "conversation", "text", "reasoning"})
+#: ``chosen`` and ``rejected`` are fields here (their message lists), as in the field steps.
+PART_VARIABLES: frozenset[str] = frozenset({"prompt", "answer", "system", "reasoning", "turns", "conversation",
+                                            "all", "text"})
 #: Functions an expression may call, with their arity (min, max; ``None``: any number).
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "len": (1, 1), "lower": (1, 1), "upper": (1, 1), "strip": (1, 1), "contains": (2, 2),
@@ -71,17 +82,34 @@ class ExprEvalError(Exception):
 class Expr:
     """A compiled expression: call it with a record. Pickles as its source and recompiles on load."""
 
-    __slots__ = ("_fn", "source")
+    __slots__ = ("_coerced", "_fn", "_paths", "source")
 
-    def __init__(self, source: str, fn: Evaluator) -> None:
+    def __init__(self, source: str, fn: Evaluator, paths: dict[str, Callable[[Mapping[str, Any]], Any]] | None = None,
+                 coerced: list[int] | None = None) -> None:
         self.source = source
         self._fn = fn
+        self._paths = paths or {}
+        self._coerced = coerced if coerced is not None else [0]
 
     def __call__(self, record: Mapping[str, Any]) -> Any:
         try:
             return self._fn(record)
         except Exception as exc:
             raise ExprEvalError(f"{type(exc).__name__}: {exc}") from exc
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field paths the expression reads (not those only tested with ``exists()``), as written."""
+        return tuple(self._paths)
+
+    def missing(self, record: Mapping[str, Any]) -> list[str]:
+        """The fields of :attr:`fields` that ``record`` does not have."""
+        return [name for name, read in self._paths.items() if read(record) is _MISSING]
+
+    def take_coerced(self) -> int:
+        """How many numeric strings were read as numbers since the last call."""
+        n, self._coerced[0] = self._coerced[0], 0
+        return n
 
     def __reduce__(self) -> tuple[Callable[[str], Expr], tuple[str]]:
         return compile_expr, (self.source,)
@@ -97,15 +125,16 @@ def compile_expr(source: str) -> Expr:
     if len(source) > MAX_SOURCE_CHARS:
         raise RecipeError(f"the expression is longer than {MAX_SOURCE_CHARS} characters")
     flat = " ".join(source.split("\n")).strip()  # YAML block scalars: columns refer to this one line
+    compiler = _Compiler(flat)
     try:
         tree = ast.parse(flat, mode="eval")
-        fn = _Compiler(flat).compile(tree.body)
+        fn = compiler.compile(tree.body)
     except SyntaxError as exc:
         where = f"column {exc.offset or 0}: {exc.msg}"
         raise RecipeError(f"invalid expression syntax at {where}: {flat!r}") from None
     except (RecursionError, MemoryError):
         raise RecipeError("the expression is nested too deeply") from None
-    return Expr(source, fn)
+    return Expr(source, fn, compiler.paths, compiler.coerced)
 
 
 def _type_name(value: Any) -> str:
@@ -175,16 +204,64 @@ def _path_reader(keys: list[str | int]) -> Callable[[Mapping[str, Any]], Any]:
     """A function returning the value at a field path, or ``_MISSING``."""
     head, rest = str(keys[0]), keys[1:]
     if not rest:
-        return lambda r: get_field(r, head, _MISSING)
-    if all(isinstance(k, str) and "." not in k for k in rest):
+        return lambda r: r.get(head, _MISSING)
+    if all(isinstance(k, str) and "." not in k and not k.lstrip("-").isdigit() for k in rest):
         dotted = ".".join([head, *map(str, rest)])
-        return lambda r: get_field(r, dotted, _MISSING)
-    return lambda r: _walk(get_field(r, head, _MISSING), rest)
+        return lambda r: get_path(r, dotted, _MISSING)
+    return lambda r: _walk(r.get(head, _MISSING), rest)
+
+
+def path_name(keys: Sequence[str | int]) -> str:
+    """A field path as written in an expression: ``meta.task_type``, ``meta["task type"]``, ``messages[-1]``."""
+    out = str(keys[0])
+    for key in keys[1:]:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif key.isidentifier():
+            out += f".{key}"
+        else:
+            out += f"[{key!r}]"
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numeric(op: Callable[[Any, Any], Any], counter: list[int]) -> Callable[[Any, Any], Any]:
+    """``op`` that reads a numeric string as a number when the other operand is a number."""
+    def apply(a: Any, b: Any) -> Any:
+        if isinstance(a, str) and _is_number(b) and (n := parse_number(a)) is not None:
+            counter[0] += 1
+            a = n
+        elif isinstance(b, str) and _is_number(a) and (n := parse_number(b)) is not None:
+            counter[0] += 1
+            b = n
+        return op(a, b)
+    return apply
+
+
+_NUMERIC_COMPARE = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
 
 class _Compiler:
     def __init__(self, source: str) -> None:
         self.source = source
+        #: field paths read outside ``exists()``, by name, with their readers
+        self.paths: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        self.coerced = [0]
+
+    def unknown(self, node: ast.expr, name: str) -> RecipeError:
+        col = getattr(node, "col_offset", 0) + 1
+        return RecipeError(f"unknown name '{name}' in the expression (column {col}): it is neither a text part "
+                           "nor a canonical field", hint=suggest(name))
+
+    def field_reader(self, node: ast.expr) -> Callable[[Mapping[str, Any]], Any]:
+        """The reader of the field path at ``node``, remembered in :attr:`paths`."""
+        keys = self.path(node)
+        read = _path_reader(keys)
+        self.paths.setdefault(path_name(keys), read)
+        return read
 
     def error(self, node: ast.AST, what: str, hint: str | None = None) -> RecipeError:
         col = getattr(node, "col_offset", 0) + 1
@@ -224,8 +301,8 @@ class _Compiler:
         if name in FUNCTIONS:
             raise self.error(node, f"the function '{name}' without a call", hint=f"write {name}(...)")
         if name in PART_VARIABLES:
-            return lambda r: part_text(r, name)
-        read = _path_reader([name])
+            return lambda r: read_text(r, name)
+        read = self.field_reader(node)
         return lambda r: None if (v := read(r)) is _MISSING else v
 
     def _Attribute(self, node: ast.Attribute) -> Evaluator:
@@ -235,7 +312,7 @@ class _Compiler:
         return self._field(node)
 
     def _field(self, node: ast.expr) -> Evaluator:
-        read = _path_reader(self.path(node))
+        read = self.field_reader(node)
         return lambda r: None if (v := read(r)) is _MISSING else v
 
     def path(self, node: ast.expr) -> list[str | int]:
@@ -246,6 +323,8 @@ class _Compiler:
             if node.id in PART_VARIABLES or node.id in FUNCTIONS:
                 raise self.error(node, f"'.' or '[]' on '{node.id}' (not a field)",
                                  hint="only field paths like meta.task_type can use '.' and '[]'")
+            if node.id not in FIELD_ROOTS:
+                raise self.unknown(node, node.id)
             return [node.id]
         if isinstance(node, ast.Attribute):
             if node.attr.startswith("__"):
@@ -307,6 +386,7 @@ class _Compiler:
         op = _BINARY.get(type(node.op))
         if op is None:
             raise self.error(node, _NAMES.get(type(node.op), type(node.op).__name__))
+        op = _numeric(op, self.coerced)
         left, right = self.compile(node.left), self.compile(node.right)
         return lambda r: op(left(r), right(r))
 
@@ -322,7 +402,9 @@ class _Compiler:
                 isinstance(comparator, ast.Constant) and comparator.value is None
             ):
                 raise self.error(node, "'is' with anything but None", hint="use == to compare values")
-            steps.append((_COMPARE[type(op)], self.compile(comparator)))
+            fn = _COMPARE[type(op)]
+            steps.append((_numeric(fn, self.coerced) if isinstance(op, _NUMERIC_COMPARE) else fn,
+                          self.compile(comparator)))
         if len(steps) == 1:
             (op1, right), = steps
             return lambda r: op1(left(r), right(r))
@@ -370,8 +452,12 @@ class _Compiler:
     def _exists(self, arg: ast.expr) -> Evaluator:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             dotted = arg.value
-            return lambda r: get_field(r, dotted, _MISSING) is not _MISSING
-        read = _path_reader(self.path(arg))
+            try:
+                check_field(dotted)
+            except ValueError as exc:
+                raise RecipeError(f"exists({dotted!r}): {exc}") from None
+            return lambda r: get_path(r, dotted, _MISSING) is not _MISSING
+        read = _path_reader(self.path(arg))  # not in self.paths: testing for a field is not needing it
         return lambda r: read(r) is not _MISSING
 
     def _matches(self, node: ast.Call) -> Evaluator:
@@ -385,3 +471,23 @@ class _Compiler:
             raise RecipeError(f"invalid regular expression {pattern_node.value!r}: {exc}") from None
         subject = self.compile(node.args[0])
         return lambda r: pattern.search(_need_str(subject(r), "matches")) is not None
+
+
+#: Note key prefix: records lacking a field a step reads (an expression's field, a field path in ``on:``).
+MISSING_NOTE = "missing_field:"
+EXISTS_HINT = "check the spelling (an original column is meta.<column>); a field that may be absent everywhere " \
+              "is tested with exists(...)"
+
+
+def check_fields_seen(what: str, fields: tuple[str, ...], records_in: int, notes: Mapping[str, int],
+                      example: Mapping[str, Any] | None, hint: str = EXISTS_HINT) -> None:
+    """A :class:`StepError` when a field ``what`` reads is missing from every one of ``records_in`` records
+    (counted in ``notes`` as ``missing_field:<field>``), naming the fields the first record has."""
+    absent = [f for f in fields if records_in and notes.get(f"{MISSING_NOTE}{f}", 0) >= records_in]
+    if absent:
+        names = ", ".join(absent)
+        have = ", ".join(fields_of(example)) or "none"
+        raise StepError(
+            f"{what} reads {names}, which none of the {records_in} records has; the first record has: {have}",
+            hint=hint,
+        )

@@ -19,13 +19,15 @@ Fields (all optional except ``id``):
 ============  =======================================================================
 
 Records stay plain dicts in the hot path; they are validated where they enter (format adapters)
-and where they leave (exporters).
+and where they leave (exporters). The names recipes use for a record's texts and fields (``prompt``,
+``answer``, ``meta.x`` ...) are defined and read by :mod:`datamill.selectors`, and written by
+:mod:`datamill.part_writes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 Record = dict[str, Any]
 Message = dict[str, Any]
@@ -35,12 +37,6 @@ ROLES = ("system", "user", "assistant", "tool")
 TOP_LEVEL_FIELDS = (
     "id", "source", "source_id", "kind", "messages", "chosen", "rejected", "tie", "text", "tools",
     "category", "tags", "lang", "scores", "split", "meta",
-)
-
-#: The named parts of a record that text steps act on (``on:`` in recipes).
-Part = Literal["prompt", "answer", "prompt+answer", "conversation", "reasoning", "chosen", "rejected", "text"]
-PARTS: tuple[str, ...] = (
-    "prompt", "answer", "prompt+answer", "conversation", "reasoning", "chosen", "rejected", "text",
 )
 
 
@@ -71,36 +67,24 @@ def last_assistant_index(messages: list[Message]) -> int | None:
 
 
 def prompt_text(record: Mapping[str, Any]) -> str:
-    """The prompt: every non-system turn before the last assistant turn (the user turns of the context).
+    """The ``prompt`` part as one string (see :mod:`datamill.selectors`)."""
+    from datamill.selectors import read_text
 
-    For a preference record (no assistant turn in ``messages``) it is every user turn in ``messages``.
-    For pretraining text it is ``text``.
-    """
-    messages = record.get("messages") or []
-    if not messages:
-        return str(record.get("text") or "")
-    end = last_assistant_index(messages)
-    if end is None or record.get("chosen") is not None:
-        end = len(messages)
-    turns = [_content_text(m.get("content")) for m in messages[:end] if m.get("role") == "user"]
-    return "\n".join(turns)
+    return read_text(record, "prompt")
 
 
 def answer_text(record: Mapping[str, Any]) -> str:
-    """The answer: content of the last assistant turn (the training target); chosen for preference."""
-    chosen = record.get("chosen")
-    if chosen:
-        return conversation_text({"messages": chosen})
-    messages = record.get("messages") or []
-    i = last_assistant_index(messages)
-    return "" if i is None else _content_text(messages[i].get("content"))
+    """The ``answer`` part as one string (see :mod:`datamill.selectors`)."""
+    from datamill.selectors import read_text
+
+    return read_text(record, "answer")
 
 
 def reasoning_text(record: Mapping[str, Any]) -> str:
-    """The reasoning (chain of thought) of the last assistant turn, or ``""``."""
-    messages = record.get("messages") or []
-    i = last_assistant_index(messages)
-    return "" if i is None else str(messages[i].get("reasoning") or "")
+    """The ``reasoning`` part as one string (see :mod:`datamill.selectors`)."""
+    from datamill.selectors import read_text
+
+    return read_text(record, "reasoning")
 
 
 def conversation_text(record: Mapping[str, Any]) -> str:
@@ -112,66 +96,88 @@ def conversation_text(record: Mapping[str, Any]) -> str:
 
 
 def get_field(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    """Read a dotted field path (``meta.task_type``, ``scores.quality``).
-
-    A bare name that is not a canonical top-level field falls back to ``meta.<name>`` so recipes can
-    say ``task_type`` for an original column kept in ``meta``.
+    """Read a dotted field path leniently: like :func:`get_path`, but a bare name that is not a canonical
+    field falls back to ``meta.<name>``. For datamill's own readers of known original columns
+    (``recordId`` of a batch file); names from a recipe are checked by :mod:`datamill.selectors` and read
+    with :func:`get_path`.
     """
-    node: Any = record
     parts = path.split(".")
     if parts[0] not in record and parts[0] not in TOP_LEVEL_FIELDS and isinstance(record.get("meta"), Mapping):
-        node = record["meta"]
-    for part in parts:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
-            node = node[int(part)]
+        return get_path(record["meta"], path, default)
+    return get_path(record, path, default)
+
+
+def _index(node: list[Any], key: str) -> int | None:
+    """``key`` as a position in ``node`` (``-1`` is the last), or ``None`` when it is not one."""
+    if key.lstrip("-").isdigit() and -len(node) <= int(key) < len(node):
+        return int(key) % len(node)
+    return None
+
+
+def get_path(record: Mapping[str, Any], path: str, default: Any = None) -> Any:
+    """Read a dotted field path (``meta.task_type``, ``scores.quality``, ``messages.-1.content``): keys of
+    mappings, and integers indexing lists (``-1`` is the last item). ``default`` when any step is absent."""
+    node: Any = record
+    for key in path.split("."):
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and (i := _index(node, key)) is not None:
+            node = node[i]
         else:
             return default
     return node
 
 
-def set_field(record: Record, path: str, value: Any) -> None:
-    """Write a dotted field path, creating dicts on the way."""
-    parts = path.split(".")
-    node = record
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
+def _walk_to_parent(record: Record, keys: list[str]) -> Any:
+    node: Any = record
+    for depth, key in enumerate(keys[:-1]):
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, dict):
+            child = node.get(key)
+            if child is None:
+                child = node[key] = {}
+        elif isinstance(node, list):
+            i = _index(node, key)
+            if i is None:
+                raise ValueError(f"'{where}': the list has {len(node)} items, there is no item {key}")
+            child = node[i]
+        else:
+            raise ValueError(f"'{'.'.join(keys[:depth])}' is a {type(node).__name__}, not a mapping or list")
+        if not isinstance(child, dict | list):
+            raise ValueError(f"'{where}' is a {type(child).__name__}, not a mapping or list")
         node = child
-    node[parts[-1]] = value
+    return node
 
 
-def part_text(record: Mapping[str, Any], part: str) -> str:
-    """Text of a named part (see :data:`PARTS`) or of a field path."""
-    if part == "prompt":
-        return prompt_text(record)
-    if part == "answer":
-        return answer_text(record)
-    if part == "prompt+answer":
-        return prompt_text(record) + "\n" + answer_text(record)
-    if part == "conversation":
-        return conversation_text(record)
-    if part == "reasoning":
-        return reasoning_text(record)
-    if part in ("chosen", "rejected"):
-        return conversation_text({"messages": record.get(part) or []})
-    if part == "text":
-        return str(record.get("text") or "")
-    value = get_field(record, part)
-    if value is None:
-        return ""
-    if isinstance(value, list) and value and all(isinstance(m, Mapping) and "role" in m for m in value):
-        return conversation_text({"messages": value})
-    if isinstance(value, dict):
-        return str(value)
-    return _content_text(value)
+def set_field(record: Record, path: str, value: Any) -> None:
+    """Write a dotted field path: mappings are created on the way, integers index existing list items
+    (``messages.0.content``). A value in the way that is neither (``text.x`` where ``text`` is a string)
+    or an index past the end of a list raises ``ValueError`` instead of overwriting data."""
+    keys = path.split(".")
+    node = _walk_to_parent(record, keys)
+    last = keys[-1]
+    if isinstance(node, list):
+        i = _index(node, last)
+        if i is None:
+            raise ValueError(f"'{path}': the list has {len(node)} items, there is no item {last}")
+        node[i] = value
+    else:
+        node[last] = value
 
 
-def parts_text(record: Mapping[str, Any], on: str | Iterable[str]) -> str:
-    """Text of one part or of several, joined with a separator that cannot appear in normal text."""
-    if isinstance(on, str):
-        return part_text(record, on)
-    return "\x1f".join(part_text(record, p) for p in on)
+def delete_field(record: Record, path: str) -> None:
+    """Remove a dotted field path (nothing happens when it is absent). Nothing inside a list is removed
+    (a turn would lose its content, or the other items their positions): that raises ``ValueError``."""
+    keys = path.split(".")
+    node: Any = record
+    for depth, key in enumerate(keys[:-1]):
+        if isinstance(node, list):
+            raise ValueError(f"'{path}' is inside the list '{'.'.join(keys[:depth])}'; nothing inside a list "
+                             "is removed (turns would lose their content or their place)")
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, list):
+        raise ValueError(f"'{path}' is an item of a list; list items cannot be removed")
+    if isinstance(node, dict):
+        node.pop(keys[-1], None)

@@ -77,3 +77,10 @@ def test_exact_keep_policy(keep: object, survivor: str) -> None:
     assert all(d.detail["similarity"] == 1.0 for _, d in dropped)
     assert {r["source"]: r["removed"] for r in step.report()["by_source"]} == {
         "s1": int(survivor != "a"), "s2": int(survivor != "b"), "s3": int(survivor != "c")}
+
+
+def test_keep_score_reads_numeric_strings_as_numbers() -> None:
+    keep = KeepParams(policy="score", score="meta.rating")
+    assert priority(keep, {"id": "a", "meta": {"rating": " 4.5 "}}) == -4.5  # a CSV column
+    assert priority(keep, {"id": "b", "meta": {"rating": "nan"}}) == float("inf")
+    assert priority(keep, {"id": "c", "meta": {"rating": True}}) == float("inf")

@@ -108,7 +108,7 @@ def test_an_empty_input_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 
 def test_stats_that_do_not_reconcile_stop_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    recipe = write(tmp_path, ROWS, [{"filter": {"expr": "true"}}])
+    recipe = write(tmp_path, ROWS, [{"filter": {"expr": "True"}}])
     real = run_module.sum_shard_stats
 
     def broken(stage: Any, shards: list[str]) -> StageStats:

@@ -32,7 +32,7 @@ def _write_inputs(root: Path) -> Path:
         "steps": [
             {"filter": {"expr": "len(answer) > 0"}},
             {"dedup_exact": {"on": "prompt+answer"}},
-            {"sample": {"n": 20000, "seed": 3, "by": "group"}},
+            {"sample": {"n": 20000, "seed": 3, "by": "meta.group"}},
             {"split": {"ratios": {"train": 0.9, "test": 0.1}, "seed": 0}},
             {"trim_to_multiple": {"k": 8}},
         ],

@@ -32,9 +32,9 @@ def write_recipe(root: Path, **overrides: Any) -> Path:
         "name": "t",
         "inputs": [{"path": "data/*.jsonl"}],
         "steps": [
-            {"filter": {"expr": "topic != 'skip'"}},
+            {"filter": {"expr": "meta.topic != 'skip'"}},
             {"dedup_exact": {"on": "prompt"}},
-            {"split": {"ratios": {"train": 0.8, "test": 0.2}, "seed": 0, "stratify_by": "topic"}},
+            {"split": {"ratios": {"train": 0.8, "test": 0.2}, "seed": 0, "stratify_by": "meta.topic"}},
         ],
         "outputs": [{"format": "jsonl", "path": "export/"}],
         "executor": {"shard_size": 37},
@@ -133,8 +133,8 @@ def test_input_names(spec: InputSpec, name: str) -> None:
 def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_path: Path) -> None:
     make_inputs(tmp_path)
     path = write_recipe(tmp_path, steps=[{"dedup_exact": {"on": "prompt"}}], outputs=[
-        {"format": "jsonl", "path": "export/even/", "where": "topic == 'even'", "split_by": None},
-        {"format": "jsonl", "path": "export/odd/", "where": "topic == 'odd' and answer != 'answer 1'",
+        {"format": "jsonl", "path": "export/even/", "where": "meta.topic == 'even'", "split_by": None},
+        {"format": "jsonl", "path": "export/odd/", "where": "meta.topic == 'odd' and answer != 'answer 1'",
          "split_by": None},
         {"format": "parquet", "path": "export/all/"},
     ])
@@ -148,7 +148,7 @@ def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_
     assert summary["reconciled"]
 
     path = write_recipe(tmp_path, steps=[{"dedup_exact": {"on": "prompt"}}], outputs=[
-        {"format": "jsonl", "path": "export/even/", "where": "topic == 'even'"},
+        {"format": "jsonl", "path": "export/even/", "where": "meta.topic == 'even'"},
     ])
     summary = run_recipe(load_recipe(path), tmp_path / "run2", workers=1)
     assert summary["totals"]["written"] == 125
@@ -159,7 +159,8 @@ def test_outputs_with_where_route_records_and_totals_count_each_record_once(tmp_
 def test_split_by_template_writes_one_file_per_combination(tmp_path: Path) -> None:
     make_inputs(tmp_path, 40)
     path = write_recipe(tmp_path, steps=[{"split": {"ratios": {"train": 0.5, "test": 0.5}}}],
-                        outputs=[{"format": "jsonl", "path": "export/", "split_by": "{topic}/{split}-{meta.nope}"}])
+                        outputs=[{"format": "jsonl", "path": "export/",
+                                  "split_by": "{meta.topic}/{split}-{meta.nope}"}])
     summary = run_recipe(load_recipe(path), tmp_path / "run", workers=1)
     files = sorted(str(p.relative_to(tmp_path / "run/export")) for p in (tmp_path / "run/export").rglob("*.jsonl"))
     assert files == ["even/test-none.jsonl", "even/train-none.jsonl", "odd/test-none.jsonl", "odd/train-none.jsonl"]

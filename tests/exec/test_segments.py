@@ -52,12 +52,12 @@ def test_segments(names: tuple[str, ...], checkpoints: tuple[bool, ...], expecte
 ROWS = [{"instruction": f"question {i % 40}", "input": "", "output": f"answer {i % 40} " + "x" * (i % 7),
          "topic": ["a", "b", "c"][i % 3]} for i in range(300)]
 STEPS = [
-    {"filter": {"expr": "topic != 'c' or len(answer) > 12"}},
+    {"filter": {"expr": "meta.topic != 'c' or len(answer) > 12"}},
     {"normalize": {}},
     {"dedup_exact": {"on": "prompt"}},
     {"set_fields": {"values": {"meta.tagged": "yes"}}},
     {"filter": {"expr": "len(prompt) > 10"}},
-    {"split": {"ratios": {"train": 0.7, "test": 0.3}, "seed": 1, "stratify_by": "topic"}},
+    {"split": {"ratios": {"train": 0.7, "test": 0.3}, "seed": 1, "stratify_by": "meta.topic"}},
 ]
 
 

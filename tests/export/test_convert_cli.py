@@ -19,7 +19,7 @@ def test_convert_writes_files_info_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [
         "convert", str(source), "--to", "llamafactory-alpaca", "--out", str(out), "--field", "prompt=question",
-        "--field", "answer=answer", "--split", "train=0.8", "--split", "test=0.2", "--stratify", "label",
+        "--field", "answer=answer", "--split", "train=0.8", "--split", "test=0.2", "--stratify", "meta.label",
         "--option", "dataset_name=qa", "-q", "-j", "1",
     ])
     assert result.exit_code == 0, result.output

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from datamill.exec.run import run_recipe
-from datamill.recipe.load import load_recipe
+from datamill.recipe.load import load_recipe, load_recipe_data
+from datamill.records import get_path
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -40,6 +41,29 @@ def test_seed002_medical(corpora: Path, llamafactory: Any, tmp_path: Path) -> No
     assert train["dataset_dir"] == "runs/seed002-medical/export"
 
 
+def strata(folder: Path, path: str) -> dict[str, collections.Counter[str]]:
+    """{stratum: {split: records}} of the canonical files in ``folder`` (one file per split)."""
+    table: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for file in folder.glob("*.jsonl"):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            value = get_path(record, path)
+            key = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True,
+                                                                    separators=(",", ":"))
+            table[key][record["split"]] += 1
+    return table
+
+
+def assert_proportions(table: dict[str, collections.Counter[str]], ratios: dict[str, float]) -> None:
+    """Every stratum is split in the ratios: each split within one record of its exact share."""
+    assert table
+    for stratum, counts in table.items():
+        n = sum(counts.values())
+        assert set(counts) <= set(ratios), stratum
+        for split, ratio in ratios.items():
+            assert abs(counts[split] - ratio * n) < 1, (stratum, dict(counts), ratios)
+
+
 def test_seed004_ruozhiba(corpora: Path, tmp_path: Path) -> None:
     summary = run_recipe(load_recipe(RECIPES / "seed004-ruozhiba" / "recipe.yaml"), tmp_path, workers=1)
     assert summary["reconciled"] and summary["totals"]["written"] == 240
@@ -54,10 +78,29 @@ def test_seed004_ruozhiba(corpora: Path, tmp_path: Path) -> None:
     source = [json.loads(line)["instruction"] for line in
               (corpora / "6_evol_ruozhiba/source_ruozhiba.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [json.loads(line)["messages"][0]["content"] for line in train] != source[:168]
-    canonical = [json.loads(line) for line in (export / "canonical" / "train.jsonl").read_text().splitlines()]
-    strata = collections.Counter(json.dumps(r["meta"]["task_type"], ensure_ascii=False) for r in canonical)
-    assert sum(strata.values()) == 168
+    table = strata(export / "canonical", "meta.task_type")
+    assert sum(sum(c.values()) for c in table.values()) == 240
+    assert_proportions(table, {"train": 0.7, "test": 0.3})
+    report = json.loads(next(tmp_path.glob("steps/*-split/stats.json")).read_text())["report"]["strata"]
+    assert {k: dict(v) for k, v in table.items()} == report  # the split's report says what the files hold
     # XTuner's openai_map_fn contract: every row maps to one (input, output) turn without raising
     for row in rows:
         turns = [m for m in row["messages"] if m["role"] in ("user", "assistant")]
         assert len(turns) == 2 and all(isinstance(m["content"], str) and m["content"].strip() for m in turns)
+
+
+def test_seed004_split_keeps_the_ratio_in_every_stratum(corpora: Path, tmp_path: Path) -> None:
+    """The shipped data has one task_type, so the recipe's split runs again on a field with several values:
+    a category from the prompt's length (the seed recipe otherwise unchanged)."""
+    folder = RECIPES / "seed004-ruozhiba"
+    recipe = yaml.safe_load((folder / "recipe.yaml").read_text(encoding="utf-8"))
+    split = next(i for i, s in enumerate(recipe["steps"]) if "split" in s)
+    recipe["steps"].insert(split, {"classify": {"rules": [
+        {"category": "short", "when": "len(prompt) < 15"}, {"category": "medium", "when": "len(prompt) < 25"}],
+        "default": "long"}})
+    recipe["steps"][split + 1]["split"]["stratify_by"] = "category"
+    summary = run_recipe(load_recipe_data(recipe, folder), tmp_path, workers=1)
+    table = strata(tmp_path / "export" / "canonical", "category")
+    assert set(table) == {"short", "medium", "long"} and all(sum(c.values()) >= 20 for c in table.values())
+    assert_proportions(table, {"train": 0.7, "test": 0.3})
+    assert sum(sum(c.values()) for c in table.values()) == summary["totals"]["written"] == 240

@@ -348,7 +348,7 @@ def test_kto_and_preference_records_read_well_through_the_record_accessors(conve
     kto = convert("openai", {"messages": [m("user", "q"), m("assistant", "a")], "label": True})
     assert (prompt_text(kto), answer_text(kto)) == ("q", "a")
     pair = convert("openai", {"prompt": "q", "chosen": "good", "rejected": "bad"})
-    assert (prompt_text(pair), answer_text(pair)) == ("q", "assistant: good")
+    assert (prompt_text(pair), answer_text(pair)) == ("q", "good\nbad")  # the answer turns of both
 
 
 def test_score() -> None:

@@ -23,7 +23,6 @@ RECORD: dict[str, Any] = {
         ("len(answer) > 5", True),
         ("len(answer) > 50", False),
         ("meta.task_type == 'qa'", True),
-        ("task_type == 'qa'", True),  # bare non-canonical name falls back to meta
         ("meta['task type'] == 'spaced'", True),
         ("meta.nested.x[1] == 20", True),
         ("meta.nested.x[-1] == 30", True),
@@ -55,7 +54,11 @@ RECORD: dict[str, Any] = {
         ("1 < meta.n < 5", True),
         ("1 < meta.n < 2", False),
         ("'x' if meta.n > 1 else 'y'", "x"),
-        ("conversation == 'user: What is 2+2?\\nassistant: It is 4.'", True),
+        ("conversation == 'What is 2+2?\\nIt is 4.' and turns == conversation", True),
+        ("system == '' and all == turns", True),
+        ("'10' < '9'", True),  # two strings compare as strings
+        ("meta.n == '3' and '3' == meta.n and meta.n < '4'", True),
+        ("'10' > 9 and 9 < '10' and '1e1' == 10 and ' 7 ' * 2 == 14", True),  # number vs numeric string
         ("reasoning == '' and text == ''", True),
         ("meta.n or 0", 3),
         ("meta.missing or 'default'", "default"),

@@ -16,7 +16,7 @@ RECORDS = [
     chat("r:1", "long question here", "a long enough answer", meta={"task_type": "qa"}),
     chat("r:2", "another", "another long answer", meta={"task_type": "x"}),
     chat("r:3", "no meta", "long answer without meta"),
-    {"id": "r:4", "text": "pretraining text", "meta": {"task_type": 3}},
+    {"id": "r:4", "text": "pretrain", "meta": {"task_type": 3}},  # a document is its own answer
 ]
 
 

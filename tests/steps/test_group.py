@@ -105,7 +105,8 @@ ROWS: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("shard_size", [1, 2, 10])
 def test_thread_mode_across_shards(shard_size: int) -> None:
-    step = Group(GroupParams(by="thread_id", order="floor", text="content", author="user", title="title"))
+    step = Group(GroupParams(by="meta.thread_id", order="meta.floor", text="meta.content", author="meta.user",
+                             title="meta.title"))
     kept, dropped = run_global_step(step, forum(ROWS), shard_size)
     assert ids(kept) == ["f:2"]
     (record,) = kept
@@ -119,7 +120,8 @@ def test_thread_mode_across_shards(shard_size: int) -> None:
 
 
 def test_best_reply_mode_and_system_prompt() -> None:
-    step = Group(GroupParams(by="thread_id", order="floor", text="content", mode="best_reply", score="likes",
+    step = Group(GroupParams(by="meta.thread_id", order="meta.floor", text="meta.content", mode="best_reply",
+                             score="meta.likes",
                              system="你是论坛助手。"))
     kept, dropped = run_global_step(step, forum(ROWS), 2)
     assert [r["messages"] for r in kept] == [[{"role": "system", "content": "你是论坛助手。"}, u("怎么装Python？"),
@@ -133,7 +135,8 @@ def test_pairs_mode_on_text_records() -> None:
         {"id": "x:0", "kind": "pretrain", "text": "Q?", "meta": {"pid": 1}},
         {"id": "x:1", "kind": "pretrain", "text": "A.", "meta": {"pid": 2, "reply_to": 1}},
     ]
-    kept, dropped = run_global_step(Group(GroupParams(mode="pairs", post_id="pid", parent="reply_to")), records, 1)
+    step = Group(GroupParams(mode="pairs", post_id="meta.pid", parent="meta.reply_to"))
+    kept, dropped = run_global_step(step, records, 1)
     assert kept == [{"id": "x:1", "kind": "sft", "messages": [u("Q?"), a("A.")],
                      "meta": {"pid": 2, "reply_to": 1,
                               "group": {"thread": "", "mode": "pairs", "posts": ["x:0", "x:1"]}}}]
@@ -141,8 +144,9 @@ def test_pairs_mode_on_text_records() -> None:
 
 
 @pytest.mark.parametrize("bad", [
-    {"mode": "thread"}, {"mode": "best_reply", "by": "t"}, {"mode": "pairs"},
-    {"by": "t", "score": "likes"}, {"by": "t", "parent": "p"}, {"by": "t", "mode": "chain"},
+    {"mode": "thread"}, {"mode": "best_reply", "by": "meta.t"}, {"mode": "pairs"},
+    {"by": "meta.t", "score": "meta.likes"}, {"by": "meta.t", "parent": "meta.p"}, {"by": "meta.t", "mode": "chain"},
+    {"by": "thread_id"},  # a bare name: meta.thread_id
 ])
 def test_bad_group_params(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -165,7 +169,8 @@ def test_a_forum_csv_through_the_engine(tmp_path: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     recipe = {"name": "forum", "inputs": [{"path": "forum.csv", "format": "raw"}],
-              "steps": [{"group": {"by": "thread_id", "order": "floor", "text": "content", "author": "author"}}],
+              "steps": [{"group": {"by": "meta.thread_id", "order": "meta.floor", "text": "meta.content",
+                                   "author": "meta.author"}}],
               "outputs": [{"format": "llamafactory-sharegpt", "path": "export/"}]}
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
     summary = run_recipe(load_recipe(tmp_path / "recipe.yaml"), tmp_path / "run", workers=1)

@@ -48,7 +48,7 @@ def test_split_stratified() -> None:
 
 
 def test_split_writes_custom_field_into_meta() -> None:
-    kept, _ = run_global_step(Split(SplitParams(ratios={"x": 0.5, "y": 0.5}, field="fold")), make(4), 2)
+    kept, _ = run_global_step(Split(SplitParams(ratios={"x": 0.5, "y": 0.5}, field="meta.fold")), make(4), 2)
     assert all(r["meta"]["fold"] in ("x", "y") and "fold" not in r for r in kept)
 
 
@@ -61,7 +61,8 @@ def test_split_on_empty_input() -> None:
 @pytest.mark.parametrize(
     "params",
     [{"ratios": {"train": 0.9, "test": 0.2}}, {"ratios": {"train": 1.0, "test": 0.0}}, {"ratios": {}},
-     {"ratios": {"train": 1.0}, "field": "id"}, {"ratios": {"train": -0.5, "test": 1.5}}],
+     {"ratios": {"train": 1.0}, "field": "id"}, {"ratios": {"train": -0.5, "test": 1.5}},
+     {"ratios": {"train": 1.0}, "field": "fold"}, {"ratios": {"train": 1.0}, "stratify_by": "task_type"}],
 )
 def test_split_invalid_params(params: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
@@ -69,7 +70,12 @@ def test_split_invalid_params(params: dict[str, Any]) -> None:
 
 
 def test_split_tolerates_ratios_summing_to_one_within_1e6() -> None:
-    SplitParams(ratios={"a": 0.3333333, "b": 0.3333333, "c": 0.3333333})
+    params = SplitParams(ratios={"a": 0.3333333, "b": 0.3333333, "c": 0.3333333})
+    assert sum(params.ratios.values()) != 1  # 0.9999999: accepted, not rounded away
+    kept, _ = run_global_step(Split(params), make(300), 64)
+    assert Counter(r["split"] for r in kept) == {"a": 100, "b": 100, "c": 100}
+    with pytest.raises(ValidationError, match=r"sum to 0\.99999"):
+        SplitParams(ratios={"a": 0.33333, "b": 0.33333, "c": 0.33333})
 
 
 def test_trim_whole_set_drops_the_last() -> None:

@@ -151,7 +151,8 @@ def register(app: typer.Typer) -> None:
         = None,
         split: Annotated[list[str] | None, typer.Option("--split", help="Split ratio NAME=RATIO, repeatable.")]
         = None,
-        stratify: Annotated[str | None, typer.Option("--stratify", help="Field to stratify the split by.")] = None,
+        stratify: Annotated[str | None, typer.Option(
+            "--stratify", help="Field path to stratify the split by (category, meta.<column>).")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the split.")] = 0,
         option: Annotated[list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE (YAML value).")]
         = None,

@@ -34,7 +34,7 @@ from datamill.exec.segment import (
     run_apply_task,
     run_shards_task,
 )
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
 from datamill.exec.step_tasks import StepRef, load_pickle, run_signature_shard
 from datamill.exec.workdir import StageDir, WorkDir, write_json_atomic, write_text_atomic
 from datamill.report.stats import StageStats
@@ -44,6 +44,26 @@ from datamill.steps.base import Artifacts, GlobalStep, ShardSignatures, Step, St
 def stored_shards(stage: StageDir) -> list[str]:
     """The shards a stage stored, in order."""
     return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+
+
+def first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
+    """The first record a stage stored, if any."""
+    for shard in shards:
+        path = stage.path / f"{shard}{SHARD_SUFFIX}"
+        if path.exists():
+            for record in read_shard(path):
+                return record
+    return None
+
+
+def first_dropped(stage: StageDir) -> dict[str, Any] | None:
+    """The record of the first entry in a stage's dropped files, if any."""
+    for path in sorted(stage.dropped_dir.glob("*.jsonl")) if stage.dropped_dir.is_dir() else []:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                record = json.loads(line).get("record")
+                return record if isinstance(record, dict) else None
+    return None
 
 
 def sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
@@ -136,12 +156,18 @@ class SegmentDriver:
             self.r.sink.advance(key, total - self._records_in(source, todo))
             self.r.executor_for(own).map(runner, tasks)
             self.r.sink.finish(key)
+        # a record near the stages (the segment's input, or its output when it read the files), for messages
+        # that name the fields records have
+        example = first_record(stages[seg.start - 1].dir if seg.head != "read" else stages[seg.stop].dir, shards) \
+            or next(filter(None, (first_dropped(s.dir) for s in own)), None)
         for s in own:
             if s.index == 0:
                 s.dir.mark_done(*self.read_done, stored=seg.stop == 0)
                 continue
             stats = sum_shard_stats(s.dir, shards)
             check_reconciles(s.label, stats)
+            assert s.step is not None
+            s.step.check_stage(stats.records_in, stats.notes, example)
             check_loss(f"step {s.label}", stats, s.max_loss, dropped_dir=s.dir.dropped_dir,
                        quarantine=sorted(self.wd.quarantine.glob(f"{s.label}-*.jsonl")))
             assert s.step is not None

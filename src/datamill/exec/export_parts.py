@@ -130,7 +130,7 @@ def export_part(task: PartTask) -> int:
     (task.parts / f"{task.shard}.status").write_bytes(bytes(status))
     router.stats.seconds = time.process_time() - started
     write_json_atomic(task.marker, {"keys": keys, "reasons": {str(k): v for k, v in router.reasons.items()},
-                                    "stats": router.stats.to_json()})
+                                    "stats": router.stats.to_json(), "first": router.first})
     return len(status)
 
 
@@ -147,9 +147,11 @@ def join_parts(spec: OutputSpec, exporter: Exporter, target: str, shards: list[s
     reasons: dict[int, str] = {}
     order: dict[str | None, list[tuple[Path, int]]] = {}
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
+    first: Any = None
     try:
         for shard in shards:
             marker = json.loads((parts / f"{shard}.json").read_text(encoding="utf-8"))
+            first = first or marker.get("first")
             part_stats = StageStats.from_json(marker["stats"])
             stats.add(part_stats)
             offset = len(status)
@@ -162,6 +164,7 @@ def join_parts(spec: OutputSpec, exporter: Exporter, target: str, shards: list[s
                 with open(refused, "rb") as fh:
                     for line in fh:
                         dropped.write_line(line)
+        Router.check_where(spec, len(status), stats.notes, first)
         for key, items in order.items():
             for path, count in items:
                 run.write(path, key, records=count)

@@ -231,16 +231,24 @@ class Router:
         self.stats = StageStats()
         self.status = bytearray()
         self.reasons: dict[int, str] = {}
+        #: the first record ``where`` saw (names the fields records have when a field in it is missing)
+        self.first: Record | None = None
 
     def row(self, record: Record) -> Any | None:
         """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
-        from datamill.expr import ExprEvalError
+        from datamill.expr import MISSING_NOTE, ExprEvalError
 
         if self.where is not None:
+            self.first = self.first or record
+            for name in self.where.missing(record):
+                self.stats.notes[f"{MISSING_NOTE}{name}"] += 1
             try:
                 selected = bool(self.where(record))
             except ExprEvalError:
                 selected = False
+                self.stats.notes["where_error"] += 1
+            if self.where.take_coerced():
+                self.stats.notes["coerced_numeric"] += 1
             if not selected:
                 self.status.append(NOT_SELECTED)
                 self.stats.notes["not selected by 'where'"] += 1
@@ -254,6 +262,15 @@ class Router:
             self.dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
             return None
         return row
+
+    @staticmethod
+    def check_where(spec: OutputSpec, total: int, notes: Counter[str], first: Record | None) -> None:
+        """A field of ``where`` that no record has is an error (a typo selects nothing, or keeps selecting on
+        the other clauses), listing the fields records have."""
+        if spec.where:
+            from datamill.expr import check_fields_seen, compile_expr
+
+            check_fields_seen(f"output where '{spec.where}'", compile_expr(spec.where).fields, total, notes, first)
 
     def written(self, selected: bool = False) -> None:
         """A row was written (``selected``: for a record that skipped :meth:`row`, copied as stored)."""
@@ -290,6 +307,7 @@ def export_output(
                 if row is not None:
                     run.write(row, file_key(record, spec.split_by))
                     router.written()
+        Router.check_where(spec, len(router.status), router.stats.notes, router.first)
         files = run.finish()
         dropped.close()
     except BaseException:

@@ -9,7 +9,7 @@ it writes rows to a file through a :class:`RowWriter`; and it may add files next
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 from datamill.records import Record
 from datamill.steps.base import Drop, NoParams, Params
@@ -46,8 +46,15 @@ class RowWriter:
         """Finish the file (footers, closing brackets). Does not close ``fh``."""
 
 
-class Exporter:
-    """Base class for output formats. Subclasses set ``name``, ``extension`` and usually ``Options``."""
+OptionsT = TypeVar("OptionsT", bound=Params)
+
+
+class Exporter(Generic[OptionsT]):
+    """Base class for output formats, generic over its options model: ``class X(Exporter[XOptions])``.
+
+    Subclasses set ``name`` and ``extension``; ``Options`` (the pydantic model a recipe's
+    ``outputs[].options`` is validated against, unknown keys rejected) is taken from the type argument.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
@@ -57,8 +64,19 @@ class Exporter:
     #: the export may copy stored bytes without decoding them (canonical JSON Lines)
     passthrough: ClassVar[bool] = False
 
-    def __init__(self, options: Params) -> None:
-        self.options = options
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Options" in cls.__dict__:
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            origin = get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Exporter):
+                args = [a for a in get_args(base) if isinstance(a, type) and issubclass(a, Params)]
+                if args:
+                    cls.Options = args[0]
+
+    def __init__(self, options: OptionsT) -> None:
+        self.options: OptionsT = options
 
     def convert(self, record: Record) -> Any | Drop:
         """The row to write for ``record``, or ``Drop(reason)`` if the target cannot take it."""

@@ -23,7 +23,7 @@ from datamill.export.rules import Rules
 from datamill.export.target import PreferenceOptions, TargetExporter
 from datamill.export.trl import trl_row
 from datamill.records import Record
-from datamill.steps.base import Drop, Params
+from datamill.steps.base import Drop
 
 
 class HfOptions(PreferenceOptions):
@@ -31,18 +31,15 @@ class HfOptions(PreferenceOptions):
     alternation: bool = Field(default=True, description="require user/assistant alternation (most chat templates)")
 
 
-class HfExporter(TargetExporter):
+class HfExporter(TargetExporter[HfOptions]):
     """A datasets.DatasetDict on disk with TRL-shaped rows (messages / prompt-chosen-rejected / text)."""
 
     name = "hf"
     description = "Hugging Face dataset on disk (load_from_disk), TRL row shapes, one split per file"
-    Options = HfOptions
     extension = ".jsonl"
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: HfOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, HfOptions)
-        self.opts = options
         self.rules = Rules(alternation=options.alternation)
 
     def convert(self, record: Record) -> Any | Drop:
@@ -64,6 +61,6 @@ class HfExporter(TargetExporter):
             with fsspec.open(f.path, "rb") as fh:
                 rows = [orjson.loads(line) for line in fh if line.strip()]
             splits[name] = datasets.Dataset.from_list(rows)
-        target = os.path.join(out_dir, self.opts.dataset_dir)
+        target = os.path.join(out_dir, self.options.dataset_dir)
         datasets.DatasetDict(splits).save_to_disk(target)
         return {}

@@ -8,6 +8,7 @@ import orjson
 
 from datamill.export.base import Exporter, RowWriter
 from datamill.records import Record
+from datamill.steps.base import NoParams
 
 
 class JsonlRowWriter(RowWriter):
@@ -46,7 +47,7 @@ class JsonArrayRowWriter(RowWriter):
         self.fh.write(b"[]\n" if self._first else b"\n]\n")
 
 
-class JsonlExporter(Exporter):
+class JsonlExporter(Exporter[NoParams]):
     """Canonical datamill records, one JSON object per line; re-readable with ``format: canonical``."""
 
     name = "jsonl"

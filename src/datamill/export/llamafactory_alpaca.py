@@ -40,12 +40,11 @@ def _pairs(messages: list[Message]) -> list[list[str]]:
     return [[messages[i]["content"], messages[i + 1]["content"]] for i in range(0, len(messages) - 1, 2)]
 
 
-class LlamaFactoryAlpacaExporter(LlamaFactoryExporter):
+class LlamaFactoryAlpacaExporter(LlamaFactoryExporter[AlpacaOptions]):
     """LLaMA-Factory alpaca files (sft, ranking, kto, pretrain) + dataset_info.json."""
 
     name = "llamafactory-alpaca"
     description = "LLaMA-Factory alpaca JSON (instruction/input/output/system/history; ranking; kto; pretrain)"
-    Options = AlpacaOptions
     formatting: ClassVar[str] = "alpaca"
     rules: Rules = Rules(alternation=True, tools=False)
 
@@ -68,7 +67,7 @@ class LlamaFactoryAlpacaExporter(LlamaFactoryExporter):
         row: dict[str, Any] = {"instruction": last_user, "input": ""}
         if ex.mode == "preference":
             chosen, rejected = ex.chosen[0]["content"], ex.rejected[0]["content"]
-            if self.options.pair_style == "output_list":  # type: ignore[attr-defined]
+            if self.options.pair_style == "output_list":
                 row["output"] = [chosen, rejected]
             else:
                 row["chosen"], row["rejected"] = chosen, rejected
@@ -88,7 +87,7 @@ class LlamaFactoryAlpacaExporter(LlamaFactoryExporter):
         body: dict[str, Any] = {"formatting": "alpaca"}
         if mode == "preference":
             body["ranking"] = True
-            if self.options.pair_style == "output_list":  # type: ignore[attr-defined]
+            if self.options.pair_style == "output_list":
                 columns["response"] = "output"
             else:
                 columns.update(chosen="chosen", rejected="rejected")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -13,7 +13,6 @@ from datamill.export.jsonl import JsonArrayRowWriter
 from datamill.export.llamafactory_info import INFO_NAME, build_entries, merge_into, render
 from datamill.export.render import CotMode
 from datamill.export.target import PreferenceOptions, TargetExporter
-from datamill.steps.base import Params
 
 
 class LlamaFactoryOptions(PreferenceOptions):
@@ -32,7 +31,10 @@ class LlamaFactoryOptions(PreferenceOptions):
     )
 
 
-class LlamaFactoryExporter(TargetExporter):
+LO = TypeVar("LO", bound=LlamaFactoryOptions)
+
+
+class LlamaFactoryExporter(TargetExporter[LO]):
     """Base: a JSON array per file (as LLaMA-Factory's data/*.json) and one registry entry per file.
 
     The output folder's ``dataset_info.json`` is merged, not replaced, when it exists: several outputs
@@ -43,11 +45,6 @@ class LlamaFactoryExporter(TargetExporter):
     cot_field_ok = False
     formatting: ClassVar[str]
 
-    def __init__(self, options: Params) -> None:
-        super().__init__(options)
-        assert isinstance(options, LlamaFactoryOptions)
-        self.lf_options = options
-
     def writer(self, fh: IO[bytes]) -> RowWriter:
         return JsonArrayRowWriter(fh)
 
@@ -56,9 +53,9 @@ class LlamaFactoryExporter(TargetExporter):
         raise NotImplementedError
 
     def finalize(self, files: list[ExportedFile], out_dir: str) -> dict[str, str]:
-        entries = build_entries(files, out_dir, self.entry_body(), self.lf_options.dataset_name)
-        if self.lf_options.merge_into:
-            merge_into(self.lf_options.merge_into, entries, out_dir)
+        entries = build_entries(files, out_dir, self.entry_body(), self.options.dataset_name)
+        if self.options.merge_into:
+            merge_into(self.options.merge_into, entries, out_dir)
         own = Path(out_dir) / INFO_NAME
         if "://" not in out_dir and own.is_file():  # several outputs share a folder: keep the others' entries
             existing = json.loads(own.read_text(encoding="utf-8"))

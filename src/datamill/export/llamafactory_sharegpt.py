@@ -50,12 +50,11 @@ def sharegpt_turn(message: Message) -> dict[str, str]:
     return {"from": _SPEAKER[message["role"]], "value": message["content"]}
 
 
-class LlamaFactorySharegptExporter(LlamaFactoryExporter):
+class LlamaFactorySharegptExporter(LlamaFactoryExporter[LlamaFactoryOptions]):
     """LLaMA-Factory sharegpt files (sft with tools, ranking, kto) + dataset_info.json."""
 
     name = "llamafactory-sharegpt"
     description = "LLaMA-Factory sharegpt JSON (conversations from/value + system + tools; ranking; kto)"
-    Options = LlamaFactoryOptions
     formatting: ClassVar[str] = "sharegpt"
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft", "preference", "kto")
     rules: Rules = Rules(alternation=True, tools=True, text_with_tool_calls=False,

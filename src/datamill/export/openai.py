@@ -28,7 +28,7 @@ from datamill.export.shape import Mode
 from datamill.export.target import TargetExporter, TargetOptions
 from datamill.export.tool_calls import openai_tool_calls
 from datamill.records import Message, Record
-from datamill.steps.base import Drop, Params
+from datamill.steps.base import Drop
 
 #: LLaMA-Factory reads these rows as sharegpt with OpenAI's keys (``dataset_info: true``)
 LLAMAFACTORY_BODY: dict[str, Any] = {
@@ -62,19 +62,16 @@ class OpenaiOptions(TargetOptions):
     dataset_name: str | None = Field(default=None, description="dataset_info.json key prefix (default: file stem)")
 
 
-class OpenaiExporter(TargetExporter):
+class OpenaiExporter(TargetExporter[OpenaiOptions]):
     """OpenAI messages JSONL (XTuner openai_map_fn, OpenAI fine-tuning)."""
 
     name = "openai"
     description = "OpenAI messages JSONL: {messages: [{role, content}], tools?} (XTuner openai_map_fn)"
-    Options = OpenaiOptions
     extension = ".jsonl"
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft",)
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: OpenaiOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, OpenaiOptions)
-        self.opts = options
         self.rules = Rules(alternation=options.alternation, tools=not (options.xtuner or options.dataset_info))
 
     def convert(self, record: Record) -> Any | Drop:
@@ -84,8 +81,8 @@ class OpenaiExporter(TargetExporter):
         messages = [{"role": "system", "content": ex.system}] if ex.system else []
         messages += [openai_message(m, self.reasoning_field) for m in ex.messages]
         row: dict[str, Any] = {}
-        if self.opts.id_field:
-            row[self.opts.id_field] = record.get("id")
+        if self.options.id_field:
+            row[self.options.id_field] = record.get("id")
         row["messages"] = messages
         if ex.tools:
             row["tools"] = ex.tools
@@ -95,8 +92,8 @@ class OpenaiExporter(TargetExporter):
         return JsonlRowWriter(fh)
 
     def finalize(self, files: list[ExportedFile], out_dir: str) -> dict[str, str]:
-        if not self.opts.dataset_info:
+        if not self.options.dataset_info:
             return {}
         from datamill.export.llamafactory_info import INFO_NAME, build_entries, render
 
-        return {INFO_NAME: render(build_entries(files, out_dir, LLAMAFACTORY_BODY, self.opts.dataset_name))}
+        return {INFO_NAME: render(build_entries(files, out_dir, LLAMAFACTORY_BODY, self.options.dataset_name))}

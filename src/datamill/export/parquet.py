@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from datamill.export.base import Exporter, RowWriter
 from datamill.records import Record
+from datamill.steps.base import NoParams
 
 SCALAR_COLUMNS = ("id", "source", "source_id", "kind", "text", "category", "lang", "split")
 JSON_COLUMNS = ("messages", "chosen", "rejected", "tools", "scores", "meta")
@@ -72,7 +73,7 @@ class ParquetRowWriter(RowWriter):
         self._writer.close()
 
 
-class ParquetExporter(Exporter):
+class ParquetExporter(Exporter[NoParams]):
     """Canonical records as Parquet (typed scalar columns, nested fields as JSON text)."""
 
     name = "parquet"

@@ -59,5 +59,5 @@ def build_exporter(name: str, options: dict[str, Any], location: str) -> Exporte
     except ValidationError as exc:
         from datamill.recipe.load import validation_error
 
-        raise validation_error(exc, prefix=f"{location}.options") from None
+        raise validation_error(exc, prefix=f"{location}.options", valid=list(cls.Options.model_fields)) from None
     return cls(opts)

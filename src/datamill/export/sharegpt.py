@@ -20,29 +20,27 @@ from datamill.export.rules import Rules
 from datamill.export.shape import Mode
 from datamill.export.target import TargetExporter, TargetOptions
 from datamill.records import Record, get_field
-from datamill.steps.base import Drop, Params
+from datamill.selectors import FieldPath
+from datamill.steps.base import Drop
 
 
 class SharegptOptions(TargetOptions):
-    id_from: str = Field(default="id", description="field whose value becomes the row's id (dotted path)")
+    id_from: FieldPath = Field(default="id", description="field whose value becomes the row's id (dotted path)")
     jsonl: bool = Field(default=False, description="write JSON Lines instead of a JSON array")
 
 
-class SharegptExporter(TargetExporter):
+class SharegptExporter(TargetExporter[SharegptOptions]):
     """ShareGPT conversations (human/gpt, system, function_call/observation) with an id."""
 
     name = "sharegpt"
     description = "ShareGPT JSON: {id, conversations: [{from: human|gpt, value}]} (seed 003, FastChat)"
-    Options = SharegptOptions
     extension = ".json"
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft",)
     rules: Rules = Rules(alternation=True, tools=True, text_with_tool_calls=False)
     reasoning_field: ClassVar[str] = "reasoning"
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: SharegptOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, SharegptOptions)
-        self.opts = options
         self.extension = ".jsonl" if options.jsonl else ".json"  # type: ignore[misc]
 
     def convert(self, record: Record) -> Any | Drop:
@@ -55,11 +53,11 @@ class SharegptExporter(TargetExporter):
             if self.reasoning_field in m:
                 turn[self.reasoning_field] = m[self.reasoning_field]
             turns.append(turn)
-        row: dict[str, Any] = {"id": str(get_field(record, self.opts.id_from, record.get("id"))),
+        row: dict[str, Any] = {"id": str(get_field(record, self.options.id_from, record.get("id"))),
                                "conversations": turns}
         if ex.tools:
             row["tools"] = ex.tools
         return row
 
     def writer(self, fh: IO[bytes]) -> RowWriter:
-        return JsonlRowWriter(fh) if self.opts.jsonl else JsonArrayRowWriter(fh)
+        return JsonlRowWriter(fh) if self.options.jsonl else JsonArrayRowWriter(fh)

@@ -8,7 +8,7 @@ with the reason. Each exporter then only lays the example out in its own columns
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -64,7 +64,10 @@ class Prepared:
     tools: Any = None
 
 
-class TargetExporter(Exporter):
+TO = TypeVar("TO", bound=TargetOptions)
+
+
+class TargetExporter(Exporter[TO]):
     """Base for the trainer exporters (not an output format itself: it has no ``name``)."""
 
     supported_modes: ClassVar[tuple[Mode, ...]] = ("sft", "preference", "kto", "pretrain")
@@ -74,9 +77,9 @@ class TargetExporter(Exporter):
     #: the target can hold the reasoning in a field (LLaMA-Factory cannot: it reads content only)
     cot_field_ok: ClassVar[bool] = True
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: TO) -> None:
         super().__init__(options)
-        opts = self.target_options
+        opts = self.options
         if opts.cot == "field" and not self.cot_field_ok:
             from datamill.errors import RecipeError
 
@@ -89,13 +92,8 @@ class TargetExporter(Exporter):
 
             raise RecipeError(str(exc), location="options.mode") from None
 
-    @property
-    def target_options(self) -> TargetOptions:
-        assert isinstance(self.options, TargetOptions)
-        return self.options
-
     def _render(self, messages: list[Message]) -> list[Message] | Drop:
-        return render_messages(messages, self.target_options.cot, self.reasoning_field)
+        return render_messages(messages, self.options.cot, self.reasoning_field)
 
     def prepare(self, record: Record) -> Prepared | Drop:
         mode = self.modes.check(record)

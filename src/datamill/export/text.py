@@ -19,7 +19,7 @@ from datamill.export.jsonl import JsonlRowWriter
 from datamill.export.shape import Mode
 from datamill.export.target import TargetExporter, TargetOptions
 from datamill.records import Record
-from datamill.steps.base import Drop, Params
+from datamill.steps.base import Drop
 
 _NEWLINE = re.compile(r"\r\n|\r|\n|\u2028|\u2029|\x85")
 
@@ -39,33 +39,30 @@ class LinesRowWriter(RowWriter):
         self.fh.write(row.encode("utf-8") + b"\n")
 
 
-class TextExporter(TargetExporter):
+class TextExporter(TargetExporter[TextOptions]):
     """Pretraining text: one document per line, or {"text"} JSON Lines."""
 
     name = "text"
     description = "pretraining text: one document per line (newlines escaped), or {text} JSONL"
-    Options = TextOptions
     extension = ".txt"
     supported_modes: ClassVar[tuple[Mode, ...]] = ("pretrain",)
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: TextOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, TextOptions)
-        self.opts = options
         self.extension = ".jsonl" if options.jsonl else ".txt"  # type: ignore[misc]
 
     def convert(self, record: Record) -> Any | Drop:
         ex = self.prepare(record)
         if isinstance(ex, Drop):
             return ex
-        if self.opts.jsonl:
+        if self.options.jsonl:
             row: dict[str, Any] = {"text": ex.text}
-            if self.opts.id_field:
-                row[self.opts.id_field] = record.get("id")
+            if self.options.id_field:
+                row[self.options.id_field] = record.get("id")
             return row
-        replacement = "\\n" if self.opts.newlines == "escape" else " "
+        replacement = "\\n" if self.options.newlines == "escape" else " "
         return _NEWLINE.sub(lambda _: replacement, ex.text)  # a function: no escape processing
 
     def writer(self, fh: IO[bytes]) -> RowWriter:
-        return JsonlRowWriter(fh) if self.opts.jsonl else LinesRowWriter(fh)
+        return JsonlRowWriter(fh) if self.options.jsonl else LinesRowWriter(fh)
 

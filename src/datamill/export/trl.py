@@ -23,7 +23,7 @@ from datamill.export.openai import openai_message
 from datamill.export.rules import Rules
 from datamill.export.target import PreferenceOptions, Prepared, TargetExporter
 from datamill.records import Message, Record
-from datamill.steps.base import Drop, Params
+from datamill.steps.base import Drop
 
 
 class TrlOptions(PreferenceOptions):
@@ -51,17 +51,15 @@ def trl_row(ex: Prepared, reasoning_field: str) -> dict[str, Any]:
     return row
 
 
-class TrlExporter(TargetExporter):
+class TrlExporter(TargetExporter[TrlOptions]):
     """TRL conversational datasets: SFT messages, DPO prompt/chosen/rejected, KTO, text."""
 
     name = "trl"
     description = "TRL JSONL: SFT {messages}; DPO {prompt, chosen, rejected}; KTO {prompt, completion, label}"
-    Options = TrlOptions
     extension = ".jsonl"
 
-    def __init__(self, options: Params) -> None:
+    def __init__(self, options: TrlOptions) -> None:
         super().__init__(options)
-        assert isinstance(options, TrlOptions)
         self.rules = Rules(alternation=options.alternation)
 
     def convert(self, record: Record) -> Any | Drop:

@@ -8,6 +8,7 @@ recipe written to the work directory keeps ``${VAR}`` references as written: env
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -57,30 +58,72 @@ class LoadedRecipe:
     steps: list[Step]
 
 
-def format_location(loc: tuple[int | str, ...]) -> str:
+def format_location(loc: tuple[Any, ...]) -> str:
+    """``("steps", 2, "params", "min")`` -> ``steps[2].params.min``; a key that is not a string (``True``
+    from YAML 1.1's ``on:``) is written as it is, and pydantic's ``[key]`` marker is left out."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if part == "[key]":
+            continue
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + (str(part).lower() if isinstance(part, bool) else str(part))
     return out
 
 
-def validation_error(exc: ValidationError, prefix: str = "") -> RecipeError:
+def validation_error(exc: ValidationError, prefix: str = "", valid: list[str] | None = None) -> RecipeError:
+    """The first error of ``exc`` as a :class:`RecipeError` at its place; ``valid`` lists the keys the
+    model accepts, named in the hint of an unknown top-level key."""
     err = exc.errors()[0]
     loc = format_location(tuple(err["loc"]))
     where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-    message = err["msg"]
+    message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     elif err["type"] == "missing":
         message = "required key is missing"
+    elif "[key]" in err["loc"]:
+        key = err["loc"][-2] if len(err["loc"]) > 1 else None
+        message = f"the key {key!r} is not a string"
     more = len(exc.errors()) - 1
     hint = f"{more} more problem(s) after this one" if more else None
     if err["type"] == "extra_forbidden":
-        hint = "check the spelling; 'datamill schema' lists every key" + (f"; {hint}" if hint else "")
+        known = "none" if valid == [] else ", ".join(valid) if valid else None
+        hint = (f"valid keys here: {known}" if known and len(err["loc"]) == 1
+                else "check the spelling; 'datamill schema' lists every key") + (f"; {hint}" if hint else "")
+    if any(isinstance(part, bool) for part in err["loc"]):
+        hint = YAML11_HINT
     return RecipeError(message, hint=hint, location=where or None)
+
+
+YAML11_HINT = ("a YAML 1.1 parser (PyYAML's yaml.safe_load) reads the keys on/off/yes/no as booleans: load the "
+               "recipe with datamill.recipe.load.yaml_load (YAML 1.2 booleans) or quote the key ('on':)")
+LOG = logging.getLogger("datamill.recipe")
+
+
+def fix_boolean_keys(params: Any, location: str) -> Any:
+    """Step params built by a YAML 1.1 parser have ``True`` where the recipe said ``on:`` (``yes:`` too):
+    read that key as ``on`` (logged), as the user wrote it. A ``False`` key (``off:``/``no:``), or
+    ``True`` next to an explicit ``on``, is an error that says what happened."""
+    if isinstance(params, list):
+        return [fix_boolean_keys(v, f"{location}[{i}]") for i, v in enumerate(params)]
+    if not isinstance(params, dict):
+        return params
+    out: dict[Any, Any] = {}
+    for key, value in params.items():
+        where = f"{location}.{'on' if key is True else key}"
+        if key is False:
+            raise RecipeError("a key was read as the boolean false (was it off: or no:?)", hint=YAML11_HINT,
+                              location=f"{location}.false")
+        if key is True:
+            if "on" in params:
+                raise RecipeError("the key 'on' appears twice (once read as the boolean true)", hint=YAML11_HINT,
+                                  location=where)
+            LOG.warning("%s: the key true (YAML 1.1's reading of on:) is taken as 'on'", where)
+            key = "on"
+        out[key] = fix_boolean_keys(value, where)
+    return out
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
@@ -171,7 +214,7 @@ def build_step(registry: StepRegistry, name: str, params: dict[str, Any], locati
     try:
         p = params_cls.model_validate(params or {})
     except ValidationError as exc:
-        raise validation_error(exc, prefix=f"{location}.params") from None
+        raise validation_error(exc, prefix=f"{location}.params", valid=list(params_cls.model_fields)) from None
     return cls(p)
 
 
@@ -204,6 +247,9 @@ def load_recipe_data(
         raise RecipeError("a recipe must be a YAML mapping with name, inputs, steps and outputs")
     data = copy.deepcopy(data)
     _normalize_steps(data)
+    for i, step in enumerate(data.get("steps") or []):
+        if isinstance(step, dict) and isinstance(step.get("params"), dict):
+            step["params"] = fix_boolean_keys(step["params"], f"steps[{i}].params")
     for text in overrides or []:
         tokens, value = parse_override(text)
         apply_override(data, tokens, value)

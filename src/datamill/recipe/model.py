@@ -94,6 +94,18 @@ class OutputSpec(Strict):
         "a record no output selects is counted as dropped with reason 'export:not_selected'",
     )
 
+    @field_validator("split_by")
+    @classmethod
+    def _split_by_fields(cls, v: str | None) -> str | None:
+        if v:
+            import re
+
+            from datamill.selectors import check_field
+
+            for name in re.findall(r"\{([^{}]+)\}", v) if "{" in v else [v]:
+                check_field(name.strip())
+        return v
+
     @field_validator("where")
     @classmethod
     def _where_compiles(cls, v: str | None) -> str | None:

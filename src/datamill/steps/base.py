@@ -12,7 +12,7 @@ Parameters are a pydantic model (``Params``) with unknown keys rejected.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -126,7 +126,8 @@ class Step(Generic[P]):
 
     name: ClassVar[str]
     Params: ClassVar[type[Params]] = NoParams
-    version: ClassVar[str] = "1"
+    #: "2": the one vocabulary of names (datamill.selectors) changed what some names select
+    version: ClassVar[str] = "2"
     #: Fields the step reads and writes, for ``datamill steps`` and validation.
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
@@ -153,6 +154,13 @@ class Step(Generic[P]):
         ``coerced_numeric``...). The engine adds the counts to the stage's ``notes`` in ``stats.json``."""
         if n:
             self._notes[key] += n
+
+    def check_stage(self, records_in: int, notes: Mapping[str, int], example: Record | None) -> None:
+        """Called once, in the engine's process, after every shard of this step's stage ran (before the
+        loss check): raise :class:`~datamill.errors.StepError` when the stage's result is wrong as a whole
+        though each record looked fine (``filter`` names a field that no record has). ``notes`` are the
+        stage's summed :meth:`note` counts; ``example`` is the stage's first input record (``None`` when
+        it had none), for naming the fields that do exist."""
 
     def take_notes(self) -> Counter[str]:
         """The counts noted since the last call (the engine collects them per shard)."""

@@ -11,9 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import xxhash
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from datamill.records import Record, part_text
+from datamill.errors import StepError
+from datamill.records import Record
+from datamill.selectors import Selector, field_paths, names, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
 from datamill.steps.dedup.strings import StringColumn, categories, encode
@@ -130,24 +132,26 @@ def _user_assistant(record: Record) -> tuple[str, str] | None:
     return prompt, answer
 
 
+def check_compared(step: str, on: str | list[str], total: int, compared: int) -> None:
+    """A :class:`StepError` when ``on`` names only field paths and they hold no text in any of ``total``
+    records: the step would compare nothing and keep everything (``meta.titel``). Parts may legitimately
+    be empty everywhere (every prompt blank) and are not checked."""
+    if total and not compared and len(field_paths(on)) == len(names(on)):
+        raise StepError(f"{step}: on: {on} selects no text in any of the {total} records, so nothing would be "
+                        "compared", hint="check the names in on: ('datamill steps' lists the parts; an "
+                        "original column is meta.<column>)")
+
+
 class DedupExactParams(Params):
-    on: str | list[str] = Field(
+    on: Selector = Field(
         default="prompt+answer",
-        description="what must match: prompt, answer, prompt+answer, conversation, text, or field paths",
+        description="what must match: a part (prompt, answer, prompt+answer, turns, text ...), a field path "
+        "(meta.title) or a list of them",
     )
     normalize: Normalize = Field(default=Normalize(), description="what differences to ignore")
     keep: KeepParams = Field(
         default=KeepParams(), description="which record of a group stays: first, longest, score, source"
     )
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: str | list[str]) -> str | list[str]:
-        if isinstance(v, list) and not v:
-            raise ValueError("give at least one part or field")
-        if any(not p for p in ([v] if isinstance(v, str) else v)):
-            raise ValueError("empty part or field name")
-        return v
 
 
 class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
@@ -168,6 +172,9 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
     removed) is written next to the stage in a recipe run; the report gives the number of duplicate groups and the
     largest ones. The reduce holds a hash and the id bytes per record in numpy arrays: about 0.3 GB
     for 5M records, plus ~0.2 GB per million duplicates for their plans.
+
+    ``normalize`` says which differences are ignored (case, whitespace, full/half width by default; punctuation
+    kept).
     """
 
     name: ClassVar[str] = "dedup_exact"
@@ -175,14 +182,13 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
     def __init__(self, params: DedupExactParams) -> None:
         super().__init__(params)
-        on = params.on
         # parts are normalized one by one and joined by a separator, so "a b"+"c" != "a"+"b c"
-        self._parts = list(on) if isinstance(on, list) else on.split("+") if on == "prompt+answer" else [on]
+        self._parts = names(params.on)
         self._report: dict[str, Any] = {}
 
     def signature(self, record: Record) -> DedupSignature:
         how = self.params.normalize
-        texts = [normalize_text(part_text(record, part), how) for part in self._parts]
+        texts = [normalize_text(t, how) for t in texts_by_name(record, self._parts)]
         rid, source = str(record.get("id")), str(record.get("source") or "")
         prio = priority(self.params.keep, record)
         if not any(texts):
@@ -192,7 +198,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
     def signature_batch(self, records: Sequence[Record]) -> list[DedupSignature]:
         """:meth:`signature` of each record: the texts of a batch normalized in one pass, and the prompt and
-        answer of a plain two-turn record read directly (the same texts ``part_text`` gives)."""
+        answer of a plain two-turn record read directly (the same texts ``texts_by_name`` gives)."""
         how = self.params.normalize
         columns: list[list[str]] = [[] for _ in self._parts]
         plain = self._parts == ["prompt", "answer"]
@@ -202,8 +208,8 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
                 columns[0].append(pair[0])
                 columns[1].append(pair[1])
             else:
-                for column, part in zip(columns, self._parts, strict=True):
-                    column.append(part_text(record, part))
+                for column, text in zip(columns, texts_by_name(record, self._parts), strict=True):
+                    column.append(text)
         normalized = [normalize_batch(column, how) for column in columns]
         keep = self.params.keep
         out: list[DedupSignature] = []
@@ -257,6 +263,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         index_type = np.int32 if len(valid) < 2**31 else np.int64
         positions = np.flatnonzero(valid).astype(index_type)  # global positions of the compared records
         compared = len(positions)
+        check_compared(self.name, self.params.on, len(valid), compared)
         del valid
         hashes = hashes[positions]
         # within equal hashes: best priority first, then input order (lexsort is stable)

@@ -1,266 +1,233 @@
-"""Field steps: rename, set, copy and drop record fields by dotted path.
+"""Field steps: rename, set, copy and drop a record's fields and text parts.
 
-Paths are read with :func:`datamill.records.get_field`: ``meta.task_type``, ``scores.quality``, or a bare
-name that is not a canonical field (``task_type``), which means ``meta.task_type``. Writes follow the
-same rule, so a non-canonical target lands in ``meta`` and the record keeps its canonical shape:
-``category`` is written at the top level, ``difficulty`` as ``meta.difficulty``.
+Every name is a selector name (:mod:`datamill.selectors`): a part (``prompt``, ``answer``, ``system``,
+``reasoning``, ``chosen``, ``rejected``, ``text``) or a field path (``category``, ``meta.task_type``,
+``scores.quality``, ``messages.0.content``). A part means the same thing written as read:
+``set_fields: {values: {system: "You are ..."}}`` sets (or inserts) the system turn, ``map_fields:
+{mapping: {prompt: meta.question}}`` writes the user turn. A bare name that is neither
+(``difficulty``) is a recipe error suggesting ``meta.difficulty``.
 
 Shared rules:
 
-* a missing source field leaves the record unchanged; with ``strict: true`` the record is dropped with
+* a missing source leaves the record unchanged; with ``strict: true`` the record is dropped with
   reason ``missing_field`` (detail: the field) and nothing is changed;
-* ``id`` is never written or removed (ids are stable from ingest on), and the text parts ``prompt``,
-  ``answer``, ``conversation`` ... are not fields: map them with the input's ``fields:`` instead;
-* a write through a value that is not a mapping (``text.x`` where ``text`` is a string) drops the
-  record with reason ``field_conflict`` instead of overwriting data.
+* ``id`` is never written or removed (ids are stable from ingest on); ``prompt``, ``answer``, ``turns``
+  and ``all`` are never removed (a record keeps its prompt and answer: filter it instead);
+* a write or removal that cannot be done without ambiguity or damage (``text.x`` where ``text`` is a
+  string; ``prompt`` on a record whose context has several user turns; ``answer`` on a preference
+  record; an index past the end of a list) drops the record with reason ``field_conflict`` (detail: the
+  field and why) and changes nothing.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, MutableMapping
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from datamill.records import PARTS, TOP_LEVEL_FIELDS, Record, get_field
+from datamill.part_writes import WriteConflict, remove, write
+from datamill.records import Record
+from datamill.selectors import MISSING, PARTS, check_removable, check_selector, check_target, present, read_value
 from datamill.steps.base import Drop, Params, RowStep
 
-_MISSING = object()
-_NOT_FIELDS = frozenset(PARTS) - frozenset(TOP_LEVEL_FIELDS)
+#: The record keys a write to a part may change.
+_PART_ROOTS = {"chosen": ("chosen",), "rejected": ("rejected",), "text": ("text",)}
+_CONVERSATION_ROOTS = ("messages", "chosen", "rejected", "text")
 
 
-def check_path(path: str, *, target: bool) -> str:
-    """Validate a dotted path; ``target`` paths (written or removed) may not be ``id`` or a text part."""
-    if not path or any(not part for part in path.split(".")):
-        raise ValueError(f"'{path}' is not a field path (empty part)")
-    if target and path.split(".")[0] == "id":
-        raise ValueError("'id' cannot be changed: ids are assigned at ingest and never reassigned")
-    if target and path in _NOT_FIELDS:
-        raise ValueError(f"'{path}' is a text part, not a field; map it with the input's 'fields:' option")
-    return path
+def roots(name: str) -> tuple[str, ...]:
+    """The top-level keys of a record that writing or removing ``name`` can change."""
+    if name in PARTS:
+        return _PART_ROOTS.get(name, _CONVERSATION_ROOTS)
+    return (name.split(".")[0],)
 
 
-def write_path(path: str) -> list[str]:
-    """Where a write to ``path`` goes: non-canonical top-level names are written under ``meta``."""
-    parts = path.split(".")
-    return parts if parts[0] in TOP_LEVEL_FIELDS else ["meta", *parts]
+def check_disjoint(names: list[str]) -> None:
+    """Reject targets where one is inside another (``meta.a`` and ``meta.a.b``; ``answer`` and
+    ``messages.1.content``): the order of the writes would decide the result."""
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if a in PARTS and b in PARTS:
+                continue  # parts write different turns, or refuse
+            if a in PARTS or b in PARTS:
+                part, path = (a, b) if a in PARTS else (b, a)
+                if path.split(".")[0] in roots(part):
+                    raise ValueError(f"targets '{part}' and '{path}' overlap")
+                continue
+            pa, pb = a.split("."), b.split(".")
+            n = min(len(pa), len(pb))
+            if pa[:n] == pb[:n]:
+                raise ValueError(f"targets '{a}' and '{b}' overlap")
 
 
-def conflict(record: Mapping[str, Any], parts: list[str]) -> str | None:
-    """Why ``parts`` cannot be written without overwriting a non-mapping on the way, or ``None``."""
-    node: Any = record
-    for i, part in enumerate(parts[:-1]):
-        node = node.get(part)
-        if node is None:
-            return None
-        if not isinstance(node, MutableMapping):
-            return f"'{'.'.join(parts[: i + 1])}' is a {type(node).__name__}, not a mapping"
+def change(record: Record, removals: list[str], writes: list[tuple[str, Any]]) -> Drop | None:
+    """Remove then write, all or nothing: a ``field_conflict`` drop (record unchanged) when any of them
+    cannot be done."""
+    touched = dict.fromkeys(k for name in [*removals, *(n for n, _ in writes)] for k in roots(name))
+    trial = copy.deepcopy({k: record[k] for k in touched if k in record})
+    name = ""
+    try:
+        for name in removals:
+            remove(trial, name)
+        for name, value in writes:
+            write(trial, name, value)
+    except WriteConflict as exc:
+        return Drop("field_conflict", {"field": name, "error": str(exc)})
+    for key in touched:
+        if key in trial:
+            record[key] = trial[key]
+        else:
+            record.pop(key, None)
     return None
 
 
-def assign(record: Record, parts: list[str], value: Any) -> None:
-    """Set ``record[parts...] = value``, creating mappings (check :func:`conflict` first)."""
-    node: MutableMapping[str, Any] = record
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
-def parent(record: Record, path: str) -> MutableMapping[str, Any] | None:
-    """The mapping holding the field ``get_field`` reads at ``path``; ``None`` when that is a list."""
-    parts = path.split(".")
-    node: Any = record
-    meta = record.get("meta")
-    if parts[0] not in record and parts[0] not in TOP_LEVEL_FIELDS and isinstance(meta, Mapping):
-        node = meta
-    for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    return node if isinstance(node, MutableMapping) else None
-
-
-def check_writes(record: Record, removals: list[str], targets: list[list[str]]) -> Drop | None:
-    """A ``field_conflict`` drop when a removal or a write cannot be done; checked before any change."""
-    for path in removals:
-        if parent(record, path) is None:
-            return Drop("field_conflict", {"field": path, "error": "it is inside a list, not a mapping"})
-    for parts in targets:
-        if (problem := conflict(record, parts)) is not None:
-            return Drop("field_conflict", {"field": ".".join(parts), "error": problem})
-    return None
-
-
-def check_disjoint(paths: list[list[str]]) -> None:
-    """Reject targets where one is inside another (``a`` and ``a.b``): their order would matter."""
-    for i, a in enumerate(paths):
-        for b in paths[i + 1:]:
-            n = min(len(a), len(b))
-            if a[:n] == b[:n]:
-                raise ValueError(f"targets '{'.'.join(a)}' and '{'.'.join(b)}' overlap")
-
-
-def _copy(value: Any) -> Any:
-    return copy.deepcopy(value) if isinstance(value, dict | list) else value
-
-
-def _missing(record: Record, paths: list[str]) -> str | None:
-    for path in paths:
-        if get_field(record, path, _MISSING) is _MISSING:
-            return path
+def _missing(record: Record, names: list[str]) -> str | None:
+    for name in names:
+        if not present(record, name):
+            return name
     return None
 
 
 class RenameParams(Params):
     mapping: dict[str, str] = Field(
-        min_length=1, description="{old_path: new_path}; all renames happen at once, so a swap works"
+        min_length=1, description="{old: new}, each a field path or a part; all renames happen at once, so a "
+        "swap works"
     )
     strict: bool = Field(default=False, description="drop records missing a source field (missing_field)")
 
     @field_validator("mapping")
     @classmethod
-    def _paths(cls, v: dict[str, str]) -> dict[str, str]:
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
         for old, new in v.items():
-            check_path(old, target=True)
-            check_path(new, target=True)
-        check_disjoint([write_path(new) for new in v.values()])
+            check_removable(old)
+            check_target(new)
+        check_disjoint(list(v.values()))
         return v
 
 
 class RenameFields(RowStep[RenameParams]):
-    """Rename (move) fields: ``{mapping: {meta.topic: category, meta.q_id: meta.question_id}}``.
+    """Rename (move) fields and parts: ``{mapping: {meta.topic: category, system: meta.system_prompt}}``.
 
-    Reads and writes the mapped paths. Every value is read first, then the old fields are removed and
-    the new ones written, so ``{a: b, b: a}`` swaps. A missing old field is skipped (default), because
-    mixed inputs often lack optional columns; ``strict: true`` drops such records instead.
+    Reads and writes the mapped names. Every value is read first, then the old ones are removed (a
+    part such as ``system`` loses its turns) and the new ones written, so ``{a: b, b: a}`` swaps. A missing
+    old name is skipped (default), because mixed inputs often lack optional columns; ``strict: true``
+    drops such records instead (``missing_field``). A move that cannot be done is a ``field_conflict``
+    drop, and the record is unchanged.
     """
 
     name: ClassVar[str] = "rename_fields"
     Params = RenameParams
 
-    def __init__(self, params: RenameParams) -> None:
-        super().__init__(params)
-        self._moves = [(old, write_path(new)) for old, new in params.mapping.items()]
-
     def process(self, record: Record) -> Record | Drop:
-        if self.params.strict and (absent := _missing(record, list(self.params.mapping))):
+        mapping = self.params.mapping
+        if self.params.strict and (absent := _missing(record, list(mapping))):
             return Drop("missing_field", {"field": absent})
-        found = [(old, target, v) for old, target in self._moves
-                 if (v := get_field(record, old, _MISSING)) is not _MISSING]
-        if (drop := check_writes(record, [f[0] for f in found], [f[1] for f in found])) is not None:
-            return drop
-        for old, _, _ in found:
-            holder = parent(record, old)
-            if holder is not None:
-                holder.pop(old.split(".")[-1], None)
-        for _, target, value in found:
-            assign(record, target, value)
-        return record
+        found = [(old, new, copy.deepcopy(read_value(record, old, MISSING))) for old, new in mapping.items()
+                 if present(record, old)]
+        drop = change(record, [old for old, _, _ in found], [(new, value) for _, new, value in found])
+        return drop if drop is not None else record
 
 
 class SetParams(Params):
-    values: dict[str, Any] = Field(min_length=1, description="{path: constant value} written on every record")
+    values: dict[str, Any] = Field(min_length=1, description="{field path or part: constant value} written on "
+                                   "every record")
     overwrite: bool = Field(
         default=True, description="replace existing values; false only fills fields that are missing or null"
     )
 
     @field_validator("values")
     @classmethod
-    def _paths(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for path in v:
-            check_path(path, target=True)
-        check_disjoint([write_path(p) for p in v])
+    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for name in v:
+            check_target(name)
+        check_disjoint(list(v))
         return v
 
 
 class SetFields(RowStep[SetParams]):
-    """Write constant values: ``{values: {kind: sft, meta.origin: crawl-2024, tags: [web]}}``.
+    """Write constant values: ``{values: {kind: sft, meta.origin: crawl-2024, system: "You are ..."}}``.
 
-    Writes the given paths (lists and mappings are copied per record, never shared). ``overwrite``
-    defaults to true because a recipe that names a value usually means it; set it to false to fill
-    defaults only where a field is missing or null.
+    Writes the given names (lists and mappings are copied per record, never shared); a part is written
+    as the module docs say (``system`` sets the system turn, inserting it when there is none).
+    ``overwrite`` defaults to true because a recipe that names a value usually means it; set it to false
+    to fill only where a field is missing or null (a part: where the record has none of it). A write
+    that cannot be done is a ``field_conflict`` drop, and the record is unchanged.
     """
 
     name: ClassVar[str] = "set_fields"
     Params = SetParams
 
-    def __init__(self, params: SetParams) -> None:
-        super().__init__(params)
-        self._writes = [(write_path(path), value) for path, value in params.values.items()]
-
     def process(self, record: Record) -> Record | Drop:
-        writes = self._writes
+        writes = list(self.params.values.items())
         if not self.params.overwrite:
-            writes = [(t, v) for t, v in writes if get_field(record, ".".join(t)) is None]
-        if (drop := check_writes(record, [], [t for t, _ in writes])) is not None:
-            return drop
-        for target, value in writes:
-            assign(record, target, _copy(value))
-        return record
+            writes = [(n, v) for n, v in writes if read_value(record, n) is None]
+        drop = change(record, [], [(n, copy.deepcopy(v)) for n, v in writes])
+        return drop if drop is not None else record
 
 
 class MapParams(Params):
     mapping: dict[str, str] = Field(
-        min_length=1, description="{target_path: source_path}: copy the source value to the target"
+        min_length=1, description="{target: source}, each a field path or a part: copy the source's value to "
+        "the target"
     )
     strict: bool = Field(default=False, description="drop records missing a source field (missing_field)")
 
     @field_validator("mapping")
     @classmethod
-    def _paths(cls, v: dict[str, str]) -> dict[str, str]:
+    def _names(cls, v: dict[str, str]) -> dict[str, str]:
         for target, source in v.items():
-            check_path(target, target=True)
-            check_path(source, target=False)
-        check_disjoint([write_path(t) for t in v])
+            check_target(target)
+            check_selector(source)
+        check_disjoint(list(v))
         return v
 
 
 class MapFields(RowStep[MapParams]):
-    """Copy fields: ``{mapping: {category: meta.subject, meta.original_id: id}}`` (target: source).
+    """Copy values: ``{mapping: {category: meta.subject, prompt: meta.question, meta.original_id: id}}``.
 
-    Reads the source paths and writes the targets; the source stays in place (use ``rename_fields`` to
-    move). All sources are read before any target is written. Values are deep-copied so the two fields
-    never share a list or mapping.
+    Reads the sources and writes the targets (target: source); the source stays in place (use
+    ``rename_fields`` to move). All sources are read before any target is written. A part read as a
+    source gives its text (``chosen``/``rejected``: the message list); values are deep-copied so the two
+    places never share a list or mapping. A write that cannot be done is a ``field_conflict`` drop, and
+    the record is unchanged.
+
+    ``strict: true`` drops records missing a source (``missing_field``).
     """
 
     name: ClassVar[str] = "map_fields"
     Params = MapParams
 
-    def __init__(self, params: MapParams) -> None:
-        super().__init__(params)
-        self._copies = [(write_path(target), source) for target, source in params.mapping.items()]
-
     def process(self, record: Record) -> Record | Drop:
-        if self.params.strict and (absent := _missing(record, list(self.params.mapping.values()))):
+        mapping = self.params.mapping
+        if self.params.strict and (absent := _missing(record, list(mapping.values()))):
             return Drop("missing_field", {"field": absent})
-        found = [(target, v) for target, source in self._copies
-                 if (v := get_field(record, source, _MISSING)) is not _MISSING]
-        if (drop := check_writes(record, [], [t for t, _ in found])) is not None:
-            return drop
-        for target, value in found:
-            assign(record, target, _copy(value))
-        return record
+        found = [(target, copy.deepcopy(read_value(record, source, MISSING))) for target, source in mapping.items()
+                 if present(record, source)]
+        drop = change(record, [], found)
+        return drop if drop is not None else record
 
 
 class DropParams(Params):
-    fields: list[str] = Field(min_length=1, description="paths to remove, e.g. [meta.raw_html, scores]")
+    fields: list[str] = Field(min_length=1, description="field paths or parts (system, reasoning, text ...) to "
+                              "remove, e.g. [meta.raw_html, scores, system]")
     strict: bool = Field(default=False, description="drop records missing one of the fields (missing_field)")
 
     @field_validator("fields")
     @classmethod
-    def _paths(cls, v: list[str]) -> list[str]:
-        for path in v:
-            check_path(path, target=True)
+    def _names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            check_removable(name)
         return v
 
 
 class DropFields(RowStep[DropParams]):
-    """Remove fields: ``{fields: [meta.raw_html, meta.url]}``; ``meta`` alone removes every original column.
+    """Remove fields and parts: ``{fields: [meta.raw_html, meta.url, system]}``; ``meta`` alone removes
+    every original column, ``system`` the system turns, ``reasoning`` the answer's chain of thought.
 
-    Writes (removes) the listed paths; missing fields are ignored unless ``strict: true``.
+    Writes (removes) the listed names; missing ones are ignored unless ``strict: true``. Nothing inside a
+    list is removed (``messages.0.content``): that is a ``field_conflict`` drop, and the record is
+    unchanged.
     """
 
     name: ClassVar[str] = "drop_fields"
@@ -269,11 +236,5 @@ class DropFields(RowStep[DropParams]):
     def process(self, record: Record) -> Record | Drop:
         if self.params.strict and (absent := _missing(record, self.params.fields)):
             return Drop("missing_field", {"field": absent})
-        present = [p for p in self.params.fields if get_field(record, p, _MISSING) is not _MISSING]
-        if (drop := check_writes(record, present, [])) is not None:
-            return drop
-        for path in present:
-            holder = parent(record, path)
-            if holder is not None:
-                holder.pop(path.split(".")[-1], None)
-        return record
+        drop = change(record, [n for n in self.params.fields if present(record, n)], [])
+        return drop if drop is not None else record

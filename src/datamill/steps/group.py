@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from datamill.records import PARTS, Record, get_field, part_text
+from datamill.records import Record, get_path
+from datamill.selectors import FieldPath, Name, read_value
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.threads import (
     MISSING_ORDER,
@@ -31,12 +32,12 @@ Plan = dict[int, dict[str, Any] | tuple[str, dict[str, Any]]]
 
 
 class GroupParams(Params):
-    by: str | None = Field(
+    by: FieldPath | None = Field(
         default=None,
         description="field path of the thread key (meta.thread_id); records with the same value form one "
         "thread (123 and \"123\" are the same); required for thread and best_reply, optional for pairs",
     )
-    order: str | None = Field(
+    order: FieldPath | None = Field(
         default=None,
         description="field path that orders the posts of a thread (meta.floor, meta.time): numbers and numeric "
         "strings by value, other values as text (ISO times sort right); missing: input order",
@@ -46,21 +47,21 @@ class GroupParams(Params):
         description="thread: every post as a turn of one conversation; best_reply: the opening post and the "
         "reply with the highest 'score'; pairs: every reply with the post it answers ('parent')",
     )
-    text: str = Field(default="text", description="where a post's text is: text (the default), or a field "
+    text: Name = Field(default="text", description="where a post's text is: text (the default), or a field "
                                                     "path such as meta.content")
-    title: str | None = Field(default=None, description="field path of the thread's subject, put before the "
+    title: FieldPath | None = Field(default=None, description="field path of the thread's subject, put before the "
                                                          "opening post's text")
-    author: str | None = Field(
+    author: FieldPath | None = Field(
         default=None,
         description="field path of the post's author; thread: the opening author's posts are user turns and "
         "everyone else's assistant turns (without it, posts alternate); best_reply: the opening author's "
         "own replies are not candidates",
     )
-    score: str | None = Field(default=None, description="best_reply: field path of the reply's score (likes, "
+    score: FieldPath | None = Field(default=None, description="best_reply: field path of the reply's score (likes, "
                                                          "votes; numeric strings count)")
-    post_id: str | None = Field(default=None, description="pairs: field path of the post's own id, which "
+    post_id: FieldPath | None = Field(default=None, description="pairs: field path of the post's own id, which "
                                                            "'parent' refers to (default: the record id)")
-    parent: str | None = Field(default=None, description="pairs: field path of the id of the post this one "
+    parent: FieldPath | None = Field(default=None, description="pairs: field path of the id of the post this one "
                                                           "answers")
     context: Literal["parent", "chain"] = Field(
         default="parent",
@@ -117,6 +118,8 @@ class Group(GlobalStep[GroupParams, Signature, Plan]):
     Reads ``by``, ``order``, ``text`` (and ``title``, ``author``, ``score``, ``post_id``, ``parent``);
     writes ``messages`` and ``kind`` (``sft`` for one exchange, ``chat`` for more), removes ``text``
     from an example when the posts' text was read from it.
+
+    ``system`` (none by default) is a system prompt put first in every conversation.
     """
 
     name: ClassVar[str] = "group"
@@ -129,11 +132,11 @@ class Group(GlobalStep[GroupParams, Signature, Plan]):
         self._report: dict[str, Any] = {}
 
     def _read(self, record: Record, path: str | None) -> Any:
-        return None if path is None else get_field(record, path)
+        return None if path is None else get_path(record, path)
 
     def signature(self, record: Record) -> Signature:
         p = self.params
-        text = part_text(record, p.text) if p.text in PARTS else get_field(record, p.text)
+        text = read_value(record, p.text)
         key = key_text(self._read(record, p.by)) if p.by is not None else ""
         author = self._read(record, p.author)
         title = self._read(record, p.title)

@@ -9,12 +9,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, model_validator
 
-from datamill.records import Record, get_field
+from datamill.records import Record, get_path
+from datamill.selectors import FieldPath
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.selection import (
     SEED_MAX,
     KeySignature,
     capped_allocation,
+    check_groups,
     collect,
     exact_fraction,
     group_report,
@@ -31,7 +33,7 @@ class SampleParams(Params):
         default=None, gt=0, le=1, description="share of records to keep, rounded to the nearest whole count"
     )
     seed: int = Field(default=0, ge=0, le=SEED_MAX, description="changes which records are picked")
-    by: str | None = Field(
+    by: FieldPath | None = Field(
         default=None, description="field path to group by (e.g. category); counts follow group sizes"
     )
     per_group_cap: int | None = Field(
@@ -98,7 +100,7 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
 
     def signature(self, record: Record) -> KeySignature:
         by = self.params.by
-        group = to_group_key(get_field(record, by)) if by is not None else ""
+        group = to_group_key(get_path(record, by)) if by is not None else ""
         return rank_key(self.params.seed, self.name, record.get("id")), group
 
     def quotas(self, sizes: list[int], groups: list[str] | None = None) -> list[int]:
@@ -129,6 +131,7 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
 
     def reduce(self, shards: Iterator[ShardSignatures[KeySignature]]) -> dict[str, np.ndarray]:
         c = collect(shards)
+        check_groups(self.name, "by", self.params.by, c)
         sizes = [int(s) for s in c.sizes]
         quota = np.asarray(self.quotas(sizes, c.groups), dtype=np.int64)
         keep = ranks(c) < quota[c.codes] if len(c.codes) else np.zeros(0, dtype=bool)

@@ -179,6 +179,17 @@ def stratified_allocation(sizes: Sequence[int], weights: Sequence[int]) -> list[
     return out
 
 
+def check_groups(step: str, param: str, path: str | None, c: Collected) -> None:
+    """A :class:`StepError` when every record lacks the grouping field (all in the group ``null``): the
+    groups would silently be one (a typo such as ``meta.topc``)."""
+    if path is not None and c.groups == ["null"]:
+        from datamill.errors import StepError
+
+        raise StepError(f"{step}: {param}: {path} is missing (or null) in every one of the {len(c.codes)} records, "
+                        "so there is only one group", hint="check the field path (an original column is "
+                        "meta.<column>); drop the parameter to use no groups")
+
+
 def group_report(groups: Sequence[str], before: Sequence[int], after: Sequence[int]) -> dict[str, Any]:
     """``{group: {before, after}}`` for the largest groups, and how many were left out."""
     order = sorted(range(len(groups)), key=lambda i: (-int(before[i]), groups[i]))

@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field, field_validator
 
-from datamill.records import Record, get_field, set_field
+from datamill.records import Record, get_path, set_field
+from datamill.selectors import FieldPath, FieldTarget
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
-from datamill.steps.fields import check_path, write_path
 from datamill.steps.selection import (
     REPORT_GROUPS,
     SEED_MAX,
     KeySignature,
+    check_groups,
     collect,
     group_key,
     rank_key,
@@ -33,10 +34,11 @@ class SplitParams(Params):
         description="split name -> share; each > 0, summing to 1",
     )
     seed: int = Field(default=0, ge=0, le=SEED_MAX, description="changes which records go where")
-    stratify_by: str | None = Field(
-        default=None, description="field path (e.g. category) whose every value is split in the same ratios"
+    stratify_by: FieldPath | None = Field(
+        default=None, description="field path (e.g. category, meta.task_type) whose every value is split in the "
+        "same ratios"
     )
-    field: str = Field(default="split", description="field path the split name is written to")
+    field: FieldTarget = Field(default="split", description="field path the split name is written to")
 
     @field_validator("ratios")
     @classmethod
@@ -53,11 +55,6 @@ class SplitParams(Params):
         if abs(sum(v.values()) - 1) > RATIO_TOLERANCE:
             raise ValueError(f"ratios must sum to 1, they sum to {sum(v.values()):g}")
         return v
-
-    @field_validator("field")
-    @classmethod
-    def _field(cls, v: str) -> str:
-        return check_path(v, target=True)
 
 
 class Split(GlobalStep[SplitParams, KeySignature, SplitPlan]):
@@ -88,16 +85,17 @@ class Split(GlobalStep[SplitParams, KeySignature, SplitPlan]):
         super().__init__(params)
         self._names = tuple(sorted(params.ratios))
         self._weights = ratio_weights([params.ratios[n] for n in self._names])
-        self._target = ".".join(write_path(params.field))
+        self._target = params.field
         self._report: dict[str, Any] = {}
 
     def signature(self, record: Record) -> KeySignature:
         by = self.params.stratify_by
-        stratum = group_key(get_field(record, by)) if by is not None else ""
+        stratum = group_key(get_path(record, by)) if by is not None else ""
         return rank_key(self.params.seed, self.name, record.get("id")), stratum
 
     def reduce(self, shards: Iterator[ShardSignatures[KeySignature]]) -> dict[str, SplitPlan]:
         c = collect(shards)
+        check_groups(self.name, "stratify_by", self.params.stratify_by, c)
         sizes = [int(s) for s in c.sizes]
         allocation = stratified_allocation(sizes, self._weights)
         table = np.asarray(allocation, dtype=np.int64).reshape(-1, len(self._names))

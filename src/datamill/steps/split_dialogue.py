@@ -11,12 +11,12 @@ import copy
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from datamill.formats.messages import infer_kind
-from datamill.records import Message, Record, get_field
+from datamill.records import Message, Record, delete_field, get_path
+from datamill.selectors import FieldPath
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.fields import check_path, parent
 
 ROLES = ("system", "user", "assistant")
 #: Speaker tags tried when ``tags`` is not given (a tag in ``<...>`` may stand anywhere; a word tag needs
@@ -30,7 +30,7 @@ COLON = "[:：]"
 
 
 class SplitDialogueParams(Params):
-    field: str = Field(default="text", description="the field holding the packed dialogue, e.g. meta.text")
+    field: FieldPath = Field(default="text", description="the field holding the packed dialogue, e.g. meta.text")
     tags: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_TAGS.items()},
         description="speaker tags per role (system, user, assistant): <user> style tags match anywhere, word "
@@ -42,11 +42,6 @@ class SplitDialogueParams(Params):
         default=True, description="turns must alternate user/assistant after an optional first system turn"
     )
     keep_field: bool = Field(default=False, description="keep the packed text next to the new messages")
-
-    @field_validator("field")
-    @classmethod
-    def _field(cls, v: str) -> str:
-        return check_path(v, target=False)
 
     @model_validator(mode="after")
     def _tags(self) -> SplitDialogueParams:
@@ -135,6 +130,8 @@ class SplitDialogue(RowStep[SplitDialogueParams]):
     (``dialogue_text_before_first_tag``) or whose turns do not alternate user/assistant after an
     optional system turn (``dialogue_not_alternating``; ``alternate: false`` keeps them) is dropped
     with that reason. An empty turn is kept (blank is not broken): exporters refuse it.
+
+    ``ignore_case`` (default) makes ``Human:`` and ``human:`` the same tag.
     """
 
     name: ClassVar[str] = "split_dialogue"
@@ -146,7 +143,7 @@ class SplitDialogue(RowStep[SplitDialogueParams]):
 
     def process(self, record: Record) -> Record | Drop:
         p = self.params
-        text: Any = get_field(record, p.field)
+        text: Any = get_path(record, p.field)
         if not isinstance(text, str):
             return Drop("dialogue_missing_field", {"field": p.field, "got": type(text).__name__})
         turns = split_text(text, self._pattern, alternate=p.alternate)
@@ -155,9 +152,7 @@ class SplitDialogue(RowStep[SplitDialogueParams]):
         out = copy.deepcopy(record)
         out["messages"] = turns
         if not p.keep_field:
-            holder = parent(out, p.field)
-            if holder is not None:
-                holder.pop(p.field.split(".")[-1], None)
+            delete_field(out, p.field)
             if "meta" in out and not out["meta"]:
                 del out["meta"]
         out["kind"] = infer_kind(out)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from datamill import numbers
+
 #: Sort keys: numbers (numeric strings too) before strings, missing values last; ties keep input order.
 SortKey = tuple[int, float, str]
 MISSING_ORDER: SortKey = (2, 0.0, "")
@@ -18,17 +20,8 @@ MISSING_ORDER: SortKey = (2, 0.0, "")
 
 def as_number(value: Any) -> float | None:
     """``value`` as a number: ints, floats and numeric strings (``"12"``, ``" 3.5 "``); else None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
+    number, _ = numbers.as_number(value)  # the one rule for numbers read from text (datamill.numbers)
+    return float(number) if number is not None and math.isfinite(number) else None
 
 
 def sort_key(value: Any) -> SortKey:

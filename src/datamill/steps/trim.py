@@ -8,14 +8,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from datamill.records import Record, get_field
+from datamill.records import Record, get_path
+from datamill.selectors import FieldPath
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.selection import SEED_MAX, KeySignature, collect, group_key, group_report, rank_key, ranks
 
 
 class TrimParams(Params):
     k: int = Field(ge=1, description="every group's count must be divisible by k (e.g. the batch size)")
-    by: str | None = Field(
+    by: FieldPath | None = Field(
         default="split", description="field path whose groups are trimmed separately; null: the whole set"
     )
     drop: Literal["last", "random"] = Field(
@@ -46,7 +47,7 @@ class TrimToMultiple(GlobalStep[TrimParams, KeySignature, np.ndarray]):
 
     def signature(self, record: Record) -> KeySignature:
         by = self.params.by
-        group = group_key(get_field(record, by)) if by is not None else ""
+        group = group_key(get_path(record, by)) if by is not None else ""
         key = rank_key(self.params.seed, self.name, record.get("id")) if self.params.drop == "random" else 0
         return key, group
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from datamill.records import Record, answer_text, last_assistant_index, prompt_text, set_field
+from datamill.selectors import FieldTarget
 from datamill.steps.augment.arith import KINDS, Solved, agrees, problem_kind, solve
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.selection import exact_fraction
@@ -35,7 +36,7 @@ class ArithParams(Params):
         default="keep", description="problems no template matches (English, free-form): keep as they are, or "
         "drop (reason arith_unparsed)"
     )
-    flag: str | None = Field(default="meta.arith", description="field written with {kind, given}; null: none")
+    flag: FieldTarget | None = Field(default="meta.arith", description="field written with {kind, given}; null: none")
 
 
 def status(solved: Solved | None, given: str, rel_tol: Fraction) -> str:
@@ -62,6 +63,10 @@ class ArithSolution(GlobalStep[ArithParams, ArithSignature, None]):
     reason ``arith_mismatch``). Problems that match no template are left alone (or dropped,
     ``unparsed: drop``, reason ``arith_unparsed``). Writes ``meta.arith = {kind, given}``; the report
     counts per kind how many given solutions were ok / imprecise / wrong.
+
+    ``precision`` is the number of significant digits of results that do not terminate (28, as the data's own);
+    ``flag`` is the field written with ``{kind, given}`` for each fixed or unparsed record (``meta.arith``;
+    null: none).
     """
 
     name: ClassVar[str] = "arith_solution"

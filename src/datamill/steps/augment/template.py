@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from datamill.errors import RecipeError
 from datamill.expr import ExprEvalError, compile_expr
-from datamill.records import PARTS, Record, get_field, last_assistant_index, part_text, set_field
+from datamill.part_writes import WriteConflict, write
+from datamill.records import Record, get_path
+from datamill.selectors import PARTS, Target, check_selector, read_text
 from datamill.steps.base import Drop, Params, RowStep
 
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][\w.]*)\}")
@@ -20,8 +22,8 @@ class RewriteParams(Params):
                                                     "(prompt, answer, text...) or a field path; {{ and }} are braces")
     values: dict[str, str] = Field(default={}, description="name -> safe expression computed per record "
                                                            "(e.g. total: \"meta.price * meta.qty\")")
-    to: str = Field(default="answer", description="answer (the last assistant turn, added if missing) or a field "
-                                                  "path")
+    to: Target = Field(default="answer", description="where the text goes: a writable part (answer: the last "
+                       "assistant turn, added if missing; prompt, system, reasoning, text ...) or a field path")
 
     @field_validator("values")
     @classmethod
@@ -35,6 +37,17 @@ class RewriteParams(Params):
                 raise ValueError(f"value name {name!r} must be an identifier")
         return v
 
+    @model_validator(mode="after")
+    def _placeholders(self) -> RewriteParams:
+        for m in PLACEHOLDER.finditer(self.template):
+            name = m[1]
+            if name is not None and name not in self.values:
+                try:
+                    check_selector(name)
+                except ValueError as exc:
+                    raise ValueError(f"template placeholder {{{name}}}: {exc}") from None
+        return self
+
 
 class Rewrite(RowStep[RewriteParams]):
     """Fill ``template`` for every record and write it to ``to`` (default: the answer).
@@ -44,6 +57,13 @@ class Rewrite(RowStep[RewriteParams]):
     or a field path (``meta.unit``). ``{{``/``}}`` write literal braces. A missing field or an expression
     that fails drops the record (reasons ``rewrite_missing``, ``rewrite_error``) rather than writing
     ``None`` into training data. Numbers are written with ``str`` (exact for ints and Decimals).
+    Placeholders are checked when the recipe loads: an unknown bare name is an error.
+
+    ``to`` is written with the meaning it has when read (see ``datamill.selectors``): ``answer`` replaces
+    the last assistant turn's content (appending one when there is none), ``prompt`` the single user
+    turn, ``system`` the system turn (inserted when absent), ``messages.0.content`` that turn. A write
+    that would be ambiguous or damage data (``answer`` of a preference record, ``prompt`` over several
+    user turns, an index past the end) drops the record with reason ``field_conflict``.
     """
 
     name: ClassVar[str] = "rewrite"
@@ -58,14 +78,15 @@ class Rewrite(RowStep[RewriteParams]):
         if name in computed:
             return computed[name]
         if name in PARTS:
-            return part_text(record, name)
-        return get_field(record, name)
+            return read_text(record, name)
+        return get_path(record, name)
 
     def process(self, record: Record) -> Record | Drop:
         try:
             computed = {k: fn(record) for k, fn in self._values.items()}
         except ExprEvalError as exc:
-            return Drop("rewrite_error", {"error": str(exc)})
+            absent = sorted({name for fn in self._values.values() for name in fn.missing(record)})
+            return Drop("rewrite_error", {"error": str(exc), **({"missing": absent} if absent else {})})
         missing: list[str] = []
 
         def fill(m: re.Match[str]) -> str:
@@ -80,13 +101,8 @@ class Rewrite(RowStep[RewriteParams]):
         text = PLACEHOLDER.sub(fill, self.params.template)
         if missing:
             return Drop("rewrite_missing", {"fields": missing})
-        if self.params.to == "answer":
-            messages = record.setdefault("messages", [])
-            i = last_assistant_index(messages)
-            if i is None:
-                messages.append({"role": "assistant", "content": text})
-            else:
-                messages[i] = {**messages[i], "content": text}
-        else:
-            set_field(record, self.params.to, text)
+        try:
+            write(record, self.params.to, text)
+        except WriteConflict as exc:
+            return Drop("field_conflict", {"field": self.params.to, "error": str(exc)})
         return record

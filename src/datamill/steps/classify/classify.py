@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from datamill.errors import RecipeError
-from datamill.records import Record, set_field
+from datamill.part_writes import WriteConflict, write
+from datamill.records import Record
+from datamill.selectors import FieldTarget, Selector, Target, read_value
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.classify.rules import CompiledRule, Rule, compile_rules, load_rules_file
-from datamill.steps.clean.targets import On, check_on
 
 #: (category, tags) of one record
 ClassSignature = tuple[str, tuple[str, ...]]
@@ -22,21 +23,18 @@ class ClassifyParams(Params):
     rules: list[Rule] = Field(default=[], description="ordered rules: {category, regex, keywords, all_keywords, "
                                                       "when, on}; a rule matches when all its conditions hold")
     rules_file: str | None = Field(default=None, description="YAML file with more rules (appended after 'rules')")
-    on: On = Field(default="prompt", description="text the regex/keyword conditions look at (per rule: 'on')")
+    on: Selector = Field(default="prompt", description="text the regex/keyword conditions look at (per rule: "
+                         "'on'): a part, a field path or a list")
     mode: Literal["first", "all"] = Field(
         default="first", description="first: the first matching rule gives the category; all: also write "
         "every matching category to 'tags'"
     )
     default: str | None = Field(default="other", description="category when no rule matches; null: leave the "
                                                             "field unset")
-    field: str = Field(default="category", description="field written with the category")
-    tags_field: str = Field(default="tags", description="field written with all matches (mode: all)")
+    field: Target = Field(default="category", description="where the category is written: a field path or a "
+                          "writable part")
+    tags_field: FieldTarget = Field(default="tags", description="field written with all matches (mode: all)")
     drop: list[str] = Field(default=[], description="categories to drop right away (reason category:<name>)")
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
     @model_validator(mode="after")
     def _some_rules(self) -> ClassifyParams:
@@ -56,6 +54,10 @@ class Classify(GlobalStep[ClassifyParams, ClassSignature, None]):
 
     The report (stats.json) is the distribution: per category the count and the proportion of all
     records, in rule order then ``default``, and in ``all`` mode the tag counts too.
+
+    ``rules_file`` appends rules from a YAML file after ``rules``; ``field`` (a field path or a writable part,
+    ``category`` by default) receives the category and ``tags_field`` (``tags``) every match in ``all`` mode. A
+    category that cannot be written is a ``field_conflict`` drop.
     """
 
     name: ClassVar[str] = "classify"
@@ -111,12 +113,15 @@ class Classify(GlobalStep[ClassifyParams, ClassSignature, None]):
         category, matched = self.classify(record)
         if category in self.params.drop:
             return Drop(f"category:{category}")
-        if category:
-            set_field(record, self.params.field, category)
-        if self.params.mode == "all" and matched:
-            existing = record.get(self.params.tags_field)
-            current = list(existing) if isinstance(existing, list) else []
-            set_field(record, self.params.tags_field, current + [t for t in matched if t not in current])
+        try:
+            if category:
+                write(record, self.params.field, category)
+            if self.params.mode == "all" and matched:
+                existing = read_value(record, self.params.tags_field)
+                current = list(existing) if isinstance(existing, list) else []
+                write(record, self.params.tags_field, current + [t for t in matched if t not in current])
+        except WriteConflict as exc:
+            return Drop("field_conflict", {"field": self.params.field, "error": str(exc)})
         return record
 
     def report(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from datamill.errors import RecipeError
 from datamill.expr import Expr, ExprEvalError, compile_expr
 from datamill.records import Record
-from datamill.steps.clean.targets import On, check_on, texts
+from datamill.selectors import On, Selector, texts
 
 
 class Rule(BaseModel):
@@ -36,7 +36,8 @@ class Rule(BaseModel):
     keywords: list[str] | None = Field(default=None, description="any of these occurs (case-insensitive)")
     all_keywords: list[str] | None = Field(default=None, description="all of these occur (case-insensitive)")
     when: str | None = Field(default=None, description="safe expression over fields, e.g. \"meta.src == 'a'\"")
-    on: On | None = Field(default=None, description="text the regex/keywords look at (default: the step's 'on')")
+    on: Selector | None = Field(default=None, description="text the regex/keywords look at (default: the step's "
+                                "'on')")
 
     @field_validator("regex")
     @classmethod
@@ -57,11 +58,6 @@ class Rule(BaseModel):
             except RecipeError as exc:
                 raise ValueError(exc.message) from None
         return v
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On | None) -> On | None:
-        return None if v is None else check_on(v)
 
     @model_validator(mode="after")
     def _keywords(self) -> Rule:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from datamill.records import Record
+from datamill.selectors import Selector, map_texts
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import On, check_on, map_texts
 
 
 class CleanParams(Params):
-    on: On = Field(
+    on: Selector = Field(
         default="all",
         description="texts to clean: prompt, answer, turns, system, reasoning, chosen, rejected, text, all, "
         "or field paths; default all (every turn, reasoning and text: what a trainer sees)",
     )
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
 
 P = TypeVar("P", bound=CleanParams)
@@ -29,6 +24,9 @@ P = TypeVar("P", bound=CleanParams)
 
 class CleanStep(RowStep[P]):
     """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops.
+
+    Reads and writes the texts ``on`` selects (default ``all``: every turn, the reasoning and ``text``,
+    because a trainer sees all of them).
 
     Notes ``changed``: the records of which at least one text changed (in the stage's ``stats.json``).
     """

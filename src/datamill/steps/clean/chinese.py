@@ -38,6 +38,9 @@ class ChineseConvert(CleanStep[ChineseConvertParams]):
     Traditional Chinese; katakana alone, as in a brand name inside a Chinese sentence, does not count).
     Nothing else changes: ASCII, punctuation and emoji are left as they are (``s2twp``-style configs also
     replace phrases, as OpenCC defines them). Needs ``datamill[clean]``.
+
+    ``config`` is the OpenCC conversion (``t2s`` by default: most Chinese training data is Simplified; ``s2twp``
+    for Taiwan standard with phrases).
     """
 
     name: ClassVar[str] = "chinese_convert"

@@ -112,6 +112,9 @@ class HtmlToText(CleanStep[HtmlParams]):
     benchmark (token F1 0.950 vs 0.815, docs/cleaning.md); it drops navigation, ads and comments. For
     short fragments where it finds no "article" (``<p>hi</p>``) the selectolax text is used
     (``fallback``). Needs ``datamill[clean]``.
+
+    ``extractor`` is trafilatura (main content) or selectolax (every visible text, ~13x faster);
+    ``only_if_html`` (default) leaves texts without HTML markup unchanged.
     """
 
     name: ClassVar[str] = "html_to_text"

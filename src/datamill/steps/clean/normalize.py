@@ -86,6 +86,8 @@ class Normalize(CleanStep[NormalizeParams]):
 
     Markdown code (fenced blocks, inline code) is left byte for byte except for line ends and
     zero-width characters: punctuation in a code comment and the spacing of a block are code. Idempotent.
+
+    ``cjk_spaces`` (off by default) removes spaces between two Chinese characters.
     """
 
     name: ClassVar[str] = "normalize"

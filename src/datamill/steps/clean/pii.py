@@ -130,6 +130,10 @@ class MaskPii(CleanStep[MaskPiiParams]):
     digits, so arithmetic like ``13106370406846502.32`` is never masked; Chinese text around an item is a
     boundary (``电话13812345678。`` -> ``电话<PHONE>。``). Nothing but the matches changes. The default
     placeholders never match again: idempotent.
+
+    ``types`` lists the built-in types masked (URLs are off by default: rarely personal); ``names_file`` adds
+    names from a file (one per line); ``placeholder`` is the replacement template (``{type}``, and ``{n}``
+    numbering a type's distinct values within a record).
     """
 
     name: ClassVar[str] = "mask_pii"

@@ -113,6 +113,8 @@ class RemovePatterns(CleanStep[RemoveParams]):
     ``官网 下载``); numbers never match inside longer numbers (``13106370406846502``). Use ``mask_pii``
     to keep a typed placeholder where the position of the removed item matters. Notes ``lines_removed``.
     Idempotent.
+
+    ``remove`` names the built-in spans to delete (urls, emails, phones by default).
     """
 
     name: ClassVar[str] = "remove_patterns"

@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from datamill.selectors import Selector
 from datamill.steps.clean.base import CleanParams, CleanStep
 from datamill.steps.clean.spans import CODE, MATH, map_outside
-from datamill.steps.clean.targets import On
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
@@ -58,7 +58,7 @@ UNIT = re.compile(rf"{_NB}([0-9]+(?:\.[0-9]+)?)\s?({_UNIT_RE})(?![A-Za-z])")
 
 
 class StandardizeParams(CleanParams):
-    on: On = Field(
+    on: Selector = Field(
         default="answer",
         description="texts to standardize (see clean steps); default answer: the target the model learns to "
         "write, while prompts keep the variety users really type",
@@ -92,6 +92,8 @@ class Standardize(CleanStep[StandardizeParams]):
     changes: numbers inside longer numbers, Markdown code (``echo $5``) and LaTeX math (``$5x+3$``; a
     ``$`` pair counts as math by pandoc's rule, so ``costs $5 and $10`` is money) are never touched; the
     output forms are not matched again: idempotent.
+
+    ``day_first`` reads 03/04/2024 as 3 April (default: March 4, the US order).
     """
 
     name: ClassVar[str] = "standardize"

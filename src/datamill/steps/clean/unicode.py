@@ -51,6 +51,8 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
     ideograph). Full-width punctuation, letters and digits are kept (``width`` folds them), curly quotes
     are kept (Chinese uses “”; ``uncurl_quotes``), line ends are kept (``line_breaks``). Idempotent.
     Needs ``datamill[clean]``.
+
+    ``normalization`` is NFC by default (lossless, keeps full-width forms); NFKC also folds them.
     """
 
     name: ClassVar[str] = "fix_unicode"

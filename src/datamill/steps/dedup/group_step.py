@@ -21,7 +21,11 @@ S = TypeVar("S")
 
 
 class GroupDedup(GlobalStep[DP, S, DropPlan]):
-    """Base of dedup steps that drop every member of a group but its survivor, with reason ``reason``."""
+    """Base of dedup steps that drop every member of a group but its survivor, with reason ``reason``.
+
+    Both take ``on`` (what is compared), ``keep`` (which member survives: first, longest, score, source)
+    and ``top_clusters`` (how many of the largest groups go to ``clusters.json``).
+    """
 
     reason: ClassVar[str]
     filter_only: ClassVar[bool] = True

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from datamill.records import Record, answer_text, conversation_text, get_field
+from datamill.numbers import as_number
+from datamill.records import Record, get_path
+from datamill.selectors import FieldPath, read_text
 from datamill.steps.base import Params
 
 KeepPolicy = Literal["first", "longest", "score", "source"]
@@ -26,7 +28,8 @@ class KeepParams(Params):
         "compared part); score: the highest value "
         "of `score`; source: the first source in `sources`",
     )
-    score: str | None = Field(default=None, description="field path of the score for policy 'score' (scores.X)")
+    score: FieldPath | None = Field(default=None, description="field path of the score for policy 'score' "
+                                    "(scores.X, meta.X; numeric strings count as numbers)")
     sources: list[str] = Field(
         default_factory=list, description="preferred source order for policy 'source'; unlisted sources come last"
     )
@@ -50,13 +53,9 @@ def priority(keep: KeepParams, record: Record) -> float:
     if keep.policy == "first":
         return 0.0
     if keep.policy == "longest":
-        return -float(len(conversation_text(record)) + len(answer_text(record)))
+        return -float(len(read_text(record, "all")))  # every turn, every reasoning and the text
     if keep.policy == "score":
-        value = get_field(record, keep.score or "")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return math.inf  # records without a score never win over scored ones
-        return -number if not math.isnan(number) else math.inf
+        number, _ = as_number(get_path(record, keep.score or ""))  # numeric strings (CSV columns) count
+        return math.inf if number is None else -float(number)  # records without a score never win
     source = str(record.get("source") or "")
     return float(keep.sources.index(source)) if source in keep.sources else float(len(keep.sources))

@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from datamill.records import Record, get_field
+from datamill.selectors import FieldPath, Selector
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.minhash import DedupMinHash, DedupMinHashParams, MinHashSignature
 from datamill.steps.dedup.semantic import DedupSemantic, DedupSemanticParams, SemanticSignature
@@ -24,7 +25,7 @@ EXAMPLES = 50
 
 
 class CheckLeakageParams(Params):
-    on: str | list[str] = Field(default="prompt", description="what is compared (as in the dedup steps)")
+    on: Selector = Field(default="prompt", description="what is compared (as in the dedup steps)")
     method: Literal["exact", "near", "semantic"] = Field(
         default="near", description="exact: equal normalized text (Jaccard 1); near: MinHash Jaccard >= threshold; "
         "semantic: embeddings within cosine distance eps (as dedup_semantic)"
@@ -42,7 +43,7 @@ class CheckLeakageParams(Params):
         DedupSemanticParams(**v)  # unknown or invalid keys fail when the recipe loads
         return v
 
-    split_field: str = Field(default="split", description="field holding the split name (written by `split`)")
+    split_field: FieldPath = Field(default="split", description="field holding the split name (written by `split`)")
     train: str = Field(default="train", description="the split whose content must not reappear in the others")
     action: Literal["report", "remove"] = Field(
         default="report", description="report: keep everything and list the leaks; remove: drop the leaked "
@@ -62,6 +63,9 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     With ``action: remove`` the leaked records are dropped (reason ``leakage``, detail ``{duplicate_of:
     <train id>, similarity, split}``); training records are never removed.
     Reads ``on`` and ``split_field``; writes nothing (method semantic: the embedding cache).
+
+    ``threshold`` is the Jaccard similarity of method ``near`` (0.7, as ``dedup_minhash``) and ``num_perm`` its
+    MinHash permutations (128).
     """
 
     name: ClassVar[str] = "check_leakage"

@@ -10,7 +10,8 @@ import numpy as np
 from pydantic import Field
 
 from datamill.errors import require
-from datamill.records import Record, part_text
+from datamill.records import Record
+from datamill.selectors import texts_by_name
 from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.components import components
 from datamill.steps.dedup.group_step import GroupDedup
@@ -21,7 +22,7 @@ from datamill.steps.dedup.minhash_shard import MinHashShard
 from datamill.steps.dedup.params import DedupParams, parts_of
 from datamill.steps.dedup.shingle_hashes import shingle_hashes
 from datamill.steps.dedup.shingles import Tokenize
-from datamill.steps.dedup_exact import Normalize, normalize_batch
+from datamill.steps.dedup_exact import Normalize, check_compared, normalize_batch
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
 #: survivor priority, preview)
@@ -75,6 +76,11 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     while two different prompts of the same template rarely reach it; 128 permutations estimate
     Jaccard within about +-0.04. Empty texts are never compared. Writes ``clusters.json``,
     ``labels.csv`` and ``summary.csv`` next to the stage when run in a recipe.
+
+    Shingles: ``tokenize`` (``auto``: character n-grams for Chinese/Japanese records, words otherwise),
+    ``word_ngram`` and ``char_ngram`` (3 each); ``normalize`` is applied before shingling (punctuation removed
+    by default); ``verify`` keeps an LSH candidate pair only when its estimated Jaccard reaches the threshold
+    (removes most false positives of banding); ``seed`` seeds the MinHash permutations.
     """
 
     reason: ClassVar[str] = REASON
@@ -99,7 +105,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         p = self.params
         if self._rensa is None:
             self.setup()
-        raw = [[part_text(r, part) for part in self._parts] for r in records]
+        raw = [texts_by_name(r, self._parts) for r in records]
         if len(self._parts) == 1:
             texts = normalize_batch([parts[0] for parts in raw], p.normalize)
         else:
@@ -164,6 +170,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         band_keys = np.concatenate(keys) if keys else np.zeros((0, bands), dtype=np.uint64)
         del digests, keys
         valid = np.concatenate(valid_parts) if valid_parts else np.zeros(0, dtype=bool)
+        check_compared(self.name, p.on, n, int(valid.sum()))
         a, b = candidate_edges(band_keys, valid, min(4, self.context.workers) if self.context else 1)
         del band_keys
         candidates = len(a)

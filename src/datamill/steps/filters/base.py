@@ -7,33 +7,35 @@ thresholded later, even for the records that are kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
+from datamill.expr import MISSING_NOTE, check_fields_seen
 from datamill.records import Record
+from datamill.selectors import Selector, field_paths, missing_paths, texts
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import On, check_on, texts
 
 Scores = dict[str, float]
 
 
 class FilterParams(Params):
-    on: On = Field(default="answer", description="texts to score: prompt, answer, turns, reasoning, chosen, "
-                                                  "rejected, text, all, or field paths")
+    on: Selector = Field(default="answer", description="texts to score: a part (prompt, answer, turns, system, "
+                         "reasoning, chosen, rejected, text, all), a field path (meta.x) or a list of them")
     write_scores: bool = Field(default=False, description="also write the scores to the record's 'scores'")
-
-    @field_validator("on")
-    @classmethod
-    def _on(cls, v: On) -> On:
-        return check_on(v)
 
 
 P = TypeVar("P", bound=FilterParams)
 
 
 class TextFilter(RowStep[P]):
-    """Base of the text filters: every selected text is scored; the record is dropped by ``decide``."""
+    """Base of the text filters: every selected text is scored; the record is dropped by ``decide``.
+
+    Every filter reads the texts ``on`` selects (default ``answer``: what the model learns to produce; a
+    pretraining record's text) and writes nothing, except its scores into ``scores`` under
+    ``<filter>.<name>`` with ``write_scores: true`` (off by default: most runs only need the decision).
+    """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     #: the prefix of score names in ``scores`` (``<prefix>.<name>``)
@@ -46,6 +48,8 @@ class TextFilter(RowStep[P]):
         raise NotImplementedError
 
     def process(self, record: Record) -> Record | Drop:
+        for name in missing_paths(record, self.params.on):
+            self.note(f"{MISSING_NOTE}{name}")
         scores = self.score(texts(record, self.params.on))
         drop = self.decide(scores)
         if drop is not None:
@@ -56,3 +60,9 @@ class TextFilter(RowStep[P]):
             existing: dict[str, Any] = current if isinstance(current, dict) else {}
             record["scores"] = {**existing, **{f"{prefix}.{k}": v for k, v in scores.items()}}
         return record
+
+    def check_stage(self, records_in: int, notes: Mapping[str, int], example: Record | None) -> None:
+        """A field path in ``on`` that no record of the stage has is a mistake (``meta.titel``), not a
+        filter that has nothing to look at."""
+        check_fields_seen(f"{self.name} on", field_paths(self.params.on), records_in, notes, example,
+                          hint="check the field path in on: (an original column is meta.<column>)")

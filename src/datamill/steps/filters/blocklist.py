@@ -9,13 +9,13 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from datamill.errors import RecipeError
+from datamill.selectors import Selector
 from datamill.steps.base import Drop
-from datamill.steps.clean.targets import On
 from datamill.steps.filters.base import FilterParams, Scores, TextFilter
 
 
 class BlocklistParams(FilterParams):
-    on: On = Field(default="all", description="texts to search: default all (a blocked word in the prompt is as "
+    on: Selector = Field(default="all", description="texts to search: default all (a blocked word in the prompt is as "
                                                "bad as in the answer); prompt, answer, turns... or field paths")
     words: list[str] = Field(default=[], description="words or phrases; case-insensitive; ASCII words match "
                                                      "whole words only ('ass' does not match 'class')")

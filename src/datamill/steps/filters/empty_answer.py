@@ -31,6 +31,9 @@ class EmptyAnswer(TextFilter[EmptyAnswerParams]):
     ``on`` defaults to ``answer`` (the last assistant turn; both continuations of a preference pair;
     ``text`` for pretraining). A record with no selected text at all (no assistant turn) is empty too.
     Score: ``empty_answer.empty`` (1.0 or 0.0).
+
+    ``placeholders`` are the texts that count as empty (case-insensitive; quotes, spaces and final dots
+    ignored).
     """
 
     name: ClassVar[str] = "empty_answer"

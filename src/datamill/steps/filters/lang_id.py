@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 
 from datamill.errors import RecipeError, require
 from datamill.records import Record, set_field
+from datamill.selectors import FieldTarget, Selector, texts
 from datamill.steps.base import Drop, RowStep
-from datamill.steps.clean.targets import On, texts
 from datamill.steps.filters.base import FilterParams
 from datamill.steps.filters.scripts import LANGUAGE_SCRIPTS, language_share, script_shares, scripts_disjoint
 
@@ -22,7 +22,7 @@ DEFAULT_SCRIPT_SHARE = 0.1
 
 
 class LangIdParams(FilterParams):
-    on: On = Field(
+    on: Selector = Field(
         default="answer",
         description="texts to identify, each on its own: default answer, the text the model learns to write "
         "(prompts legitimately quote other languages: translation tasks, code, product names); "
@@ -50,7 +50,7 @@ class LangIdParams(FilterParams):
         "Dot 短袖衬衫' stays in a zh set. 0.1 is measured (docs/cleaning.md); null: lingua alone decides",
     )
     unknown: str = Field(default="keep", pattern="^(keep|drop)$", description="what to do with unknown texts")
-    write: str | None = Field(default="lang", description="field written with the language of the first "
+    write: FieldTarget | None = Field(default="lang", description="field written with the language of the first "
                                                           "identified text; null: do not write")
     min_chars: int = Field(default=1, ge=0, description="texts shorter than this are not identified (unknown)")
 

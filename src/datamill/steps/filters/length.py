@@ -40,6 +40,8 @@ class Length(TextFilter[LengthParams]):
     up). The default ``min: 1`` char drops records whose answer is empty. Words count a CJK character as
     one word and any other run of letters and digits as one. Tokens need a tokenizer
     (``transformers``, extra ``hub``), loaded once per worker. Score: ``length.min`` / ``length.max``.
+
+    ``unit`` is chars, words or tokens; ``max`` (null by default: no maximum) drops longer texts.
     """
 
     name: ClassVar[str] = "length"

@@ -35,6 +35,9 @@ class Refusal(TextFilter[RefusalParams]):
     ``on`` defaults to ``answer``. Only the first ``window`` characters are searched, because a refusal
     opens the answer while a long helpful answer may quote such a phrase later. Score:
     ``refusal.refusal`` (1.0 or 0.0).
+
+    ``patterns`` are the refusal regular expressions (zh + en, case-insensitive); ``extra_patterns`` are added
+    to them.
     """
 
     name: ClassVar[str] = "refusal"

@@ -53,6 +53,9 @@ class Repetition(TextFilter[RepetitionParams]):
     ``on`` defaults to ``answer`` (a looping generation is the common failure). Short texts (fewer
     than n+1 tokens, or one line) score 0. Scores: ``repetition.lines``, ``repetition.ngrams`` (the worst
     selected text).
+
+    ``max_line_dup`` is the largest share of repeated lines (0.3) and ``max_ngram_dup`` of tokens inside
+    repeated n-grams (0.5 tolerates lists and templates, catches loops).
     """
 
     name: ClassVar[str] = "repetition"

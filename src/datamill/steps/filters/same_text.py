@@ -7,8 +7,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from datamill.records import Record
+from datamill.selectors import texts
 from datamill.steps.base import Drop, Params, RowStep
-from datamill.steps.clean.targets import texts
 from datamill.steps.dedup_exact import Normalize, normalize_text
 
 
@@ -23,6 +23,9 @@ class PromptEqualsAnswer(RowStep[PromptEqualsAnswerParams]):
     echo answers teach the model nothing. Compares the joined prompt turns with the last assistant turn
     (each continuation of a preference pair). Records with an empty prompt or answer are kept (use
     ``empty_answer`` for those).
+
+    ``normalize`` says which differences are ignored when comparing (case, width, whitespace and punctuation by
+    default).
     """
 
     name: ClassVar[str] = "prompt_equals_answer"

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from datamill.llm.batch import parse_line
 from datamill.llm.structured import parse_answer
 from datamill.records import Record, get_field, set_field
+from datamill.selectors import FieldTarget
 from datamill.steps.base import Drop, Params, RowStep
 from datamill.steps.llm.scoring import MQM_WEIGHTS, normalize_issue, score_issues
 
@@ -44,11 +45,11 @@ class VerdictParams(Params):
         description="issue categories a rule or a small model can check (route 'simple'); the rest are "
                     "wording problems (route 'complex')")
     no_issue_category: str = Field(default="no-error", description="category of a verdict without issues")
-    into: str = Field(default="meta.judge", description="field for {score, issues, reasoning}")
-    score_field: str = Field(default="scores.judge", description="field for the recomputed score")
-    route_field: str = Field(default="meta.route", description="field for simple/complex")
+    into: FieldTarget = Field(default="meta.judge", description="field for {score, issues, reasoning}")
+    score_field: FieldTarget = Field(default="scores.judge", description="field for the recomputed score")
+    route_field: FieldTarget = Field(default="meta.route", description="field for simple/complex")
     system: str | None = Field(default=None, description="system prompt for the training conversation")
-    prompt_fields: dict[str, str] = Field(
+    prompt_fields: dict[FieldTarget, str] = Field(
         default_factory=dict,
         description="field -> regular expression whose first group is read from the judge prompt, e.g. "
                     "{meta.src: 'Source.*?: (.*)'} (for rule checks on the judged source and translation)")
@@ -77,6 +78,10 @@ class BatchVerdicts(RowStep[VerdictParams]):
     provider failed are dropped as ``batch_error``; unreadable verdicts as ``llm_invalid_output``.
     ``prompt_fields`` pulls parts of the judge prompt (the source, the translation) into fields, so
     ``translation_rules`` can check the same pair; a pattern that does not match leaves its field unset.
+
+    ``no_issue_category`` is the category of a verdict without issues (``no-error``), ``score_field`` the field
+    of the recomputed score (``scores.judge``), ``system`` the system prompt of the training conversation (none
+    by default).
     """
 
     name = "batch_verdicts"

@@ -16,7 +16,8 @@ from datamill.llm.client import LLMClient
 from datamill.llm.config import LLMConfig
 from datamill.llm.request import ChatRequest, Messages
 from datamill.llm.structured import parse_answer, retry_message
-from datamill.records import Record, answer_text, get_field, prompt_text
+from datamill.records import Record, answer_text, prompt_text
+from datamill.selectors import Name, read_value
 from datamill.steps.base import Drop, Params, RowStep, StepContext
 
 #: error kinds of the client -> drop reasons
@@ -28,8 +29,8 @@ class LLMStepParams(Params):
                            "recipe's top-level llm: block is merged in (this step's keys win)")
     max_parse_retries: int = Field(default=2, ge=0, le=5, description="re-asks after a malformed answer "
                                    "(the model sees its answer and the error); then the record is dropped")
-    fields: dict[str, str] = Field(default_factory=dict, description="template variables read from record "
-                                   "fields, e.g. {source: meta.src, translation: meta.mt}")
+    fields: dict[str, Name] = Field(default_factory=dict, description="template variables read from record "
+                                    "parts or field paths, e.g. {source: meta.src, translation: meta.mt}")
     vars: dict[str, Any] = Field(default_factory=dict, description="constants for the template (vars.NAME)")
 
 
@@ -46,13 +47,19 @@ def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
     ctx: dict[str, Any] = {"record": record, "prompt": prompt_text(record), "answer": answer_text(record),
                            "meta": record.get("meta") or {}, "vars": params.vars}
     for name, path in params.fields.items():
-        value = get_field(record, path)
+        value = read_value(record, path)
         ctx[name] = "" if value is None else value
     return ctx
 
 
 class LLMRowStep(RowStep[Any]):
-    """Base of the LLM row steps (no ``name``: not a step itself)."""
+    """Base of the LLM row steps (no ``name``: not a step itself).
+
+    Every LLM step takes ``llm`` (provider, model, endpoint, rate, budget; the recipe's ``llm:`` block
+    merged in), ``max_parse_retries`` (re-asks after a malformed answer, then the record is dropped),
+    ``fields`` (template variables read from parts or field paths) and ``vars`` (constants for the
+    template).
+    """
 
     max_workers: ClassVar[int | None] = 1
     batch_size: ClassVar[int | None] = 2048

@@ -19,6 +19,7 @@ from datamill.llm.request import ChatRequest, Messages
 from datamill.llm.structured import parse_answer
 from datamill.llm.templates import render
 from datamill.records import Record, answer_text, get_field, prompt_text, set_field
+from datamill.selectors import FieldTarget
 from datamill.steps.base import Drop, GlobalStep, ShardSignatures
 from datamill.steps.llm.common import LLMStepParams, make_client
 from datamill.steps.llm.novelty import NoveltyIndex
@@ -56,7 +57,7 @@ class GenerateParams(LLMStepParams):
     target_count: int = Field(ge=1, description="records wanted per category (existing + generated)")
     only_below: int | None = Field(default=None, ge=1, description="generate only for categories with fewer "
                                    "records than this (seed 000: below 100, up to 200); None: every one below target")
-    category_field: str = Field(default="category", description="field holding the category")
+    category_field: FieldTarget = Field(default="category", description="field holding the category")
     categories: list[str] | None = Field(default=None, description="restrict to these categories (None: all)")
     mode: Mode = Field(default="synthesize", description="synthesize (few-shot new items), paraphrase or "
                        "back_translate (augment existing items)")
@@ -73,8 +74,9 @@ class GenerateParams(LLMStepParams):
     where: str | None = Field(default=None, description="count and fill only records matching this expression "
                               "(as filter's), e.g. \"meta.route == 'simple'\" (seed 000 synthesizes for the "
                               "simple model only); None: every record")
-    inherit: list[str] = Field(default_factory=list, description="fields copied onto generated records from the "
-                               "category's first real record, e.g. [meta.route] (so outputs split by them)")
+    inherit: list[FieldTarget] = Field(default_factory=list, description="fields copied onto generated records "
+                                       "from the category's first real record, e.g. [meta.route] (so outputs split "
+                                       "by them)")
 
     @field_validator("where")
     @classmethod
@@ -123,6 +125,10 @@ class LLMGenerate(GlobalStep[GenerateParams, Signature, Plan]):
     re-uses the answers. ``where`` limits counting and filling to matching records (seed 000 fills
     only the simple model's categories); ``inherit`` copies fields (``meta.route``) from the category's
     first real record onto the generated ones.
+
+    Like every LLM step it takes ``llm`` (model, endpoint, rate, budget), ``max_parse_retries``, ``vars`` and a
+    ``template`` replacing the mode's prompt; ``pivot_language`` and ``source_language`` set the round trip of
+    ``back_translate``; ``min_chars`` is the shortest acceptable prompt and answer.
     """
 
     name = "llm_generate"

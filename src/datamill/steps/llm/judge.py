@@ -9,8 +9,8 @@ from pydantic import Field, model_validator
 from datamill.llm.request import Messages
 from datamill.llm.templates import read_template, render
 from datamill.records import Record, set_field
+from datamill.selectors import FieldTarget
 from datamill.steps.base import Drop
-from datamill.steps.fields import check_path
 from datamill.steps.llm.common import LLMRowStep, LLMStepParams, template_context
 from datamill.steps.llm.rubrics import RUBRICS
 from datamill.steps.llm.scoring import MQM_WEIGHTS, normalize_issue, score_issues
@@ -24,16 +24,14 @@ class JudgeParams(LLMStepParams):
     template_file: str | None = Field(default=None, description="file holding the Jinja prompt")
     weights: dict[str, float] = Field(default_factory=lambda: dict(MQM_WEIGHTS),
                                       description="penalty per severity (MQM: minor 1, major 5, critical 10)")
-    into: str = Field(default="meta.judge", description="field for {score, model_score, issues, reasoning}")
-    score_field: str = Field(default="scores.judge", description="field for the recomputed 0-100 score")
+    into: FieldTarget = Field(default="meta.judge", description="field for {score, model_score, issues, reasoning}")
+    score_field: FieldTarget = Field(default="scores.judge", description="field for the recomputed 0-100 score")
     drop_below: float | None = Field(default=None, description="drop records scoring below this (None: keep all)")
 
     @model_validator(mode="after")
     def _check(self) -> JudgeParams:
         if self.rubric not in RUBRICS:
             raise ValueError(f"unknown rubric '{self.rubric}'; shipped: {', '.join(RUBRICS)}")
-        check_path(self.into, target=True)
-        check_path(self.score_field, target=True)
         return self
 
 
@@ -47,6 +45,9 @@ class LLMJudge(LLMRowStep):
     issues and reasoning, and ``score_field`` with a score RECOMPUTED from the issues (100 minus MQM
     weights), because models' own numbers drift from what they list. Temperature defaults to 0 so a
     re-run asks the same questions and hits the cache.
+
+    ``template_file`` holds a Jinja prompt replacing the rubric's; ``drop_below`` drops records scoring below it
+    (none by default: keep every verdict for people to review).
     """
 
     name = "llm_judge"

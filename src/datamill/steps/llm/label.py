@@ -8,7 +8,9 @@ from pydantic import Field, field_validator
 
 from datamill.llm.request import Messages
 from datamill.llm.templates import read_template, render
+from datamill.part_writes import write
 from datamill.records import Record, set_field
+from datamill.selectors import FieldTarget, Target
 from datamill.steps.base import Drop
 from datamill.steps.llm.common import LLMRowStep, LLMStepParams, template_context
 
@@ -30,11 +32,13 @@ class LabelParams(LLMStepParams):
     template: str | None = Field(default=None, description="Jinja prompt; variables: labels, descriptions, "
                                  "prompt, answer, record, meta, vars and the names in fields")
     template_file: str | None = Field(default=None, description="file holding the Jinja prompt")
-    field: str = Field(default="category", description="field the label is written to")
-    confidence_field: str = Field(default="scores.label_confidence", description="field for the confidence")
+    field: Target = Field(default="category", description="where the label is written: a field path or a "
+                          "writable part")
+    confidence_field: FieldTarget = Field(default="scores.label_confidence", description="field for the confidence")
     review_below: float = Field(default=0.8, ge=0, le=1, description="confidence under which the record is "
                                 "tagged needs_review (people verify those first)")
-    into: str = Field(default="meta.llm_label", description="field for {label, confidence, reasoning, model}")
+    into: FieldTarget = Field(default="meta.llm_label",
+                            description="field for {label, confidence, reasoning, model}")
 
     @field_validator("labels")
     @classmethod
@@ -51,6 +55,9 @@ class LLMLabel(LLMRowStep):
     ``{label, confidence, reasoning, model}`` to ``into``; records under ``review_below`` (0.8: models
     are over-confident, so only clear calls skip review) get the tag ``needs_review``. The answer is
     constrained to the label list by a JSON schema; a label outside it is re-asked, then dropped.
+
+    ``descriptions`` say in the prompt what each label means; ``template_file`` holds a Jinja prompt. ``field``
+    may be a writable part (the label written where ``on:`` reads it).
     """
 
     name = "llm_label"
@@ -77,7 +84,7 @@ class LLMLabel(LLMRowStep):
     def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
         p: LabelParams = self.params
         confidence = float(value["confidence"])
-        set_field(record, p.field, value["label"])
+        write(record, p.field, value["label"])
         set_field(record, p.confidence_field, confidence)
         set_field(record, p.into, {"label": value["label"], "confidence": confidence,
                                    "reasoning": str(value.get("reasoning") or ""), "model": p.llm.model})

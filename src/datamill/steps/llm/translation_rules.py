@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from datamill.records import Record, get_field, part_text, set_field
+from datamill.records import Record, set_field
+from datamill.selectors import FieldTarget, Name, read_text
 from datamill.steps.base import Drop, Params, RowStep
 from datamill.steps.llm.scoring import score_issues
 
@@ -55,12 +56,13 @@ def _is_cjk(text: str) -> bool:
 
 
 class RulesParams(Params):
-    source: str = Field(default="prompt", description="part or field holding the source text")
-    target: str = Field(default="answer", description="part or field holding the translation")
+    source: Name = Field(default="prompt", description="part or field path holding the source text")
+    target: Name = Field(default="answer", description="part or field path holding the translation")
     checks: list[Check] = Field(default_factory=lambda: list(ALL_CHECKS), description="which checks run")
     glossary: dict[str, str] = Field(default_factory=dict, description="source term -> required target term")
-    into: str = Field(default="meta.rule_issues", description="field for the list of issues")
-    score_field: str | None = Field(default="scores.rules", description="field for the 0-100 score (None: off)")
+    into: FieldTarget = Field(default="meta.rule_issues", description="field for the list of issues")
+    score_field: FieldTarget | None = Field(default="scores.rules",
+                                          description="field for the 0-100 score (None: off)")
     drop_with_issues: bool = Field(default=False, description="drop records that have any issue")
 
 
@@ -69,7 +71,11 @@ class TranslationRules(RowStep[RulesParams]):
     between source and target, CJK punctuation in a non-CJK target, unbalanced brackets, untranslated
     CJK spans, placeholders/markup (``{name}``, ``%s``, ``<b>``) lost or added, and glossary terms not
     used. Writes ``[{"category", "severity", "span", "rule"}]`` to ``into`` (the judge's shape) and a
-    score with the judge's MQM weights; keeps every record unless ``drop_with_issues``."""
+    score with the judge's MQM weights; keeps every record unless ``drop_with_issues``.
+
+    ``checks`` selects the checks that run (all by default); ``score_field`` is the field of the 0-100 score
+    (``scores.rules``; null: off). ``source`` and ``target`` are parts or field paths.
+    """
 
     name = "translation_rules"
     Params = RulesParams
@@ -79,8 +85,7 @@ class TranslationRules(RowStep[RulesParams]):
 
     def process(self, record: Record) -> Record | Drop:
         p = self.params
-        source = part_text(record, p.source) if "." not in p.source else str(get_field(record, p.source) or "")
-        target = part_text(record, p.target) if "." not in p.target else str(get_field(record, p.target) or "")
+        source, target = read_text(record, p.source), read_text(record, p.target)
         issues = check_translation(source, target, p.checks, p.glossary)
         set_field(record, p.into, issues)
         if p.score_field:

@@ -112,7 +112,7 @@ def test_import_datamill_loads_no_heavy_packages() -> None:
     code = ("import sys, datamill, datamill.cli, datamill.recipe.load, datamill.steps.registry;"
             "datamill.steps.registry.default_registry();"
             "heavy = [m for m in ('torch', 'datasets', 'sentence_transformers', 'faiss', 'ray', 'pandas', "
-            "'openai', 'boto3', 'transformers', 'llamafactory') if m in sys.modules];"
+            "'openai', 'boto3', 'transformers', 'llamafactory', 'trl', 'peft', 'gguf') if m in sys.modules];"
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

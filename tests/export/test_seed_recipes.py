@@ -39,6 +39,11 @@ def test_seed002_medical(corpora: Path, llamafactory: Any, tmp_path: Path) -> No
     train = yaml.safe_load((RECIPES / "seed002-medical" / "llamafactory_lora_sft.yaml").read_text(encoding="utf-8"))
     assert train["dataset"] in info and train["finetuning_type"] == "lora" and train["stage"] == "sft"
     assert train["dataset_dir"] == "runs/seed002-medical/export"
+    # the recipe's train: block (a dry run) wrote the same run's LLaMA-Factory YAML on the registry it wrote
+    written = yaml.safe_load((tmp_path / "train" / "llamafactory_train.yaml").read_text(encoding="utf-8"))
+    assert summary["train"]["dry_run"] is True and written["dataset"] == "medical_sft"
+    assert written["dataset_dir"] == str(export) and written["quantization_bit"] == 4
+    assert (written["template"], written["lora_target"], written["learning_rate"]) == ("llama2", "q_proj,v_proj", 5e-5)
 
 
 def strata(folder: Path, path: str) -> dict[str, collections.Counter[str]]:
@@ -83,6 +88,10 @@ def test_seed004_ruozhiba(corpora: Path, tmp_path: Path) -> None:
     assert_proportions(table, {"train": 0.7, "test": 0.3})
     report = json.loads(next(tmp_path.glob("steps/*-split/stats.json")).read_text())["report"]["strata"]
     assert {k: dict(v) for k, v in table.items()} == report  # the split's report says what the files hold
+    # the train: block (a dry run) wrote an XTuner config on the 168 training rows
+    assert summary["train"]["dry_run"] is True
+    assert "dataset_map_fn=openai_map_fn" in (tmp_path / "train" / "xtuner_config.py").read_text(encoding="utf-8")
+    assert len((tmp_path / "train" / "data" / "train.jsonl").read_text(encoding="utf-8").splitlines()) == 168
     # XTuner's openai_map_fn contract: every row maps to one (input, output) turn without raising
     for row in rows:
         turns = [m for m in row["messages"] if m["role"] in ("user", "assistant")]

@@ -101,7 +101,7 @@ def export_part(task: PartTask) -> int:
     dropped = JsonlSink(task.parts / f"{task.shard}.dropped.jsonl")
     router = Router(spec, exporter, dropped)
     single = ExportRun.is_single_file(spec, exporter)
-    copy = exporter.passthrough and router.where is None
+    copy = exporter.passthrough and router.where is None and router.guard is None
     field = None if single or not spec.split_by or "{" in spec.split_by else b'"' + spec.split_by.encode() + b'"'
     try:
         for n, line in enumerate(read_shard_lines(task.input_path), start=1):

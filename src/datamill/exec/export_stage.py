@@ -227,6 +227,11 @@ class Router:
 
         self.exporter = exporter
         self.where = compile_expr(spec.where) if spec.where else None
+        self.guard: Any = None
+        if spec.check is not None:
+            from datamill.handoff.guard import OverlengthGuard
+
+            self.guard = OverlengthGuard(spec.check)
         self.dropped = dropped
         self.stats = StageStats()
         self.status = bytearray()
@@ -254,7 +259,12 @@ class Router:
                 self.stats.notes["not selected by 'where'"] += 1
                 return None
         self.stats.records_in += 1
-        row = self.exporter.convert(record)
+        checked: Record | Drop = record
+        if self.guard is not None:  # on_overlength: the trainer's token limit, before the exporter's rules
+            checked, note = self.guard.apply(record)
+            if note:
+                self.stats.notes[note] += 1
+        row = checked if isinstance(checked, Drop) else self.exporter.convert(checked)
         if isinstance(row, Drop):
             self.stats.dropped[row.reason] += 1
             self.reasons[len(self.status)] = row.reason

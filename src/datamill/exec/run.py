@@ -355,4 +355,10 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, work
     """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    return Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
+        from datamill.train.stage import train_stage
+
+        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(workdir).summary_file, summary)
+    return summary

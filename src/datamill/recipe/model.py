@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.handoff.guard import OutputCheck
+from datamill.train.spec import TrainSpec
+
 FILE_FORMATS = ("auto", "jsonl", "json", "csv", "tsv", "parquet", "text-lines", "text-file", "hf")
 
 
@@ -93,6 +96,9 @@ class OutputSpec(Strict):
         description="only records for which this expression is true go to this output, e.g. \"kind == 'sft'\"; "
         "a record no output selects is counted as dropped with reason 'export:not_selected'",
     )
+    check: OutputCheck | None = Field(
+        None, description="measure records with the target model's tokenizer: {model, backend, cutoff_len, "
+        "on_overlength: keep|truncate|drop|fail} (see datamill check)")
 
     @field_validator("split_by")
     @classmethod
@@ -144,3 +150,6 @@ class Recipe(Strict):
     llm: dict[str, Any] | None = Field(
         None, description="LLM settings (provider, model, base_url, rpm, ...) shared by every LLM step; "
                           "a step's own 'llm' params override them key by key")
+    train: TrainSpec | None = Field(
+        None, description="train a model on the outputs after they are written (datamill train's options; "
+                          "out: relative to the work directory, default train/); resumable like a stage")

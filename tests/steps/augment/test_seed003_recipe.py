@@ -36,6 +36,11 @@ def test_seed003_recipe(corpora: Path, tmp_path: Path) -> None:
     exported = json.loads((tmp_path / "run" / "export" / "data.json").read_text(encoding="utf-8"))
     assert len(exported) % 8 == 0 and 0 < len(exported) <= 1000
     assert summary
+    # the train: block (a dry run): TRL config for SmolLM2 with seed 003's LoRA settings, on every exported row
+    assert summary["train"]["dry_run"] is True and summary["train"]["backend"] == "trl"
+    trl = (tmp_path / "run" / "train" / "trl_sft.yaml").read_text(encoding="utf-8")
+    assert "lora_r: 8" in trl and "lora_dropout: 0.2" in trl and "learning_rate: 0.0001" in trl
+    assert len((tmp_path / "run" / "train" / "data" / "train.jsonl").read_text().splitlines()) == len(exported)
     for row in exported:
         human, gpt = row["conversations"][0], row["conversations"][1]
         assert (human["from"], gpt["from"]) == ("human", "gpt")

@@ -263,6 +263,8 @@ class Runner:
             self.wd.remove_stale_stages({s.dir.path.name for s in stages})
             outputs, accounting = self._export(stages[-1].dir)
             failed = False
+            files_info = stages[0].dir.read_stats().get("files", [])
+            return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
         finally:
             self.executor.shutdown(kill=failed)
             close_steps()
@@ -271,8 +273,6 @@ class Runner:
                     step.teardown()
             store.push_tree(self.wd.cache)
             store.mount(None)
-        files_info = stages[0].dir.read_stats().get("files", [])
-        return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:

@@ -205,15 +205,18 @@ def inspect(
     path: Annotated[str, typer.Argument(help="File, glob, s3:// URL, hf://org/dataset or dataset_info.json.")],
     format_: Annotated[str, typer.Option("--format", help="Record format (default: detect).")] = "auto",
     samples: Annotated[int, typer.Option("--samples", "-n", help="Canonical samples to show.")] = 3,
+    field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
+    = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     debug: Debug = False,
 ) -> None:
     """Detect an input's format and show its record count, field statistics and a few samples."""
     _STATE["debug"] = debug
+    from datamill.commands.convert import parse_fields
     from datamill.inspect import inspect_path, render_inspection
 
     try:
-        result = inspect_path(path, record_format=format_, samples=samples)
+        result = inspect_path(path, record_format=format_, samples=samples, fields=parse_fields(field or []))
     except (Exception, KeyboardInterrupt) as exc:
         raise _fail(exc) from None
     if as_json:
@@ -240,7 +243,8 @@ def steps(
         first = item["doc"].split("\n\n")[0].replace("\n", " ")
         typer.echo(f"{item['name']}  ({item['family']} step)\n    {first}")
         for p in item["params"]:
-            default = "required" if p["required"] else f"default {json.dumps(p['default'], default=str)}"
+            shown = json.dumps(p["default"], default=str, ensure_ascii=False)
+            default = "required" if p["required"] else f"default {shown}"
             typer.echo(f"    - {p['name']}: {p['type']} ({default}) {p['description']}")
         typer.echo("")
 

@@ -23,23 +23,25 @@ def _type_name(v: Any) -> str:
 
 
 def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
-                 base_dir: Path | None = None) -> dict[str, Any]:
-    files = expand_input(InputSpec(path=path, format=record_format), base_dir or Path.cwd())
+                 base_dir: Path | None = None, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    files = expand_input(InputSpec(path=path, format=record_format, fields=fields or {}), base_dir or Path.cwd())
     result: dict[str, Any] = {"path": path, "files": []}
     for source in files:
         rows = read_rows(source)
         it = iter(rows)
         head = list(itertools.islice(it, SAMPLE_ROWS))
         dict_rows = [r.value for r in head if r.error is None and isinstance(r.value, dict)]
-        config = AdapterConfig()
+        config = AdapterConfig(fields=fields or {})
         detection = None
         if record_format != "auto":
             adapter = get_adapter(record_format, config)
-        elif source.hint:
+        elif source.hint and not fields:
             adapter = adapter_for_hint(source.hint)
-        else:
-            detection = detect_format(dict_rows, config)
+        elif dict_rows:
+            detection = detect_format(dict_rows, config, source=source.display)
             adapter = get_adapter(detection.format, config)
+        else:  # empty, or no readable row: the counts and errors below say which
+            adapter = None
         count = 0
         errors: Counter[str] = Counter()
         presence: Counter[str] = Counter()
@@ -60,12 +62,12 @@ def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
                 types.setdefault(key, Counter())[_type_name(value)] += 1
                 if isinstance(value, str):
                     lengths[key] += len(value)
-            if len(canonical) < samples:
+            if len(canonical) < samples and adapter is not None:
                 try:
                     canonical.append(adapter.to_record(row.value))
                 except AdapterError as exc:
                     mapping_failures[str(exc)[:120]] += 1
-        fields = {
+        field_stats = {
             key: {
                 "present": n,
                 "share": round(n / max(1, count), 4),
@@ -77,16 +79,17 @@ def inspect_path(path: str, record_format: str = "auto", samples: int = 3,
         result["files"].append({
             "file": source.display,
             "file_format": getattr(rows, "detection_description", None) or source.file_format,
-            "record_format": adapter.name,
+            "record_format": adapter.name if adapter is not None else None,
             "detection": None if detection is None else {
                 "format": detection.format, "confidence": round(detection.confidence, 3),
                 "fields": detection.fields, "candidates": {k: round(v, 3) for k, v in
                                                            detection.candidates.items()},
+                "mapping": detection.mapping,
             },
             "records": count,
             "unparseable": dict(errors),
             "blank_lines": getattr(rows, "blank_lines", 0),
-            "fields": fields,
+            "fields": field_stats,
             "samples": canonical,
             "sample_mapping_failures": dict(mapping_failures),
         })
@@ -103,8 +106,12 @@ def render_inspection(result: dict[str, Any]) -> str:
         det = f["detection"]
         if det:
             others = ", ".join(f"{k} {v:.2f}" for k, v in det["candidates"].items() if k != det["format"] and v > 0)
+            mapping = ", ".join(f"{k}={v}" for k, v in det.get("mapping", {}).items())
             lines.append(f"  record format: {det['format']} (confidence {det['confidence']:.2f}; fields: "
-                         f"{', '.join(det['fields']) or '-'}{'; others: ' + others if others else ''})")
+                         f"{', '.join(det['fields']) or '-'}{'; mapping: ' + mapping if mapping else ''}"
+                         f"{'; others: ' + others if others else ''})")
+        elif f["record_format"] is None:
+            lines.append("  record format: not detected (no readable rows)")
         else:
             lines.append(f"  record format: {f['record_format']} (given)")
         lines.append(f"  records:       {f['records']}" + (f" ({sum(f['unparseable'].values())} unparseable)"

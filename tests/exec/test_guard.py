@@ -83,6 +83,18 @@ def test_every_row_quarantined_names_the_file_and_the_first_error(tmp_path: Path
         run_recipe(load_recipe(path), tmp_path / "run", workers=1)
     assert "reading data.jsonl lost 2 of 2 rows" in info.value.message
     assert "for example: data.jsonl:1: invalid JSON" in info.value.message
+    assert "not valid for the file's container" in (info.value.hint or "")  # a parse problem, not a mapping one
+
+
+def test_rows_that_parse_but_do_not_map_point_at_the_mapping(tmp_path: Path) -> None:
+    (tmp_path / "data.jsonl").write_text('{"question": "a"}\n{"question": "b"}\n')
+    recipe = {"name": "g", "inputs": [{"path": "data.jsonl", "format": "alpaca"}]}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    with pytest.raises(DataLossError) as info:
+        run_recipe(load_recipe(path), tmp_path / "run", workers=1)
+    assert "alpaca: " in info.value.message
+    assert "check format: and fields:" in (info.value.hint or "")
 
 
 def test_an_empty_input_is_an_error_naming_the_file(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ subprocesses, so one can be killed mid-run; the re-run (with either executor) gi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,10 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
-from fixtures.servers import free_port
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe_data
+from fixtures.servers import free_port
 
 pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
@@ -51,16 +52,12 @@ def _tagged(tag: str) -> list[Any]:
 def _stop(tag: str) -> None:
     procs = _tagged(tag)
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.terminate()
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=10)
     for proc in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 @pytest.fixture(scope="module")

@@ -103,3 +103,55 @@ def test_llamafactory_sharegpt_roundtrip(tmp_path: Path, fmt: str) -> None:
 def test_llamafactory_loads_every_pair(llamafactory: Any, tmp_path: Path, fmt: str) -> None:
     out = export(_records(fmt), "llamafactory-sharegpt", tmp_path, {"dataset_name": "ds"})
     assert llamafactory.count(tmp_path, "ds", "rm") == sum(out.written.values()) > 0
+
+
+#: a tie from every reader that can see one, plus one real pair; the traces tie has one trace: no pair
+TIE_ROWS: list[tuple[str, dict[str, Any]]] = [
+    ("helpsteer", {"context": "2+3?", "response1": "5", "response2": "five", "overall_preference": 0}),
+    ("arena", {"winner": "tie", "conversation_a": [U, m("assistant", "a")],
+               "conversation_b": [U, m("assistant", "b")]}),
+    ("ranked", {"prompt": "Say hi.", "responses": ["hi", "hello"], "scores": [5, 5]}),
+    ("pairwise", {"instruction": "Say hi.", "output_1": "hi", "output_2": "hello", "preference": 1.5}),
+    ("openai", {"prompt": "Say hi.", "chosen": [m("user", "Say hi."), m("assistant", "hi")],
+                "rejected": [m("user", "Say hi."), m("assistant", "yo")],
+                "messages": [m("user", "Say hi."), m("assistant", "hi")], "score_chosen": 6, "score_rejected": 6}),
+    ("alpaca", {"instruction": "Say hi.", "chosen": "hi", "rejected": "hey", "chosen_rating": 3, "rejected_rating": 3}),
+    ("traces", {"problem": "1+1?", "generations": ["2"], "correctness_math_verify": [True]}),
+    ("pairwise", {"instruction": "Say hi.", "output_1": "go away", "output_2": "hi", "preference": 2}),
+]
+
+
+def _tie_records() -> list[Record]:
+    records = [{"id": f"t:{i}", **get_adapter(fmt).to_records(row)[0]} for i, (fmt, row) in enumerate(TIE_ROWS)]
+    assert [bool(r.get("tie")) for r in records] == [True] * 7 + [False]
+    return records
+
+
+@pytest.mark.parametrize("fmt", ["llamafactory-alpaca", "llamafactory-sharegpt", "trl", "hf"])
+def test_ties_are_dropped_by_default_and_kept_with_keep_ties(tmp_path: Path, fmt: str) -> None:
+    records = _tie_records()
+    out = export(records, fmt, tmp_path / "default")
+    assert sum(out.written.values()) == 1 and out.reasons() == ["tie"] * 7
+    kept = export(records, fmt, tmp_path / "kept", {"keep_ties": True})
+    assert sum(kept.written.values()) == 7 and kept.reasons() == ["tie_without_pair"]
+    rows = kept.rows()
+    first = rows[0]
+    if fmt == "llamafactory-alpaca":
+        assert (first["instruction"], first["chosen"], first["rejected"]) == ("2+3?", "5", "five")
+    elif fmt == "llamafactory-sharegpt":
+        assert (first["chosen"]["value"], first["rejected"]["value"]) == ("5", "five")
+    else:
+        assert (first["chosen"][0]["content"], first["rejected"][0]["content"]) == ("5", "five")
+
+
+def test_ties_kept_load_through_llamafactory(llamafactory: Any, tmp_path: Path) -> None:
+    out = export(_tie_records(), "llamafactory-sharegpt", tmp_path, {"dataset_name": "ds", "keep_ties": True})
+    assert llamafactory.count(tmp_path, "ds", "rm") == sum(out.written.values()) == 7
+
+
+def test_keep_ties_is_not_an_option_of_sft_only_formats() -> None:
+    from datamill.errors import RecipeError
+    from datamill.export.registry import build_exporter
+
+    with pytest.raises(RecipeError, match="keep_ties"):
+        build_exporter("sharegpt", {"keep_ties": True}, "outputs[0]")

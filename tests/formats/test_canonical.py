@@ -76,7 +76,7 @@ def test_kind_override() -> None:
         ),
         ({"kind": "sft", "messages": [{"role": "user", "content": 1}]}, "content must be a string"),
         ({"kind": "sft", "messages": "x"}, "'messages' must be a list"),
-        ({"kind": "pretrain", "text": ""}, "needs a non-empty 'text'"),
+        ({"kind": "pretrain", "text": 3}, "has the wrong type"),
         ({"kind": "preference", "messages": [{"role": "user", "content": "q"}]}, "needs chosen and rejected"),
         ({"kind": "raw", "meta": []}, "'meta' has the wrong type"),
         ({"kind": "raw", "meta": {"x": 1}, "x": 2}, "both top-level and in meta"),

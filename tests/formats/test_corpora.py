@@ -75,12 +75,7 @@ CASES = [
     case("3_medicalgpt_dpo_zh/toolcall_dpo_zh_demo.jsonl", "sharegpt", "preference"),
     case("3_ultrafeedback_subset/eval_clean.jsonl", "openai", "preference"),
     case("4_ascend_arith_zh/test-v2.json", "qa", "sft"),
-    case(
-        "4_gsm8k/example_model_solutions.jsonl",
-        "qa",
-        "sft",
-        fields={"prompt": "question", "answer": "ground_truth"},
-    ),
+    case("4_gsm8k/example_model_solutions.jsonl", "qa", "sft"),  # guessed: question / ground_truth
     case("4_gsm8k/test.jsonl", "qa", "sft"),
     case("4_gsm8k/test_socratic.jsonl", "qa", "sft"),
     case("4_gsm8k/train.jsonl", "qa", "sft"),

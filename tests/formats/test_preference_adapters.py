@@ -36,9 +36,14 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "kind": "preference", "messages": [U], "chosen": [m("assistant", "two")], "rejected": [m("assistant", "one")],
         "scores": {"overall_preference": 3},
         "meta": {"domain": "code", "individual_preference": [{"score": 3, "reasoning": "r"}]}}),
-    ("helpsteer 0: explicit tie, responses kept in meta", "helpsteer", hs(0), {}, {
+    ("helpsteer 0: explicit tie, the responses as a pair in the row's order", "helpsteer", hs(0), {}, {
+        "kind": "preference", "messages": [U], "chosen": [m("assistant", "one")], "rejected": [m("assistant", "two")],
+        "tie": True, "scores": {"overall_preference": 0},
+        "meta": {"domain": "code", "individual_preference": [{"score": 0, "reasoning": "r"}]}}),
+    ("helpsteer 0 with an empty response: a tie without a pair, responses kept in meta", "helpsteer",
+     hs(0, response2=""), {}, {
         "kind": "preference", "messages": [U], "tie": True, "scores": {"overall_preference": 0},
-        "meta": {"domain": "code", "response1": "one", "response2": "two",
+        "meta": {"domain": "code", "response1": "one", "response2": "",
                  "individual_preference": [{"score": 0, "reasoning": "r"}]}}),
     ("helpsteer multi-turn context and string context", "helpsteer",
      {"context": "just text", "response1": "<think>t</think>x", "response2": "y", "overall_preference": -1}, {}, {
@@ -56,10 +61,14 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "conversation_a": [m("user", [{"type": "text", "text": "q"}]), A],  # type: ignore[arg-type]
         "conversation_b": [m("user", [{"type": "text", "text": "q"}]), B]}, {}, {  # type: ignore[arg-type]
         "kind": "preference", "messages": [U], "chosen": [B], "rejected": [A], "meta": {"winner": "model_b"}}),
-    ("arena tie (bothbad): tie, conversations kept", "arena", {
+    ("arena tie (bothbad): tie, A and B as a pair in the row's order", "arena", {
         "winner": "tie (bothbad)", "conversation_a": [U, A], "conversation_b": [U, B]}, {}, {
+        "kind": "preference", "messages": [U], "chosen": [A], "rejected": [B], "tie": True,
+        "meta": {"winner": "tie (bothbad)"}}),
+    ("arena tie of two identical conversations: no pair, conversations kept", "arena", {
+        "winner": "tie", "conversation_a": [U, A], "conversation_b": [U, A]}, {}, {
         "kind": "preference", "messages": [U], "tie": True,
-        "meta": {"winner": "tie (bothbad)", "conversation_a": [U, A], "conversation_b": [U, B]}}),
+        "meta": {"winner": "tie", "conversation_a": [U, A], "conversation_b": [U, A]}}),
     ("hh: shared turns become the context", "hh", {
         "chosen": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant: 4",
         "rejected": "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant: 5", "split": "train"}, {}, {
@@ -73,8 +82,10 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "meta": {"answer": "2", "correctness_llama": None, "pair": [1, 0]}}),
     ("traces: all correct is a tie with the reason, traces kept", "traces", {
         "problem": "p", "generations": ["a", "b"], "correctness_math_verify": [True, True]}, {}, {
-        "kind": "preference", "messages": [m("user", "p")], "tie": True,
-        "meta": {"generations": ["a", "b"], "correctness_math_verify": [True, True], "unpaired": "all_correct"}}),
+        "kind": "preference", "messages": [m("user", "p")], "chosen": [m("assistant", "a")],
+        "rejected": [m("assistant", "b")], "tie": True,
+        "meta": {"generations": ["a", "b"], "correctness_math_verify": [True, True], "unpaired": "all_correct",
+                 "pair": [0, 1]}}),
     ("traces: one trace is too few", "traces", {
         "problem": "p", "generations": ["a"], "correctness": [False]}, {}, {
         "kind": "preference", "messages": [m("user", "p")], "tie": True,
@@ -102,12 +113,22 @@ CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         "scores": {"chosen_score": 5.0, "rejected_score": 2.0}, "meta": {"pair": [2, 0]}}),
     ("ranked: responses + scores, all equal is a tie", "ranked", {
         "prompt": "q", "responses": ["x", "y"], "scores": [2, 2]}, {}, {
-        "kind": "preference", "messages": [U], "tie": True,
-        "meta": {"responses": ["x", "y"], "scores": [2, 2], "unpaired": "all_equal"}}),
+        "kind": "preference", "messages": [U], "chosen": [m("assistant", "x")], "rejected": [m("assistant", "y")],
+        "tie": True, "scores": {"chosen_score": 2.0, "rejected_score": 2.0},
+        "meta": {"responses": ["x", "y"], "scores": [2, 2], "unpaired": "all_equal", "pair": [0, 1]}}),
     ("ranked: best vs worst within the margin is a tie", "ranked", {
         "prompt": "q", "responses": ["x", "y"], "ratings": [2, 2.5]}, {"margin": 1}, {
-        "kind": "preference", "messages": [U], "tie": True,
-        "meta": {"responses": ["x", "y"], "ratings": [2, 2.5], "unpaired": "within_margin"}}),
+        "kind": "preference", "messages": [U], "chosen": [m("assistant", "y")], "rejected": [m("assistant", "x")],
+        "tie": True, "scores": {"chosen_score": 2.5, "rejected_score": 2.0},
+        "meta": {"responses": ["x", "y"], "ratings": [2, 2.5], "unpaired": "within_margin", "pair": [1, 0]}}),
+    ("ranked: ranks (1 is the best), equal ranks are a tie", "ranked", {
+        "prompt": "q", "responses": ["x", "y", "z"], "ranks": [2, 1, 2]}, {}, {
+        "kind": "preference", "messages": [U], "chosen": [m("assistant", "y")], "rejected": [m("assistant", "x")],
+        "scores": {"chosen_rank": 1.0, "rejected_rank": 2.0}, "meta": {"pair": [1, 0]}}),
+    ("ranked: all ranks equal", "ranked", {"prompt": "q", "responses": ["x", "y"], "ranks": [1, 1]}, {}, {
+        "kind": "preference", "messages": [U], "chosen": [m("assistant", "x")], "rejected": [m("assistant", "y")],
+        "tie": True, "scores": {"chosen_rank": 1.0, "rejected_rank": 1.0},
+        "meta": {"responses": ["x", "y"], "ranks": [1, 1], "unpaired": "all_equal", "pair": [0, 1]}}),
 ]
 
 
@@ -120,14 +141,12 @@ def test_adapter(fmt: str, row: dict[str, Any], options: dict[str, Any], expecte
 
 ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("helpsteer", hs(5), "from -3 to 3"),
-    ("helpsteer", hs(-1, response1=""), "'chosen' is empty"),
     ("helpsteer", {**hs(1), "context": 3}, "list of messages or a string"),
     ("arena", {"winner": "model_c", "conversation_a": [U, A], "conversation_b": [U, B]}, "must be one of"),
     ("arena", {"winner": "model_a", "conversation_a": [U, A], "conversation_b": [U, A]}, "identical"),
     ("hh", {"chosen": "\n\nHuman: q\n\nAssistant: a", "rejected": "\n\nHuman: q\n\nAssistant: a"}, "identical"),
     ("hh", {"chosen": "intro\n\nHuman: q\n\nAssistant: a", "rejected": "\n\nHuman: q\n\nAssistant: b"},
      "text before"),
-    ("hh", {"chosen": "\n\nHuman: q\n\nAssistant: a", "rejected": "\n\nHuman: q\n\nAssistant:"}, "'rejected' is empty"),
     ("traces", {"problem": "p", "generations": ["a", "b"], "correctness_math_verify": [True]}, "1 flags for 2"),
     ("traces", {"problem": "p", "generations": ["a", "b"]}, "no correctness flags"),
     ("ranked", {"prompt": "q", "responses": ["a", "b"], "scores": [1]}, "1 scores for 2"),

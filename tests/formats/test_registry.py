@@ -18,7 +18,7 @@ from datamill.formats import (
 def test_names_and_lookup() -> None:
     assert adapter_names() == [
         "canonical", "alpaca", "sharegpt", "openai", "firefly", "helpsteer", "arena", "hh", "traces", "ranked",
-        "text", "qa", "raw",
+        "pairwise", "text", "qa", "raw",
     ]
     for name in adapter_names():
         assert get_adapter(name).name == name
@@ -121,7 +121,7 @@ def test_mapping_for_another_format_is_a_recipe_error() -> None:
 
 
 def test_mapped_columns_missing_is_low_confidence() -> None:
-    with pytest.raises(FormatDetectionError, match=r"qa 0\.00"):
+    with pytest.raises(FormatDetectionError, match=r"with columns x \(number\) \(candidates: none\)"):
         detect_format([{"x": 1}], AdapterConfig(fields={"prompt": "q", "answer": "a"}))
 
 

@@ -120,7 +120,7 @@ def test_text_rows(
 
 @pytest.mark.parametrize(
     ("row", "reason"),
-    [({}, "missing field 'text'"), ({"text": "  "}, "field 'text' is empty"), ({"text": ["a"]}, "got list")],
+    [({}, "missing field 'text'"), ({"text": None}, "missing field 'text'"), ({"text": ["a"]}, "got list")],
 )
 def test_text_bad_rows(row: dict[str, Any], reason: str) -> None:
     with pytest.raises(AdapterError, match=reason):

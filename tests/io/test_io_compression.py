@@ -72,7 +72,7 @@ def test_tar_members(tmp_path: Path, name: str, mode: str) -> None:
         "data/part-1.jsonl.gz": gzip.compress(b'{"i": 2}\n'),
         "data/._part-0.jsonl": b"\x00\x05\x16\x07 mac junk",
         "data/table.csv": b"i,x\n3,a\n",
-        "notes/readme.txt": b"hello\n\nworld\n",
+        "notes/words.txt": b"hello\n\nworld\n",
     }
     path = tmp_path / name
     _tar(path, mode, members)
@@ -82,7 +82,7 @@ def test_tar_members(tmp_path: Path, name: str, mode: str) -> None:
                                        {"text": "hello"}, {"text": "world"}]
     assert [r.location for r in rows] == [
         f"{name}!data/part-0.jsonl:1", f"{name}!data/part-0.jsonl:2", f"{name}!data/part-1.jsonl.gz:1",
-        f"{name}!data/table.csv:2", f"{name}!notes/readme.txt:1", f"{name}!notes/readme.txt:3",
+        f"{name}!data/table.csv:2", f"{name}!notes/words.txt:1", f"{name}!notes/words.txt:3",
     ]
     assert [d.file_format for _, d in stream.detections] == ["jsonl", "jsonl", "csv", "text-lines"]
 

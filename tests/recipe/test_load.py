@@ -84,10 +84,10 @@ def test_parse_override_types_values_as_yaml() -> None:
 
 
 def test_env_values_are_used_but_never_written(tmp_path: Path) -> None:
-    data = {**BASE, "inputs": [{"path": "${DATA_DIR}/*.jsonl", "options": {"token": "${SECRET_TOKEN}"}}]}
+    data = {**BASE, "inputs": [{"path": "${DATA_DIR}/*.jsonl", "options": {"revision": "${SECRET_TOKEN}"}}]}
     loaded = load(data, env={"DATA_DIR": "/data", "SECRET_TOKEN": "sk-very-secret"})
     assert loaded.recipe.inputs[0].path == "/data/*.jsonl"
-    assert loaded.recipe.inputs[0].options["token"] == "sk-very-secret"
+    assert loaded.recipe.inputs[0].options["revision"] == "sk-very-secret"
     dumped = dump_resolved(loaded)
     assert "sk-very-secret" not in dumped
     assert "${SECRET_TOKEN}" in dumped

@@ -28,6 +28,36 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def parse_fields(items: list[str]) -> dict[str, str]:
+    """``--field PART=COLUMN`` options as a ``fields:`` mapping, checked by the same validator as a
+    recipe's ``fields:`` (:func:`datamill.formats.fields.normalize_fields`): an unknown part is an error
+    before anything is read."""
+    from datamill.errors import RecipeError
+    from datamill.formats.fields import normalize_fields
+
+    fields = parse_pairs(items, "--field")
+    try:
+        normalize_fields(fields)
+    except RecipeError as exc:
+        key = (exc.location or "").removeprefix("fields.")
+        message = exc.message.removeprefix(f"{exc.location}: ")
+        raise RecipeError(message, hint=exc.hint, location=f"--field {key}={fields.get(key, '')}") from None
+    return fields
+
+
+def input_specs(inputs: list[str], record_format: str = "auto",
+                fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """One recipe input per path given on the command line: each file is its own source (its own name
+    in ids, ``source`` and per-source reports); a glob stays one input."""
+    specs: list[dict[str, Any]] = []
+    for path in inputs:
+        spec: dict[str, Any] = {"path": path, "format": record_format}
+        if fields:
+            spec["fields"] = dict(fields)
+        specs.append(spec)
+    return specs
+
+
 @dataclass(frozen=True)
 class OutTarget:
     """Where ``--out`` puts things: a folder (files named by split, the work directory inside it) or one
@@ -98,15 +128,12 @@ def convert_recipe(
         if stratify:
             params["stratify_by"] = stratify
         steps.append({"split": params})
-    spec: dict[str, Any] = {"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}
-    if fields:
-        spec["fields"] = fields
     output: dict[str, Any] = {"format": to, "path": str(out.resolve()), "options": options or {}}
     if out_target(out, to, options or {}, split=bool(split)).single_file:
         output["split_by"] = None
     return {
         "name": "convert",
-        "inputs": [spec],
+        "inputs": input_specs(inputs, record_format, fields),
         "steps": steps,
         "outputs": [output],
     }
@@ -142,7 +169,7 @@ def register(app: typer.Typer) -> None:
         try:
             options = {k: yaml_load(v) for k, v in parse_pairs(option or [], "--option").items()}
             recipe = convert_recipe(
-                inputs, to, out, record_format=format_, fields=parse_pairs(field or [], "--field"),
+                inputs, to, out, record_format=format_, fields=parse_fields(field or []),
                 split=parse_pairs(split or [], "--split"), stratify=stratify, seed=seed, options=options,
             )
             target = out_target(out, to, options, split=bool(split))

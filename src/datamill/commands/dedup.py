@@ -19,8 +19,10 @@ ARTIFACTS = ("clusters.json", "labels.csv", "summary.csv")
 
 
 def dedup_recipe(inputs: list[str], method: str, on: list[str], out: Path, *, keep: str = "first",
-                 params: dict[str, Any] | None = None, record_format: str = "auto") -> dict[str, Any]:
+                 params: dict[str, Any] | None = None, record_format: str = "auto",
+                 fields: dict[str, str] | None = None) -> dict[str, Any]:
     """The recipe dict ``datamill dedup`` runs."""
+    from datamill.commands.convert import input_specs
     from datamill.errors import RecipeError
 
     if method not in METHODS:
@@ -28,7 +30,7 @@ def dedup_recipe(inputs: list[str], method: str, on: list[str], out: Path, *, ke
     step_params: dict[str, Any] = {"on": on[0] if len(on) == 1 else on, "keep": keep, **(params or {})}
     return {
         "name": "dedup",
-        "inputs": [{"path": inputs[0] if len(inputs) == 1 else inputs, "format": record_format}],
+        "inputs": input_specs(inputs, record_format, fields),
         "steps": [{METHODS[method]: step_params}],
         "outputs": [{"format": "jsonl", "path": str(out.resolve()), "split_by": None}],
     }
@@ -59,6 +61,8 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str | None, typer.Option("--model", help="semantic: embedding model name or path.")]
         = None,
         format_: Annotated[str, typer.Option("--format", help="Input record format (default: detect).")] = "auto",
+        field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
+        = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
         workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
         = None,
@@ -67,6 +71,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Remove duplicates from INPUT (exact, near by MinHash, or semantic) and write clusters + summary.csv."""
         from datamill import cli
+        from datamill.commands.convert import parse_fields
 
         cli._STATE["debug"] = debug
         try:
@@ -78,7 +83,7 @@ def register(app: typer.Typer) -> None:
             if model is not None:
                 params["model"] = model
             recipe = dedup_recipe(inputs, method, on or ["prompt"], out, keep=keep, params=params,
-                                  record_format=format_)
+                                  record_format=format_, fields=parse_fields(field or []))
             if out.suffix and not out.is_dir():
                 from datamill.errors import RecipeError
 

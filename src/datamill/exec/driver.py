@@ -205,13 +205,17 @@ class SegmentDriver:
             stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
+            if marker.get("skipped_members"):
+                info["skipped_members"] = marker["skipped_members"]
             files_info.append(info)
             det = marker.get("detection")
             how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'})") if det else f"format {marker['format']}"
+                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
+                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
             fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
+            notes = "".join(f"; {note}: {n}" for note, n in marker["stats"].get("notes", {}).items())
             self.r.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
-                       f"{marker['stats']['quarantined']} quarantined")
+                       f"{marker['stats']['quarantined']} quarantined{notes}")
         if stats.records_out == 0:
             empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
             raise InputError(
@@ -278,6 +282,12 @@ class SegmentDriver:
         write_json_atomic(report_path, report)
         write_text_atomic(reduced, "ok\n")
         return report
+
+
+def _mapping_note(detection: dict[str, Any]) -> str:
+    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
+    mapping = detection.get("mapping") or {}
+    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
 
 
 def _file_markers(tasks: list[IngestTask]) -> list[tuple[IngestTask, dict[str, Any]]]:

@@ -24,13 +24,12 @@ from typing import IO, Any
 import orjson
 
 from datamill.exec import progress, store
-from datamill.exec.export_stage import NOT_SELECTED, REFUSED, WRITTEN, ExportRun, file_key
+from datamill.exec.export_stage import ExportRun, Router, file_key
 from datamill.exec.shards import JsonlSink, commit, read_shard_lines, tmp_path
 from datamill.exec.workdir import read_json, write_bytes_atomic, write_json_atomic
 from datamill.export.base import ExportedFile, Exporter
 from datamill.recipe.model import OutputSpec
 from datamill.report.stats import StageStats
-from datamill.steps.base import Drop
 
 
 def joinable(exporter: Exporter) -> str | None:
@@ -93,56 +92,28 @@ class _Parts:
 
 def export_part(task: PartTask) -> int:
     """Convert one shard's records for one output; publishes its parts and its marker (last)."""
-    from datamill.expr import ExprEvalError, compile_expr
-
     started = time.process_time()
     spec, exporter = task.spec, task.exporter
-    where = compile_expr(spec.where) if spec.where else None
-    stats = StageStats()
     parts = _Parts(task)
     dropped = JsonlSink(task.parts / f"{task.shard}.dropped.jsonl")
-    status = bytearray()
-    reasons: dict[int, str] = {}
+    router = Router(spec, exporter, dropped)
     single = ExportRun.is_single_file(spec, exporter)
-    copy = exporter.passthrough and where is None
+    copy = exporter.passthrough and router.where is None
     field = None if single or not spec.split_by or "{" in spec.split_by else b'"' + spec.split_by.encode() + b'"'
     try:
-        for line in read_shard_lines(task.input_path):
-            if copy and (single or not spec.split_by or (field is not None and field not in line)):
-                # the row the exporter would write, byte for byte; no split field, so no file key
-                parts.raw(None).write(line + b"\n")
-                stats.records_in += 1
-                stats.records_out += 1
-                status.append(WRITTEN)
-                continue
-            record = orjson.loads(line)
-            if copy:
-                parts.raw(file_key(record, spec.split_by)).write(line + b"\n")
-                stats.records_in += 1
-                stats.records_out += 1
-                status.append(WRITTEN)
-                continue
-            if where is not None:
-                try:
-                    selected = bool(where(record))
-                except ExprEvalError:
-                    selected = False
-                if not selected:
-                    status.append(NOT_SELECTED)
-                    stats.notes["not selected by 'where'"] += 1
-                    continue
-            stats.records_in += 1
-            row = exporter.convert(record)
-            if isinstance(row, Drop):
-                stats.dropped[row.reason] += 1
-                reasons[len(status)] = row.reason
-                status.append(REFUSED)
-                dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+        for n, line in enumerate(read_shard_lines(task.input_path), start=1):
+            if copy:  # the row the exporter would write is the stored line, byte for byte
+                needs_key = not single and spec.split_by and (field is None or field in line)
+                key = file_key(orjson.loads(line), spec.split_by) if needs_key else None
+                parts.raw(key).write(line + b"\n")
+                router.written(selected=True)
             else:
-                parts.writer(None if single else file_key(record, spec.split_by)).write(row)
-                stats.records_out += 1
-                status.append(WRITTEN)
-            if len(status) & 1023 == 0:
+                record = orjson.loads(line)
+                row = router.row(record)
+                if row is not None:
+                    parts.writer(None if single else file_key(record, spec.split_by)).write(row)
+                    router.written()
+            if n & 1023 == 0:
                 progress.tick(task.progress_key, 1024)
         keys = parts.close()
         dropped.close()
@@ -150,12 +121,13 @@ def export_part(task: PartTask) -> int:
         parts.abort()
         dropped.abort()
         raise
+    status = router.status
     progress.tick(task.progress_key, len(status) & 1023)
     progress.flush()
     write_bytes_atomic(task.parts / f"{task.shard}.status", bytes(status))
-    stats.seconds = time.process_time() - started
-    write_json_atomic(task.marker, {"keys": keys, "reasons": {str(k): v for k, v in reasons.items()},
-                                    "stats": stats.to_json()})
+    router.stats.seconds = time.process_time() - started
+    write_json_atomic(task.marker, {"keys": keys, "reasons": {str(k): v for k, v in router.reasons.items()},
+                                    "stats": router.stats.to_json()})
     return len(status)
 
 

@@ -24,7 +24,7 @@ from datamill.exec import progress
 from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
-from datamill.records import get_field
+from datamill.records import Record, get_field
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
 
@@ -221,6 +221,52 @@ def file_key(record: dict[str, Any], split_by: str | None) -> str | None:
 NOT_SELECTED, WRITTEN, REFUSED = 0, 1, 2
 
 
+class Router:
+    """What happens to each final record in one output: not selected by ``where``, refused by the exporter
+    (kept in the dropped file with its reason), or a row to write; with the output's stats, the status of
+    every record in order and the refusal reasons by position."""
+
+    def __init__(self, spec: OutputSpec, exporter: Exporter, dropped: JsonlSink) -> None:
+        from datamill.expr import compile_expr
+
+        self.exporter = exporter
+        self.where = compile_expr(spec.where) if spec.where else None
+        self.dropped = dropped
+        self.stats = StageStats()
+        self.status = bytearray()
+        self.reasons: dict[int, str] = {}
+
+    def row(self, record: Record) -> Any | None:
+        """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
+        from datamill.expr import ExprEvalError
+
+        if self.where is not None:
+            try:
+                selected = bool(self.where(record))
+            except ExprEvalError:
+                selected = False
+            if not selected:
+                self.status.append(NOT_SELECTED)
+                self.stats.notes["not selected by 'where'"] += 1
+                return None
+        self.stats.records_in += 1
+        row = self.exporter.convert(record)
+        if isinstance(row, Drop):
+            self.stats.dropped[row.reason] += 1
+            self.reasons[len(self.status)] = row.reason
+            self.status.append(REFUSED)
+            self.dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+            return None
+        return row
+
+    def written(self, selected: bool = False) -> None:
+        """A row was written (``selected``: for a record that skipped :meth:`row`, copied as stored)."""
+        if selected:
+            self.stats.records_in += 1
+        self.stats.records_out += 1
+        self.status.append(WRITTEN)
+
+
 def export_output(
     spec: OutputSpec,
     exporter: Exporter,
@@ -229,51 +275,30 @@ def export_output(
     dropped_dir: Path,
     progress_key: str,
 ) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
-    """Write one output from the final shards.
+    """Write one output from the final shards, in one process.
 
     Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
     not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
     once across several outputs.
     """
-    from datamill.expr import ExprEvalError, compile_expr
-
-    started = time.perf_counter()
-    stats = StageStats()
-    where = compile_expr(spec.where) if spec.where else None
+    started = time.process_time()
     run = ExportRun(spec, exporter, target)
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
-    status = bytearray()
-    reasons: dict[int, str] = {}
+    router = Router(spec, exporter, dropped)
     try:
         for shard in shards:
             for record in read_shard(shard):
                 progress.tick(progress_key)
-                if where is not None:
-                    try:
-                        selected = bool(where(record))
-                    except ExprEvalError:
-                        selected = False
-                    if not selected:
-                        status.append(NOT_SELECTED)
-                        stats.notes["not selected by 'where'"] += 1
-                        continue
-                stats.records_in += 1
-                row = exporter.convert(record)
-                if isinstance(row, Drop):
-                    stats.dropped[row.reason] += 1
-                    reasons[len(status)] = row.reason
-                    status.append(REFUSED)
-                    dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
-                else:
+                row = router.row(record)
+                if row is not None:
                     run.write(row, file_key(record, spec.split_by))
-                    stats.records_out += 1
-                    status.append(WRITTEN)
+                    router.written()
         files = run.finish()
         dropped.close()
     except BaseException:
         dropped.abort()
         raise
     progress.flush()
-    stats.seconds = time.perf_counter() - started
-    return stats, files, status, reasons
+    router.stats.seconds = time.process_time() - started
+    return router.stats, files, router.status, router.reasons

@@ -27,8 +27,11 @@ HINTS: tuple[tuple[str, str], ...] = (
     ("score_missing", "the score field is missing: check its path (a CSV column is meta.<column>)"),
     ("llm_", "the LLM calls failed: check the server, the model name and the API key"),
 )
-#: what to check when quarantined rows are the main loss
+#: what to check when quarantined rows are the main loss: rows that parsed but did not fit the record format,
+#: rows that did not parse at all, and records on which a step raised
 READ_HINT = "the rows could not be read as records: check format: and fields: (or --format/--field)"
+PARSE_HINT = ("the rows are not valid for the file's container: look at the first error (is the file what its "
+              "name says? set file_format: or options: like delimiter or encoding if not)")
 STEP_HINT = "the step raised an error on the records: the error is in the quarantine file"
 
 
@@ -72,7 +75,8 @@ def check_loss(label: str, stats: StageStats, max_loss: float | None, *, dropped
         message += f"; for example: {example}"
     top = reasons.most_common(1)[0][0]
     if top == "quarantined":
-        advice: str | None = READ_HINT if reading else STEP_HINT
+        mapped = bool(example) and ": " in (example or "") and _adapter_error(example or "")
+        advice: str | None = (READ_HINT if mapped else PARSE_HINT) if reading else STEP_HINT
     else:
         advice = next((text for prefix, text in HINTS if top.removeprefix("export:").startswith(prefix)), None)
     dropped_files = store.glob(dropped_dir, "*.jsonl") if dropped_dir is not None else []
@@ -84,6 +88,15 @@ def check_loss(label: str, stats: StageStats, max_loss: float | None, *, dropped
         "if this is what you want, set max_loss: 1 in the recipe (or on the step)",
     ]))
     raise DataLossError(message, hint=hint)
+
+
+def _adapter_error(example: str) -> bool:
+    """True when the quarantine error came from a format adapter (``alpaca: missing field ...``): the row was
+    parsed, so the mapping is what to check; parse errors name no format."""
+    from datamill.formats.registry import adapter_names
+
+    error = example.split(": ", 1)[1] if ": " in example else example
+    return any(error.startswith(f"{name}: ") for name in adapter_names())
 
 
 def _first_line(paths: list[Path], reason: str | None = None) -> dict[str, Any] | None:

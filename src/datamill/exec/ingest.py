@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datamill.errors import FormatDetectionError
 from datamill.exec import progress
 from datamill.exec.ranges import ByteRange, RangeRows
 from datamill.exec.segment import BATCH, Chain, Chunk, run_chunks
@@ -24,13 +25,16 @@ from datamill.exec.shards import JsonlSink
 from datamill.exec.workdir import write_json_atomic
 from datamill.formats.base import AdapterConfig, AdapterError, Detection, FormatAdapter
 from datamill.formats.registry import adapter_for_hint, detect_format, get_adapter
-from datamill.io.read import read_rows
+from datamill.io.options import inapplicable
+from datamill.io.read import RowStream, read_rows
 from datamill.io.rows import RawRow
 from datamill.io.sources import SourceFile
 from datamill.records import Record
 from datamill.report.stats import StageStats
 
 DETECT_SAMPLE = 200
+#: Rows read while looking for the first readable one before giving up on detection.
+MAX_BROKEN_LEAD = 100_000
 
 
 @dataclass(frozen=True)
@@ -67,15 +71,31 @@ class IngestTask:
         return self.stage_path / "_files" / f"{self.prefix}.json"
 
 
-def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter, Detection | None]:
+def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter | None, Detection | None]:
+    """The adapter for the file, and how it was detected; ``None`` when detection is needed but the
+    sample holds no readable row (the file is empty, or every row is broken: all go to quarantine)."""
     config = AdapterConfig(fields=task.fields, options=task.options, kind=task.kind)
     if task.format != "auto":
         return get_adapter(task.format, config), None
     if task.source.hint and not task.fields:
         return adapter_for_hint(task.source.hint), None
     rows = [r.value for r in sample if r.error is None and isinstance(r.value, dict)]
-    detection = detect_format(rows, config)
+    if not rows:
+        return None, None
+    detection = detect_format(rows, config, source=task.source.display)
     return get_adapter(detection.format, config), detection
+
+
+def _detection_sample(iterator: Iterator[RawRow]) -> list[RawRow]:
+    """The first :data:`DETECT_SAMPLE` rows, read on (up to :data:`MAX_BROKEN_LEAD` rows) while none of
+    them is readable, so that a file starting with broken lines is still detected from its good ones."""
+    sample = list(itertools.islice(iterator, DETECT_SAMPLE))
+    while not any(r.error is None and isinstance(r.value, dict) for r in sample) and len(sample) < MAX_BROKEN_LEAD:
+        more = list(itertools.islice(iterator, DETECT_SAMPLE))
+        if not more:
+            break
+        sample.extend(more)
+    return sample
 
 
 def _record_id(task: IngestTask, row_no: int) -> str:
@@ -95,6 +115,23 @@ def _quarantine_entry(task: IngestTask, row: RawRow, error: str, stage: str) -> 
     return entry
 
 
+def _file_notes(task: IngestTask, rows: RowStream | RangeRows, adapter: FormatAdapter | None,
+                stats: StageStats) -> None:
+    """What the reader noticed about the whole file (an unclosed array, skipped archive members,
+    options that do nothing for this container) goes to the file's notes, never only to a log."""
+    for note in rows.report.notes:
+        stats.notes[note] += 1
+    members = getattr(rows, "members", None)  # a byte range of a plain file has no archive members
+    for reason, count in (members.skipped.items() if members is not None else ()):
+        stats.notes[f"archive members skipped: {reason}"] += count
+    own = adapter.options if adapter is not None else {}
+    given = {k: v for k, v in task.options.items() if k not in own}
+    for _, detection in rows.detections:
+        unused = inapplicable(given, detection.file_format)
+        if unused:
+            stats.notes[f"options {', '.join(unused)} do not apply to {detection.file_format} files: ignored"] += 1
+
+
 class _Reader:
     """Rows of one file -> canonical records, chunk by chunk (``shard_size`` rows each); counts into ``stats``."""
 
@@ -106,7 +143,7 @@ class _Reader:
         iterator: Iterator[RawRow] = iter(self.rows)
         if task.limit is not None:
             iterator = itertools.islice(iterator, task.limit)
-        sample = list(itertools.islice(iterator, DETECT_SAMPLE)) if r is None else []
+        sample = _detection_sample(iterator) if r is None else []
         self.adapter, self.detection = _choose_adapter(task, sample)
         if r is not None:
             self.detection = task.detection if r.index == 0 else None
@@ -122,11 +159,11 @@ class _Reader:
         task = self.task
         stats = self.stats
         batch: list[Record] = []
+        started = time.process_time()
         for _ in range(task.shard_size):
             item = self._next
             if item is None:
                 break
-            started = time.process_time()
             row_no, row = item
             stats.records_in += 1
             if row.note:
@@ -139,6 +176,9 @@ class _Reader:
                 self.quarantine.write(_quarantine_entry(task, row, f"not a JSON object (got {got})", "read"))
                 stats.quarantined += 1
             else:
+                if self.adapter is None:  # unreachable: detection only gives up when no row is an object
+                    raise FormatDetectionError(f"{task.source.display}: no readable row to detect the record "
+                                               "format from")
                 try:
                     mapped_all = self.adapter.to_records(row.value)
                 except AdapterError as exc:
@@ -155,10 +195,12 @@ class _Reader:
                     stats.records_out += 1
                     stats.generated += 1 if k else 0
             self._next = next(self._rows, None)
-            stats.seconds += time.process_time() - started
             if len(batch) >= BATCH:
+                stats.seconds += time.process_time() - started
                 yield batch
+                started = time.process_time()
                 batch = []
+        stats.seconds += time.process_time() - started
         if batch:
             yield batch
 
@@ -167,19 +209,23 @@ class _Reader:
             value = getattr(self.rows, attr, 0)
             if value:
                 self.stats.notes[note] += int(value)
+        _file_notes(self.task, self.rows, self.adapter, self.stats)
         detection = self.detection
+        members = getattr(self.rows, "members", None)
         return {
             "file": self.task.source.display,
             "url": self.task.source.url,
-            "format": self.adapter.name,
+            "format": self.adapter.name if self.adapter is not None else None,
             "detection": None if detection is None else {
                 "format": detection.format, "confidence": round(detection.confidence, 3),
                 "fields": detection.fields, "sampled": detection.sampled,
                 "candidates": {k: round(v, 3) for k, v in detection.candidates.items()},
+                **({"mapping": detection.mapping} if detection.mapping else {}),
             },
             "file_detection": getattr(self.rows, "detection_description", None),
             "shards": shards,
             "stats": self.stats.to_json(),
+            **({"skipped_members": members.examples} if members is not None and members.skipped else {}),
         }
 
 

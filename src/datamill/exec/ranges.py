@@ -21,7 +21,7 @@ from typing import IO
 from datamill.io.compression import archive_kind, split_compression
 from datamill.io.detect import HEAD_BYTES, sniff
 from datamill.io.report import ReadReport
-from datamill.io.rows import RawRow
+from datamill.io.rows import FileDetection, RawRow
 from datamill.io.sources import SourceFile
 from datamill.io.streams import UTF8_BOM, iter_lines
 
@@ -172,6 +172,8 @@ class RangeRows:
         self._rows = read_jsonl(self._stream, source.display, source.options, self.report,
                                 first_line=r.first_line, first_offset=r.start)
         self.detection_description = f"jsonl, bytes {r.start}-{r.end} (range {r.index})"
+        #: how each part was read, as ``RowStream.detections`` (options are checked by the whole file's read)
+        self.detections: list[tuple[str, FileDetection]] = []
 
     def __iter__(self) -> Iterator[RawRow]:
         return self._rows

@@ -76,8 +76,11 @@ def input_name(spec: InputSpec, index: int) -> str:
         name = p.name
     for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz", ".tar", ".tgz"):
         name = name.removesuffix(suffix)
-    name = re.sub(r"\.[A-Za-z0-9]+$", "", name) or f"input{index}"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    name = re.sub(r"\.[A-Za-z0-9]+$", "", name)
+    # letters and digits of every script stay (数据, données); separators, control characters and
+    # punctuation that trouble file names and ids become "_"
+    name = re.sub(r"[^\w.-]+", "_", name)
+    return name if name.strip("_.") else f"input{index}"
 
 
 def file_labels(files: list[SourceFile]) -> list[str | None]:
@@ -112,6 +115,7 @@ class Runner:
         self.address = address
         self.workers = workers
         self.messages: list[str] = []
+        self.cpu_started = 0.0
 
     def log(self, message: str) -> None:
         self.messages.append(message)
@@ -177,7 +181,7 @@ class Runner:
             sample = [r.value for r in itertools.islice(read_rows(task.source), DETECT_SAMPLE)
                       if r.error is None and isinstance(r.value, dict)]
             detection = detect_format(sample, AdapterConfig(fields=task.fields, options=task.options,
-                                                            kind=task.kind))
+                                                            kind=task.kind), source=task.source.display)
             fmt = detection.format
         counts = self.executor.map(count_range, [(path, r) for r in ranges])
         return [dataclasses.replace(task, byte_range=r, format=fmt, detection=detection)
@@ -241,6 +245,7 @@ class Runner:
     # -- whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
+        self.cpu_started = _cpu_seconds()
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         store.mount(self.mount)
         if self.mount is not None:
@@ -287,6 +292,10 @@ class Runner:
             dropped.update(data.get("dropped", {}))
             quarantined += int(data.get("quarantined", 0))
             generated += int(data.get("generated", 0))
+        stage_cpu = sum(float(st.get("seconds", 0)) for st in steps)
+        stage_cpu += sum(float((st.get("report") or {}).get(k, 0)) for st in steps
+                         for k in ("signature_seconds", "reduce_seconds"))
+        stage_cpu += sum(float(o.get("seconds", 0)) for o in outputs)
         read = int(steps[0]["in"])
         written = int(accounting["written"])
         dropped.update(accounting["dropped"])
@@ -297,6 +306,9 @@ class Runner:
             "workdir": self.wd.display,
             "started_at": started_at,
             "seconds": round(time.perf_counter() - started, 3),
+            # CPU seconds of this run (this process and its workers) and the stages' own CPU seconds (work done
+            # by an earlier run that this one resumed counts in the stages, not in this run)
+            "cpu_seconds": {"run": round(_cpu_seconds() - self.cpu_started, 3), "stages": round(stage_cpu, 3)},
             "inputs": files_info,
             "steps": steps,
             "outputs": outputs,
@@ -318,6 +330,16 @@ class Runner:
                 hint=f"see {self.wd.summary_file} for where they went; set max_loss: 1 if this is what you want",
             )
         return summary
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (the workers, once
+    the executor shut down)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, str]]) -> dict[str, Any]:

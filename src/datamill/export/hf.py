@@ -20,13 +20,13 @@ from datamill.errors import require
 from datamill.export.base import ExportedFile, RowWriter
 from datamill.export.jsonl import JsonlRowWriter
 from datamill.export.rules import Rules
-from datamill.export.target import TargetExporter, TargetOptions
+from datamill.export.target import PreferenceOptions, TargetExporter
 from datamill.export.trl import trl_row
 from datamill.records import Record
 from datamill.steps.base import Drop, Params
 
 
-class HfOptions(TargetOptions):
+class HfOptions(PreferenceOptions):
     dataset_dir: str = Field(default="dataset", description="folder (inside the output) for save_to_disk")
     alternation: bool = Field(default=True, description="require user/assistant alternation (most chat templates)")
 

@@ -12,11 +12,11 @@ from datamill.export.base import ExportedFile, RowWriter
 from datamill.export.jsonl import JsonArrayRowWriter
 from datamill.export.llamafactory_info import INFO_NAME, build_entries, merge_into, render
 from datamill.export.render import CotMode
-from datamill.export.target import TargetExporter, TargetOptions
+from datamill.export.target import PreferenceOptions, TargetExporter
 from datamill.steps.base import Params
 
 
-class LlamaFactoryOptions(TargetOptions):
+class LlamaFactoryOptions(PreferenceOptions):
     cot: CotMode = Field(
         default="think_tags",
         description="chain of thought: think_tags (LLaMA-Factory's reasoning templates parse <think> from the "

@@ -39,6 +39,16 @@ class TargetOptions(Params):
     )
 
 
+class PreferenceOptions(TargetOptions):
+    """Options of the exporters that write preference pairs (LLaMA-Factory, TRL, hf)."""
+
+    keep_ties: bool = Field(
+        default=False,
+        description="preference: write ties (equal scores, a tie label) as pairs in the source's order; by "
+        "default they are dropped as 'tie' (a tie teaches a DPO/reward model a preference that is not there)",
+    )
+
+
 @dataclass
 class Prepared:
     """A record ready to lay out: everything is text, and valid for the target."""
@@ -109,7 +119,10 @@ class TargetExporter(Exporter):
         out = Prepared(mode, system=system, messages=messages, tools=record.get("tools"))
         if mode == "preference":
             if record.get("tie"):
-                return Drop("tie")
+                if not (isinstance(self.options, PreferenceOptions) and self.options.keep_ties):
+                    return Drop("tie")
+                if not (record.get("chosen") and record.get("rejected")):
+                    return Drop("tie_without_pair")
             chosen = self._render(list(record.get("chosen") or []))
             rejected = self._render(list(record.get("rejected") or []))
             if isinstance(chosen, Drop):

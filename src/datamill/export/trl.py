@@ -21,12 +21,12 @@ from datamill.export.base import RowWriter
 from datamill.export.jsonl import JsonlRowWriter
 from datamill.export.openai import openai_message
 from datamill.export.rules import Rules
-from datamill.export.target import Prepared, TargetExporter, TargetOptions
+from datamill.export.target import PreferenceOptions, Prepared, TargetExporter
 from datamill.records import Message, Record
 from datamill.steps.base import Drop, Params
 
 
-class TrlOptions(TargetOptions):
+class TrlOptions(PreferenceOptions):
     alternation: bool = Field(default=True, description="require user/assistant alternation (most chat templates)")
 
 

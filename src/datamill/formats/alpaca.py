@@ -15,10 +15,10 @@ history, reasoning, tools, chosen, rejected, label), which win.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
-from datamill.formats.cot import CLOSE
+from datamill.formats.cot import CLOSE, COT_OPTIONS
 from datamill.formats.fields import is_str, leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -29,6 +29,7 @@ from datamill.formats.messages import (
     text_message,
     tools_from,
 )
+from datamill.formats.preference import mark_tie
 from datamill.records import Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -55,6 +56,11 @@ class AlpacaAdapter(FormatAdapter):
     name = "alpaca"
     description = "instruction / input / output (+ system, history); LLaMA-Factory alpaca columns"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)
@@ -128,9 +134,7 @@ class AlpacaAdapter(FormatAdapter):
         query = optional_str(row, input_key)
         if prompt_key not in row and input_key not in row:
             raise AdapterError(f"missing field '{prompt_key}'")
-        prompt = "\n".join(p for p in (instruction, query) if p)
-        if not prompt.strip():
-            raise AdapterError(f"empty prompt: '{prompt_key}' and '{input_key}' are both empty")
+        prompt = "\n".join(p for p in (instruction, query) if p)  # blank is kept: exporters refuse it
         system = optional_str(row, c["system"]) if c["system"] else ""
         history = row.get(c["history"]) if c["history"] else None
         messages = system_and_history(system, history, c["history"] or "")
@@ -155,12 +159,14 @@ class AlpacaAdapter(FormatAdapter):
             set_pair(
                 record, answer_turn(row[chosen_key], chosen_key), answer_turn(row[rejected_key], rejected_key)
             )
+            mark_tie(record, row)
             return
         answer = row.get(answer_key)
         if isinstance(answer, list) and answer_key in row:
             if not _is_pair(answer):
                 raise AdapterError(f"field '{answer_key}' must be a string or a [chosen, rejected] pair")
             set_pair(record, answer_turn(answer[0], answer_key), answer_turn(answer[1], answer_key))
+            mark_tie(record, row)
             return
         if answer_key not in row:
             raise AdapterError(f"missing field '{answer_key}'")

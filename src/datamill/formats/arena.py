@@ -5,8 +5,9 @@ Both conversations answer the same user turns, so the shared beginning (the firs
 identical turns after it) becomes ``messages`` and the rest of each conversation is its continuation:
 in a multi-turn battle the continuation is every turn after the common prefix (``[a1, u2, a2]``), not
 only the last answer. ``winner``: ``model_a`` -> chosen = conversation A's continuation, ``model_b`` ->
-chosen = B's, ``tie`` and ``tie (bothbad)`` -> an explicit tie (``tie: True``; both conversations stay
-in ``meta`` verbatim). ``winner``, ``model_a``/``model_b`` and every other field stay in ``meta``.
+chosen = B's, ``tie`` and ``tie (bothbad)`` -> an explicit tie (``tie: True``) with A's continuation in
+``chosen`` and B's in ``rejected`` (the row's order; two identical conversations have no pair and stay in
+``meta``). ``winner``, ``model_a``/``model_b`` and every other field stay in ``meta``.
 
 Turns are read like the ``openai`` format (string content or text parts, as webdev-arena has them).
 LLaMA-Factory takes one answer per side, so its exporters refuse multi-turn continuations
@@ -16,9 +17,10 @@ LLaMA-Factory takes one answer per side, so its exporters refuse multi-turn cont
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.messages import finish, set_pair
 from datamill.formats.openai import OpenaiAdapter
 from datamill.records import Message, Record
@@ -48,6 +50,7 @@ class ArenaAdapter(FormatAdapter):
     name = "arena"
     description = "conversation_a/conversation_b + winner (lmarena, arena-human-preference); ties explicit"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,10 +78,14 @@ class ArenaAdapter(FormatAdapter):
         record: Record = {}
         used: set[str] = set()
         if side is None:
-            if n == len(a) == len(b):  # the same conversation: the context is everything before the answer
+            if n == len(a) == len(b):  # the same conversation: no pair; the context is before the answer
                 n = max((i for i, m in enumerate(a) if m["role"] == "user"), default=-1) + 1
-            record["messages"] = a[:n]
-            record["tie"] = True  # both conversations stay in meta
+                record["messages"] = a[:n]  # both conversations stay in meta
+            else:
+                record["messages"] = a[:n]
+                set_pair(record, a[n:], b[n:])  # in the row's order: A, B
+                used.update(SIDES)
+            record["tie"] = True
         else:
             if n == len(a) == len(b):
                 raise AdapterError("conversation_a and conversation_b are identical but one is said to win")

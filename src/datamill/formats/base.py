@@ -37,8 +37,10 @@ class FormatAdapter:
     description: ClassVar[str] = ""
     #: Detection tie-break: of two formats scoring within 0.05 of each other, the strictly more
     #: specific one wins (canonical 4 > alpaca, sharegpt, openai, firefly, helpsteer, arena, hh, traces,
-    #: ranked 3 > text 2 > qa 1 > raw 0).
+    #: ranked, pairwise 3 > text 2 > qa 1 > raw 0).
     specificity: ClassVar[int] = 0
+    #: The input ``options`` this format reads, with what each does (unknown keys are recipe errors).
+    options: ClassVar[dict[str, str]] = {}
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         self.config = config or AdapterConfig()
@@ -53,6 +55,11 @@ class FormatAdapter:
     def fields_used(self, row: Mapping[str, Any]) -> list[str]:
         """The row's fields this adapter reads, for the detection report."""
         return []
+
+    def mapping(self, row: Mapping[str, Any]) -> dict[str, str]:
+        """Which column of ``row`` this adapter would read as which part, when it guesses (``qa``:
+        ``{"prompt": "ask", "answer": "answer"}``); reported with the detection. Empty by default."""
+        return {}
 
     def to_record(self, row: Mapping[str, Any]) -> Record:
         raise NotImplementedError
@@ -72,9 +79,17 @@ class Detection:
     fields: list[str]
     sampled: int
     candidates: dict[str, float]
+    #: part -> column the winner guessed (most common over the sample); empty when it reads fixed names
+    mapping: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
+        mapping = f"; mapping: {describe_mapping(self.mapping)}" if self.mapping else ""
         return (
             f"{self.format} (confidence {self.confidence:.2f} over {self.sampled} rows; "
-            f"fields: {', '.join(self.fields) or '-'})"
+            f"fields: {', '.join(self.fields) or '-'}{mapping})"
         )
+
+
+def describe_mapping(mapping: Mapping[str, str]) -> str:
+    """``prompt=ask, answer=answer``: the form ``--field`` takes."""
+    return ", ".join(f"{part}={column}" for part, column in mapping.items())

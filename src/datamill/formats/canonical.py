@@ -59,8 +59,8 @@ def validate_record(record: Mapping[str, Any]) -> None:
     for key, types in _TYPES.items():
         if record.get(key) is not None and not isinstance(record[key], types):
             raise AdapterError(f"'{key}' has the wrong type: {type_name(record[key])}")
-    if kind == "pretrain" and not (isinstance(record.get("text"), str) and record["text"].strip()):
-        raise AdapterError("a pretrain record needs a non-empty 'text'")
+    if kind == "pretrain" and not isinstance(record.get("text"), str):
+        raise AdapterError("a pretrain record needs a 'text' string (blank is kept: exporters refuse it)")
     if kind in ("sft", "chat", "cot") and not record.get("messages"):
         raise AdapterError(f"a {kind} record needs 'messages'")
     if kind == "preference":

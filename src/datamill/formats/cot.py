@@ -19,6 +19,12 @@ from typing import Any
 
 from datamill.records import Message
 
+#: The input options every adapter that builds conversations reads (through ``finish``).
+COT_OPTIONS: dict[str, str] = {
+    "split_think": "split a leading <think>...</think> block into the answer's reasoning (default true)",
+    "cot_unsplittable": "the whole answer is reasoning (LIMO, NuminaMath): content becomes empty",
+}
+
 OPEN = "<think>"
 CLOSE = "</think>"
 

@@ -9,6 +9,7 @@ error, so a mapping written the wrong way round (``{question: prompt}``) fails b
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -53,9 +54,11 @@ def normalize_fields(fields: Mapping[str, str]) -> dict[str, str]:
     for key, column in fields.items():
         part = FIELD_ALIASES.get(key, key)
         if part not in FIELD_KEYS:
+            close = difflib.get_close_matches(str(key), [*FIELD_KEYS, *FIELD_ALIASES], n=1)
             raise RecipeError(
                 f"unknown part '{key}' (known: {', '.join(FIELD_KEYS)})",
-                hint="fields maps a canonical part onto your column, e.g. {prompt: question}",
+                hint=(f"did you mean '{close[0]}'? " if close else "")
+                + "fields maps a canonical part onto your column, e.g. {prompt: question} (--field prompt=question)",
                 location=f"fields.{key}",
             )
         if part in out and out[part] != column:
@@ -94,13 +97,14 @@ def optional_str(row: Mapping[str, Any], key: str) -> str:
 
 
 def required_str(row: Mapping[str, Any], key: str) -> str:
-    """``row[key]`` as a non-blank string, or an AdapterError saying what is wrong with it."""
+    """``row[key]`` as a string, or an AdapterError when it is missing, ``null`` or not a string.
+
+    A blank string is returned as it is: blank is not broken (see :mod:`datamill.formats`): the record
+    keeps it and a filter or the exporter drops it with a reason.
+    """
     if key not in row or row[key] is None:
         raise AdapterError(f"missing field '{key}'")
-    value = optional_str(row, key)
-    if not value.strip():
-        raise AdapterError(f"field '{key}' is empty")
-    return value
+    return optional_str(row, key)
 
 
 def prompt_column(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> str | None:
@@ -111,8 +115,8 @@ def prompt_column(row: Mapping[str, Any], configured: str | None, candidates: Se
 
 
 def required_prompt(row: Mapping[str, Any], configured: str | None, candidates: Sequence[str]) -> tuple[str, str]:
-    """(column, non-blank prompt text) found by :func:`prompt_column`, or an AdapterError naming the
-    columns tried."""
+    """(column, prompt text) found by :func:`prompt_column`, or an AdapterError naming the columns
+    tried."""
     key = prompt_column(row, configured, candidates)
     if key is None:
         raise AdapterError(f"no prompt column (tried {', '.join(candidates)}; map it with fields: {{prompt: ...}})")

@@ -8,9 +8,10 @@ becomes the record's ``category``. Other keys of a pair stay in ``meta`` under `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, type_name
 from datamill.formats.messages import finish, text_message
 from datamill.records import Record
@@ -25,6 +26,7 @@ class FireflyAdapter(FormatAdapter):
     name = "firefly"
     description = "conversation: [{human, assistant}] (+ system, category)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def score(self, row: Mapping[str, Any]) -> float:
         turns = row.get(CONVERSATION)

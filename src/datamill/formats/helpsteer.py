@@ -9,8 +9,8 @@ same", 1/2/3 "response 2 is slightly better / better / much better than response
 * 1, 2, 3 -> ``chosen`` = response2, ``rejected`` = response1. (Seed 001's text says
   ``chosen = rejected = ""`` for these, a slip: it contradicts the guide it quotes and would turn every
   "response 2 is better" row into an empty pair; the symmetric rule is the one the guide states.)
-* 0 -> an explicit tie (``tie: True``, no ``chosen``/``rejected``, never empty strings); the two
-  responses stay in ``meta`` as they were.
+* 0 -> an explicit tie (``tie: True``, never empty strings) with ``chosen`` = response1 and
+  ``rejected`` = response2 in the row's order (exporters drop ties unless ``keep_ties: true``).
 
 ``context`` is a message list (``{role, content}``; it ends with the user's turn) or a string (one user
 turn). The score is kept in ``scores.overall_preference``; ``individual_preference`` (the per-annotator
@@ -21,9 +21,10 @@ scores and reasoning), ``domain``, ``language`` and every other field stay in ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, resolve_columns, type_name
 from datamill.formats.messages import answer_turn, finish, set_pair, text_message
 from datamill.formats.openai import OpenaiAdapter
@@ -44,6 +45,7 @@ class HelpsteerAdapter(FormatAdapter):
     name = "helpsteer"
     description = "context + response1/response2 + overall_preference -3..3 (HelpSteer3); 0 is a tie"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)
@@ -64,8 +66,6 @@ class HelpsteerAdapter(FormatAdapter):
             raise AdapterError(f"missing field '{self.context_key}'")
         context = row[self.context_key]
         if isinstance(context, str):
-            if not context.strip():
-                raise AdapterError(f"field '{self.context_key}' is empty")
             messages = [text_message("user", context)]
         elif isinstance(context, list):
             messages = self._messages.parse_messages(context, self.context_key, answer=False)
@@ -80,12 +80,12 @@ class HelpsteerAdapter(FormatAdapter):
                 raise AdapterError(f"missing field '{key}'")
         record: Record = {"messages": messages}
         used = {self.context_key, SCORE}
-        if preference == 0:
-            record["tie"] = True  # the responses stay in meta
-        else:
-            first, second = (answer_turn(row[k], k) for k in RESPONSES)
-            set_pair(record, *((first, second) if preference < 0 else (second, first)))
+        first, second = (answer_turn(row[k], k) for k in RESPONSES)
+        if preference != 0 or (first and second):
+            set_pair(record, *((second, first) if preference > 0 else (first, second)))
             used.update(RESPONSES)
+        if preference == 0:
+            record["tie"] = True  # a pair in the row's order; with an empty response, none (kept in meta)
         record["scores"] = {SCORE: preference}
         meta = leftover(row, used)
         if meta:

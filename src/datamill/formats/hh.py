@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, type_name
 from datamill.formats.messages import finish, set_pair, split_common_prefix, text_message
 from datamill.records import Message, Record
@@ -56,6 +57,7 @@ class HhAdapter(FormatAdapter):
     name = "hh"
     description = "chosen/rejected as '\\n\\nHuman: ...\\n\\nAssistant: ...' transcripts (Anthropic HH-RLHF)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = dict(COT_OPTIONS)
 
     def score(self, row: Mapping[str, Any]) -> float:
         return 0.95 if all(_looks_like_transcript(row.get(k)) for k in SIDES) else 0.0

@@ -148,18 +148,15 @@ def _blank_continuation(turns: list[Message] | None) -> bool:
 
 
 def set_pair(record: Record, chosen: list[Message] | None, rejected: list[Message] | None) -> None:
-    """Store a preference pair; both blank (``None``, or ending with an empty answer) is a tie, one
-    alone is an error (a half-empty pair is malformed, unlike an sft row with an empty answer)."""
-    chosen = None if _blank_continuation(chosen) else chosen
-    rejected = None if _blank_continuation(rejected) else rejected
-    if chosen is None and rejected is None:
+    """Store a preference pair; both blank (``None``, or ending with an empty answer) is a tie (the
+    LLaMA-Factory convention for ties). One blank side is kept as an empty answer, like an sft row
+    with an empty answer: ``empty_answer`` drops it and the exporters refuse it
+    (``empty_assistant_turn``)."""
+    if _blank_continuation(chosen) and _blank_continuation(rejected):
         record["tie"] = True
         return
-    if chosen is None or rejected is None:
-        empty = "chosen" if chosen is None else "rejected"
-        raise AdapterError(f"'{empty}' is empty but the other answer is not (a tie needs both empty)")
-    record["chosen"] = chosen
-    record["rejected"] = rejected
+    record["chosen"] = chosen or [text_message("assistant", "")]
+    record["rejected"] = rejected or [text_message("assistant", "")]
 
 
 def split_common_prefix(a: Sequence[Message], b: Sequence[Message]) -> tuple[list[Message], ...]:

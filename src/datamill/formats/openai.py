@@ -8,14 +8,16 @@ Messages: ``content`` is a string, ``null`` (an assistant turn with ``tool_calls
 ``developer`` -> system and ``function`` -> tool; other keys of a message (``tool_call_id``, ``name``,
 ``loss_weight``...) are kept on it. ``tools`` -> ``tools``.
 
-Preference (kind ``preference``):
+Preference (kind ``preference``; the rules are in :mod:`datamill.formats.preference`):
 
 * ``messages`` + ``chosen``/``rejected`` continuations (a string, a message or a list of messages);
 * TRL explicit prompt: ``prompt`` (a string, messages, or a list of user turns) + ``chosen``/``rejected``
   (strings, messages, or a list of assistant turns answering those user turns in order);
-* TRL implicit prompt: ``chosen``/``rejected`` as whole conversations; LLaMA-Factory v1:
-  ``chosen_messages``/``rejected_messages``. The shared beginning becomes ``messages``;
-* both answers empty is a tie (``tie: True``).
+* whole conversations: TRL implicit prompt (``chosen``/``rejected`` only), UltraFeedback binarized
+  (``prompt`` string + whole ``chosen``/``rejected`` + a ``messages`` copy of the chosen side),
+  LLaMA-Factory v1 ``chosen_messages``/``rejected_messages``. The shared beginning becomes ``messages``;
+  a ``prompt``/``messages`` column must agree with it (else the row is quarantined with both texts);
+* both answers empty is a tie (``tie: True``), and so are equal ``score_chosen``/``score_rejected``.
 
 KTO (LLaMA-Factory ``kto_en_demo``, a boolean ``label``): the whole conversation stays in ``messages``
 and the label goes to ``scores.kto_label``; the record's kind is ``preference``.
@@ -24,9 +26,10 @@ and the label goes to ``scores.kto_label``; the record's kind is ``preference``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -34,11 +37,11 @@ from datamill.formats.messages import (
     has_answer,
     is_blank,
     set_pair,
-    split_common_prefix,
     text_message,
     tool_calls_from,
     tools_from,
 )
+from datamill.formats.preference import mark_tie, resolve_pair, split_whole
 from datamill.records import Message, Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -77,6 +80,10 @@ def _is_message_list(value: Any) -> bool:
     )
 
 
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
 def _blank_turns(value: Any) -> bool:
     return is_blank(value) or (
         isinstance(value, list) and all(isinstance(v, str) and not v.strip() for v in value)
@@ -89,6 +96,11 @@ class OpenaiAdapter(FormatAdapter):
     name = "openai"
     description = "messages: [{role, content}] (+ tools); prompt/chosen/rejected; messages + label (KTO)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)
@@ -120,7 +132,7 @@ class OpenaiAdapter(FormatAdapter):
         if chosen is None or rejected is None:
             return 0.0
         prompt = row.get(c["prompt"] or "")
-        if isinstance(prompt, str) or _is_message_list(prompt):
+        if isinstance(prompt, str) or _is_message_list(prompt) or _is_str_list(prompt):
             return 0.9
         if prompt is None and _is_message_list(chosen) and _is_message_list(rejected):
             return 0.85
@@ -227,25 +239,23 @@ class OpenaiAdapter(FormatAdapter):
         key = self._messages_key(row)
         chosen_key, rejected_key = c["chosen"] or "", c["rejected"] or ""
         record: Record = {}
-        if key in row:
-            used = {key}
-            paired = chosen_key in row or rejected_key in row  # messages is then the shared context
-            record["messages"] = self._messages(row[key], key, answer=not paired)
-            if paired:
-                self._pair(row, record, used)
+        used: set[str] = set()
+        if chosen_key in row or rejected_key in row:
+            self._preference(row, record, used, key)
+        elif key in row:
+            used.add(key)
+            record["messages"] = self._messages(row[key], key)
             label = row.get(c["label"] or "")
             if isinstance(label, bool):
                 record["scores"] = {KTO_LABEL: label}
                 used.add(c["label"] or "")
         elif all(k in row for k in V1_PAIR):
-            used = set(V1_PAIR)
+            used.update(V1_PAIR)
             chosen = self._messages(row[V1_PAIR[0]], V1_PAIR[0])
             rejected = self._messages(row[V1_PAIR[1]], V1_PAIR[1])
-            record["messages"], chosen, rejected = split_common_prefix(chosen, rejected)
+            record["messages"], chosen, rejected, _ = split_whole(chosen, rejected, (), V1_PAIR)
             set_pair(record, chosen, rejected)
-        elif chosen_key in row or rejected_key in row:
-            used = set()
-            self._prompt_pair(row, record, used)
+            mark_tie(record, row)
         else:
             raise AdapterError(f"no '{key}' (nor '{c['prompt']}' with '{chosen_key}' and '{rejected_key}')")
         self._system(row, record, used)
@@ -259,56 +269,46 @@ class OpenaiAdapter(FormatAdapter):
             record["meta"] = meta
         return finish(record, self.config)
 
-    def _pair(self, row: Mapping[str, Any], record: Record, used: set[str]) -> None:
-        chosen_key, rejected_key = self.columns["chosen"] or "", self.columns["rejected"] or ""
-        if chosen_key not in row or rejected_key not in row:
-            raise AdapterError(f"a preference row needs both '{chosen_key}' and '{rejected_key}'")
-        used.update((chosen_key, rejected_key))
-        chosen = self._continuation(row[chosen_key], chosen_key)
-        rejected = self._continuation(row[rejected_key], rejected_key)
-        set_pair(record, chosen, rejected)
-
-    def _prompt_pair(self, row: Mapping[str, Any], record: Record, used: set[str]) -> None:
-        """TRL preference: explicit ``prompt`` (or none: implicit, shared prefix) + chosen/rejected."""
+    def _preference(self, row: Mapping[str, Any], record: Record, used: set[str], messages_key: str) -> None:
+        """A pair: answers as continuations of ``messages``/``prompt``, or as whole conversations whose
+        shared beginning is the prompt (see :mod:`datamill.formats.preference`)."""
         prompt_key = self.columns["prompt"] or ""
-        chosen_key, rejected_key = self.columns["chosen"] or "", self.columns["rejected"] or ""
-        if prompt_key not in row:
-            chosen, rejected = row.get(chosen_key), row.get(rejected_key)
-            if not (_is_message_list(chosen) and _is_message_list(rejected)):
-                raise AdapterError(
-                    f"missing field '{prompt_key}' (chosen/rejected are not whole conversations)"
-                )
-            used.update((chosen_key, rejected_key))
-            context, ch, rj = split_common_prefix(
-                self._messages(chosen, chosen_key), self._messages(rejected, rejected_key)
-            )
-            record["messages"] = context
-            set_pair(record, ch, rj)
+        sides = (self.columns["chosen"] or "", self.columns["rejected"] or "")
+        if sides[0] not in row or sides[1] not in row:
+            raise AdapterError(f"a preference row needs both '{sides[0]}' and '{sides[1]}'")
+        used.update(sides)
+        prompt = row.get(prompt_key)
+        if isinstance(prompt, list) and _is_str_list(prompt):
+            used.add(prompt_key)
+            self._turn_lists(row, record, prompt)
+            mark_tie(record, row)
             return
-        prompt = row[prompt_key]
-        used.add(prompt_key)
-        if isinstance(prompt, str):
-            if not prompt.strip():
-                raise AdapterError(f"field '{prompt_key}' is empty")
-            record["messages"] = [text_message("user", prompt)]
-        elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-            self._turn_lists(row, record, used, prompt)
-            return
-        elif _is_message_list(prompt):
-            record["messages"] = self._messages(prompt, prompt_key, answer=False)
-        else:
-            raise AdapterError(
-                f"field '{prompt_key}' must be a string or a list of messages, got {type_name(prompt)}"
-            )
-        self._pair(row, record, used)
+        explicit: list[tuple[str, list[Message]]] = []
+        if messages_key in row:
+            explicit.append((messages_key, self._messages(row[messages_key], messages_key, answer=False)))
+        if prompt_key in row and prompt is not None:
+            explicit.append((prompt_key, self._prompt(prompt, prompt_key)))
+        chosen = self._continuation(row[sides[0]], sides[0])
+        rejected = self._continuation(row[sides[1]], sides[1])
+        record["messages"], chosen, rejected, agreed = resolve_pair(chosen, rejected, explicit, sides,
+                                                                    f"'{prompt_key}'")
+        used.update(agreed)
+        set_pair(record, chosen, rejected)
+        mark_tie(record, row)
 
-    def _turn_lists(self, row: Mapping[str, Any], record: Record, used: set[str], prompts: list[str]) -> None:
+    def _prompt(self, prompt: Any, key: str) -> list[Message]:
+        if isinstance(prompt, str):
+            return [text_message("user", prompt)]
+        if _is_message_list(prompt):
+            return self._messages(prompt, key, answer=False)
+        raise AdapterError(f"field '{key}' must be a string or a list of messages, got {type_name(prompt)}")
+
+    def _turn_lists(self, row: Mapping[str, Any], record: Record, prompts: list[str]) -> None:
         """Multi-turn pairs as parallel lists of strings: user turns, and each side's answers to them."""
         record["messages"] = [text_message("user", prompts[0])]
         sides: list[list[Message] | None] = []
         for key in (self.columns["chosen"] or "", self.columns["rejected"] or ""):
             answers = row.get(key)
-            used.add(key)
             if _blank_turns(answers):
                 sides.append(None)
                 continue

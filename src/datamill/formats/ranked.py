@@ -7,7 +7,8 @@ Two shapes:
   as ``annotations.helpfulness.Rating`` works), otherwise the first number among :data:`SCORE_KEYS`
   (``fine-grained_score`` first: the mean of the four ratings, which UltraFeedback's binarized release
   uses because ``overall_score`` had errors);
-* parallel lists: ``prompt`` + ``responses: [str]`` + ``scores``/``ratings``/``rewards: [number]``.
+* parallel lists: ``prompt`` + ``responses: [str]`` + ``scores``/``ratings``/``rewards: [number]``, or
+  ``ranks``/``ranking: [number]`` (1 is the best).
 
 The prompt is ``prompt``, ``instruction`` or ``question`` (``fields: {prompt: ...}`` names another).
 Scores may be numbers or numeric strings; ``null``, ``"N/A"`` and blank responses are not candidates.
@@ -21,37 +22,29 @@ responses in ``meta``. Every other field stays in ``meta``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, prompt_column, required_prompt, resolve_columns
 from datamill.formats.messages import text_message
+from datamill.formats.preference import as_number
 from datamill.formats.ranking import PairOptions, scored_pair_records
 from datamill.records import Record
 
 PROMPTS = ("prompt", "instruction", "question")
 COMPLETIONS = "completions"
 RESPONSES = "responses"
-#: Parallel score lists tried for ``responses``.
+#: Parallel score lists tried for ``responses`` (higher is better).
 SCORE_LISTS = ("scores", "ratings", "rewards")
+#: Parallel rank lists tried after them (1 is the best; equal ranks are a tie).
+RANK_LISTS = ("ranks", "ranking")
 #: Score fields of a completion tried in order (UltraFeedback first).
 SCORE_KEYS = ("fine-grained_score", "overall_score", "score", "rating", "reward")
 TEXT_KEYS = ("response", "text", "content", "output")
 SCORE_NAMES = ("chosen_score", "rejected_score")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
+RANK_NAMES = ("chosen_rank", "rejected_rank")
 
 
 def _lookup(node: Any, path: str) -> Any:
@@ -68,6 +61,11 @@ class RankedAdapter(FormatAdapter):
     name = "ranked"
     description = "prompt + completions with ratings (UltraFeedback) or responses + scores -> best vs worst"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS, "score": "the completion's score field (a dotted path, e.g. annotations.helpfulness.Rating)",
+        "pairs": "best_worst (one pair per row) or all (every pair apart by more than margin)",
+        "margin": "a pair needs a score difference above this (default 0)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)
@@ -82,12 +80,12 @@ class RankedAdapter(FormatAdapter):
         return prompt_column(row, self.prompt_key, PROMPTS)
 
     def _list_key(self, row: Mapping[str, Any]) -> str | None:
-        return next((k for k in SCORE_LISTS if isinstance(row.get(k), list)), None)
+        return next((k for k in (*SCORE_LISTS, *RANK_LISTS) if isinstance(row.get(k), list)), None)
 
     def _completion_score(self, completion: Mapping[str, Any]) -> float | None:
         if self.score_key:
-            return _number(_lookup(completion, self.score_key))
-        return next((n for n in (_number(completion.get(k)) for k in SCORE_KEYS) if n is not None), None)
+            return as_number(_lookup(completion, self.score_key))
+        return next((n for n in (as_number(completion.get(k)) for k in SCORE_KEYS) if n is not None), None)
 
     def score(self, row: Mapping[str, Any]) -> float:
         if self._prompt_key(row) is None:
@@ -108,28 +106,35 @@ class RankedAdapter(FormatAdapter):
     def to_record(self, row: Mapping[str, Any]) -> Record:
         return self.to_records(row)[0]
 
-    def _candidates(self, row: Mapping[str, Any]) -> tuple[list[str | None], list[float | None], set[str]]:
+    def _candidates(self, row: Mapping[str, Any]) -> tuple[list[str | None], list[float | None], set[str], bool]:
+        """Answers, their scores (higher is better), the columns used, and whether the scores are ranks."""
         if COMPLETIONS in row:
             completions = row[COMPLETIONS]
             if not (isinstance(completions, list) and all(isinstance(c, Mapping) for c in completions)):
                 raise AdapterError(f"field '{COMPLETIONS}' must be a list of objects")
             texts = [next((c[k] for k in TEXT_KEYS if isinstance(c.get(k), str)), None) for c in completions]
-            return texts, [self._completion_score(c) for c in completions], {COMPLETIONS}
+            return texts, [self._completion_score(c) for c in completions], {COMPLETIONS}, False
         key = self._list_key(row)
         responses = row.get(RESPONSES)
         if not (isinstance(responses, list) and all(isinstance(r, str) or r is None for r in responses)):
             raise AdapterError(f"need '{COMPLETIONS}' or '{RESPONSES}' (a list of strings)")
         if key is None:
-            raise AdapterError(f"'{RESPONSES}' needs a parallel list of scores ({', '.join(SCORE_LISTS)})")
+            raise AdapterError(
+                f"'{RESPONSES}' needs a parallel list of scores or ranks ({', '.join(SCORE_LISTS + RANK_LISTS)})")
         if len(row[key]) != len(responses):
             raise AdapterError(f"'{key}' has {len(row[key])} scores for {len(responses)} responses")
-        return list(responses), [_number(s) for s in row[key]], {RESPONSES, key}
+        numbers = [as_number(s) for s in row[key]]
+        ranks = key in RANK_LISTS
+        if ranks:  # rank 1 is the best: the score is the negative rank
+            numbers = [None if n is None else -n for n in numbers]
+        return list(responses), numbers, {RESPONSES, key}, ranks
 
     def to_records(self, row: Mapping[str, Any]) -> list[Record]:
         prompt_key, prompt = required_prompt(row, self.prompt_key, PROMPTS)
-        texts, scores, used = self._candidates(row)
+        texts, scores, used, ranks = self._candidates(row)
         return scored_pair_records(
             [text_message("user", prompt)], texts, scores, self.pairs, self.config,
             paired_meta=leftover(row, {prompt_key, *used}), tie_meta=leftover(row, {prompt_key}),
-            score_names=SCORE_NAMES,
+            score_names=RANK_NAMES if ranks else SCORE_NAMES,
+            shown=[None if s is None else -s for s in scores] if ranks else None,
         )

@@ -9,7 +9,9 @@ adapters, and their ``pairs``/``margin`` options.
 
 A pair needs a score difference above ``margin`` (default 0: strictly better). A row with no such pair
 is kept as an explicit tie (``tie: True``) with the reason in ``meta.unpaired`` (``all_equal``,
-``within_margin``, ``fewer_than_two``), never dropped silently.
+``within_margin``, ``fewer_than_two``), never dropped silently; with two or more candidates the tie
+holds the best against the worst (the first against the last when all are equal) as
+``chosen``/``rejected`` with ``meta.pair``, which the exporters write only with ``keep_ties: true``.
 """
 
 from __future__ import annotations
@@ -46,18 +48,22 @@ class PairOptions:
 
 
 def choose_pairs(scores: Sequence[float], options: PairOptions) -> tuple[list[tuple[int, int]], str | None]:
-    """``([(better, worse), ...], None)``, or ``([], reason)`` when no pair clears the margin.
+    """``([(better, worse), ...], None)``, or ``([(first best, last worst)], reason)`` for a tie (no pair
+    clears the margin; the pair is the two ends of the ranking, for ``keep_ties``), or ``([], reason)``
+    with fewer than two candidates.
 
     >>> choose_pairs([1.0, 0.0, 0.0, 1.0], PairOptions())
     ([(0, 1)], None)
     >>> choose_pairs([3.0, 1.0, 2.0], PairOptions(mode="all", margin=0.5))
     ([(0, 1), (0, 2), (2, 1)], None)
+    >>> choose_pairs([2.0, 2.0, 2.0], PairOptions())
+    ([(0, 2)], 'all_equal')
     """
     if len(scores) < 2:
         return [], "fewer_than_two"
+    best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+    worst = min(range(len(scores)), key=lambda i: (scores[i], i))
     if options.mode == "best_worst":
-        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-        worst = min(range(len(scores)), key=lambda i: (scores[i], i))
         pairs = [(best, worst)] if scores[best] - scores[worst] > options.margin else []
     else:
         pairs = sorted(
@@ -68,7 +74,9 @@ def choose_pairs(scores: Sequence[float], options: PairOptions) -> tuple[list[tu
         )
     if pairs:
         return pairs, None
-    return [], "all_equal" if max(scores) == min(scores) else "within_margin"
+    if best == worst:  # all equal: the first against the last
+        worst = max(i for i in range(len(scores)) if i != best)
+    return [(best, worst)], "all_equal" if max(scores) == min(scores) else "within_margin"
 
 
 def scored_pair_records(
@@ -81,24 +89,32 @@ def scored_pair_records(
     paired_meta: Mapping[str, Any],
     tie_meta: Mapping[str, Any],
     score_names: tuple[str, str] | None = None,
+    shown: Sequence[Any] | None = None,
 ) -> list[Record]:
     """Preference records from candidate answers and their scores (``None``: unscored, not a candidate;
     a blank answer is not a candidate either). Pairs record ``meta.pair = [chosen index, rejected
     index]`` (indices in the row's list) and, with ``score_names``, both scores in ``scores``; a row
-    without a pair is one tie record with ``tie_meta`` and ``meta.unpaired``."""
+    without a pair is one tie record with ``tie_meta`` and ``meta.unpaired`` (and the two ends of the
+    ranking as its pair when there are two candidates). ``shown``: the values to record under
+    ``score_names`` when they are not the scores themselves (ranks)."""
     candidates = [i for i, s in enumerate(scores) if s is not None and i < len(answers) and answers[i]
                   and str(answers[i]).strip()]
     pairs, reason = choose_pairs([float(scores[i]) for i in candidates], options)  # type: ignore[arg-type]
-    if not pairs:
-        record: Record = {"messages": copy.deepcopy(context), "tie": True, "meta": {**tie_meta, "unpaired": reason}}
-        return [finish(record, config)]
     out = []
     for better, worse in pairs:
         b, w = candidates[better], candidates[worse]
-        record = {"messages": copy.deepcopy(context)}
+        record: Record = {"messages": copy.deepcopy(context)}
         set_pair(record, [text_message("assistant", str(answers[b]))], [text_message("assistant", str(answers[w]))])
         if score_names:
-            record["scores"] = {score_names[0]: scores[b], score_names[1]: scores[w]}
-        record["meta"] = {**paired_meta, "pair": [b, w]}
+            values = scores if shown is None else shown
+            record["scores"] = {score_names[0]: values[b], score_names[1]: values[w]}
+        if reason is None:
+            record["meta"] = {**paired_meta, "pair": [b, w]}
+        else:  # a tie: the whole row stays in meta
+            record["tie"] = True
+            record["meta"] = {**tie_meta, "unpaired": reason, "pair": [b, w]}
         out.append(finish(record, config))
+    if not out:
+        tie: Record = {"messages": copy.deepcopy(context), "tie": True, "meta": {**tie_meta, "unpaired": reason}}
+        out.append(finish(tie, config))
     return out

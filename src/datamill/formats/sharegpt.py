@@ -19,10 +19,11 @@ rejected, label) win over both.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -34,6 +35,7 @@ from datamill.formats.messages import (
     tool_calls_from,
     tools_from,
 )
+from datamill.formats.preference import mark_tie, resolve_pair
 from datamill.records import Message, Record
 
 DEFAULTS: dict[str, str | None] = {
@@ -74,6 +76,11 @@ class SharegptAdapter(FormatAdapter):
     name = "sharegpt"
     description = "conversations: [{from, value}] (+ tools, system; chosen/rejected for preference)"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS,
+        "columns": "LLaMA-Factory dataset_info.json column names (prompt, query, response, ...)",
+        "tags": "LLaMA-Factory dataset_info.json tags (role_tag, content_tag, user_tag, ...)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)
@@ -153,6 +160,19 @@ class SharegptAdapter(FormatAdapter):
             f"field '{key}' must be a turn, a list of turns or a string, got {type_name(value)}"
         )
 
+    def _pair(self, row: Mapping[str, Any], record: Record, key: str) -> None:
+        """chosen/rejected as continuations of the conversation, or as whole conversations (each starting
+        with the user's turn) whose shared beginning must agree with it."""
+        sides = (self.columns["chosen"] or "", self.columns["rejected"] or "")
+        if sides[0] not in row or sides[1] not in row:
+            raise AdapterError(f"a preference row needs both '{sides[0]}' and '{sides[1]}'")
+        chosen = self._continuation(row[sides[0]], sides[0])
+        rejected = self._continuation(row[sides[1]], sides[1])
+        record["messages"], chosen, rejected, _ = resolve_pair(chosen, rejected, [(key, record["messages"])],
+                                                               sides, f"'{key}'")
+        set_pair(record, chosen, rejected)
+        mark_tie(record, row)
+
     def to_record(self, row: Mapping[str, Any]) -> Record:
         c = self.columns
         key = self._conversation_key(row)
@@ -170,23 +190,20 @@ class SharegptAdapter(FormatAdapter):
         last = -1 if paired else len(turns) - 1
         messages = [self._message(t, f"{key}[{i}]", final=i == last) for i, t in enumerate(turns)]
         used = {key, *(col for p, col in c.items() if col and p != "messages")}
+        record: Record = {"messages": messages}
+        if paired:
+            self._pair(row, record, key)
+        messages = record["messages"]
         system_key = c["system"] or ""
-        if system_key in row and messages[0]["role"] == "system":
+        if system_key in row and messages and messages[0]["role"] == "system":
             used.discard(system_key)  # the conversation has its own system turn: keep the column in meta
         else:
             system = optional_str(row, system_key) if system_key else ""
             if system.strip():
                 messages.insert(0, text_message("system", system))
-        record: Record = {"messages": messages}
-        if paired:
-            if chosen_key not in row or rejected_key not in row:
-                raise AdapterError(f"a preference row needs both '{chosen_key}' and '{rejected_key}'")
-            chosen = self._continuation(row[chosen_key], chosen_key)
-            rejected = self._continuation(row[rejected_key], rejected_key)
-            set_pair(record, chosen, rejected)
         label = row.get(c["label"] or "")
         if isinstance(label, bool):
-            record["scores"] = {KTO_LABEL: label}
+            record.setdefault("scores", {})[KTO_LABEL] = label
         elif c["label"]:
             used.discard(c["label"])
         if c["tools"]:

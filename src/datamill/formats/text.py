@@ -1,7 +1,9 @@
 """``text``: pretraining text, one document per row (kind ``pretrain``).
 
 The text is the ``text`` column, or the column ``fields.text`` names. Rows read from plain text files
-arrive as ``{"text": "..."}``. Every other column goes to ``meta``.
+arrive as ``{"text": "..."}``. Every other column goes to ``meta``. A blank text is kept (blank is not
+broken): ``length``/``empty_answer`` drop it and the exporters refuse it (``empty_text``); a missing,
+``null`` or non-string text is quarantined.
 """
 
 from __future__ import annotations

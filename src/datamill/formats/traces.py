@@ -20,10 +20,11 @@ Every other field (``solution``, ``answer``, ``uuid``, ``is_reasoning_complete``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from datamill.errors import RecipeError
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
+from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.fields import leftover, prompt_column, required_prompt, resolve_columns
 from datamill.formats.messages import text_message
 from datamill.formats.ranking import PairOptions, scored_pair_records
@@ -51,6 +52,11 @@ class TracesAdapter(FormatAdapter):
     name = "traces"
     description = "problem + generations [str] + correctness_math_verify [bool] (OpenR1-Math) -> pairs"
     specificity = 3
+    options: ClassVar[dict[str, str]] = {
+        **COT_OPTIONS, "correctness": "the column of correctness flags (default: detected)",
+        "pairs": "best_worst (one pair per row) or all (every pair apart by more than margin)",
+        "margin": "a pair needs a score difference above this (default 0)",
+    }
 
     def __init__(self, config: AdapterConfig | None = None) -> None:
         super().__init__(config)

@@ -55,7 +55,10 @@ def detect_file_format(url: str, options: Mapping[str, Any] | None = None) -> Fi
     with closing(iter_members(url, url)) as members:
         for member in members:
             head = PeekableStream(member.stream).peek_head(HEAD_BYTES + 1)
-            found = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, options or {})
+            try:
+                found = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, options or {})
+            except FormatDetectionError as exc:
+                raise FormatDetectionError(f"{member.display}: {exc.message}", hint=exc.hint) from None
             if member.display == url:
                 return found
             reason = f"archive member {member.display.split('!', 1)[1]}: {found.reason}"
@@ -99,7 +102,7 @@ def sniff(
         return _result(fmt, 0.5, "file is empty", detected, user, notes)
     if _looks_binary(text):
         raise FormatDetectionError(
-            f"cannot recognise {name}: it holds binary data that is not Parquet",
+            "it holds binary data that is not Parquet",
             hint="set file_format (jsonl, json, csv, tsv, parquet, text-lines, text-file) in the recipe",
         )
     if stripped[0] in "[{":
@@ -182,20 +185,28 @@ def _sniff_json(text: str, complete: bool, ext: str) -> tuple[str, float, str] |
         lines.pop()
     nonblank = [line for line in lines if line.strip()][:_LINE_SAMPLE]
     values = objects = 0
-    for line in nonblank:
+    failed: list[str] = []
+    first_is_object = False
+    for i, line in enumerate(nonblank):
         try:
             value = orjson.loads(line)
         except orjson.JSONDecodeError:
+            failed.append(line)
             continue
         values += 1
         objects += isinstance(value, dict)
+        first_is_object = first_is_object or (i == 0 and isinstance(value, dict))
+    share = values / len(nonblank) if nonblank else 0.0
     if len(nonblank) >= 2 and objects >= 2 and values >= 0.5 * len(nonblank):
-        share = values / len(nonblank)
         if objects == len(nonblank):
             reason = f"first {objects} non-blank lines are JSON objects"
         else:
             reason = f"{objects} of the first {len(nonblank)} non-blank lines are JSON objects"
         return "jsonl", 0.99 if share == 1 else 0.6 + 0.35 * share, reason
+    if len(nonblank) >= 2 and _line_family(nonblank, failed, first_is_object):
+        reason = (f"JSON Lines with broken lines: {values} of the first {len(nonblank)} non-blank lines parse, "
+                  "the rest start new objects at column 0 (each is an error with its line number)")
+        return "jsonl", round(0.6 + 0.3 * share, 2), reason
     if len(nonblank) == 1 and values == 1:
         if complete:
             if ext in _LINE_JSON_EXTENSIONS:
@@ -210,6 +221,29 @@ def _sniff_json(text: str, complete: bool, ext: str) -> tuple[str, float, str] |
             return "jsonl", 0.7, f"first line is longer than 64 KB; named {ext}"
         return "json", 0.6, "first line is longer than 64 KB; read as JSON values"
     return "json", 0.9, _object_shape(text, decoder, complete)
+
+
+def _line_family(nonblank: list[str], failed: list[str], first_is_object: bool) -> bool:
+    """Whether lines that do not parse still belong to a JSON Lines file: they begin objects of their own
+    (at column 0), unlike the indented pieces of pretty-printed JSON or objects separated by commas.
+
+    The first line holding a whole object, or four in five lines starting with ``{``, mark the family;
+    a majority of broken lines that are indented fragments or parse once a trailing comma is removed
+    mark multi-line JSON instead.
+    """
+    def multi_line_piece(line: str) -> bool:
+        if line[:1] in ' \t"}]' or line.strip() in ("{", "[", "},", "],"):
+            return True
+        try:
+            orjson.loads(line.rstrip().removesuffix(","))
+        except orjson.JSONDecodeError:
+            return False
+        return True
+
+    if sum(map(multi_line_piece, failed)) * 2 > len(failed):
+        return False
+    starts = sum(1 for line in nonblank if line.startswith("{"))
+    return first_is_object or starts >= 0.8 * len(nonblank)
 
 
 def _sniff_open_array(text: str, exc: json.JSONDecodeError, complete: bool) -> tuple[str, float, str] | None:

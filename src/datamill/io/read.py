@@ -12,7 +12,8 @@ import io
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
-from datamill.io.compression import Member, iter_members
+from datamill.errors import FormatDetectionError
+from datamill.io.compression import Member, MemberChoice, iter_members
 from datamill.io.detect import HEAD_BYTES, sniff
 from datamill.io.readers.csv import read_delimited
 from datamill.io.readers.json_values import read_json_values
@@ -42,6 +43,8 @@ class RowStream(Iterator[RawRow]):
     def __init__(self, source: SourceFile) -> None:
         self.source = source
         self.report = ReadReport()
+        #: which archive members are read, and which were skipped (with the reason), for the notes
+        self.members = MemberChoice(source.members, bool(source.options.get("allow_outside_paths", False)))
         #: ``(display, detection)`` for every file or archive member read, in order.
         self.detections: list[tuple[str, FileDetection]] = []
         self._rows = self._generate()
@@ -97,15 +100,21 @@ class RowStream(Iterator[RawRow]):
             self.detections.append((source.display, detection))
             yield from read_hf(source, self.report)
             return
-        for member in iter_members(source.url, source.display):
+        for member in iter_members(source.url, source.display, self.members):
             yield from self._read_member(member)
 
     def _read_member(self, member: Member) -> Iterator[RawRow]:
         source = self.source
         stream = member.stream if isinstance(member.stream, PeekableStream) else PeekableStream(member.stream)
         head = stream.peek_head(HEAD_BYTES + 1)
-        detection = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, source.options,
-                          source.file_format)
+        try:
+            detection = sniff(member.name, head[:HEAD_BYTES], len(head) <= HEAD_BYTES, source.options,
+                              source.file_format)
+        except FormatDetectionError as exc:
+            if member.display == source.display:  # the file itself, not an archive member
+                raise FormatDetectionError(f"{source.display}: {exc.message}", hint=exc.hint) from None
+            self.members.skip(member.display.split("!", 1)[1], "binary data that is not Parquet")
+            return
         self.detections.append((member.display, detection))
         options = dict(detection.options)
         if detection.file_format == "text-file":

@@ -2,7 +2,8 @@
 
 An input's ``path`` may be a local path or glob (relative to the recipe's folder; ``**`` recurses), a
 directory (every non-hidden file below it), any fsspec URL including globs (``s3://bucket/logs/*.jsonl.gz``),
-``hf://org/dataset`` (a Hub dataset split), or a LLaMA-Factory ``dataset_info.json`` registry. Results
+``hf://org/dataset`` (a Hub dataset split), or a LLaMA-Factory ``dataset_info.json`` registry. An archive
+path may end with ``!GLOB`` to read only the members whose names match (``x.tar.gz!en-zh/*.tsv``). Results
 are sorted and de-duplicated, so the same input always yields the same files in the same order.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 
 from datamill.errors import InputError
+from datamill.io.compression import split_member
 from datamill.recipe.model import InputSpec
 
 _GLOB_CHARS = frozenset("*?[")
@@ -41,6 +43,8 @@ class SourceFile:
     file_format: str
     options: dict[str, Any]
     hint: dict[str, Any] | None = None
+    #: archive members to read: the glob after ``!`` in the input path (``x.tar.gz!en-zh/*.tsv``)
+    members: str | None = None
 
 
 def has_glob(path: str) -> bool:
@@ -70,8 +74,9 @@ def expand_input(spec: InputSpec, base_dir: Path) -> list[SourceFile]:
         elif is_registry(path):
             files.extend(expand_registry(path, spec, base_dir))
         else:
-            found = expand_path(path, base_dir)
-            files.extend(SourceFile(u, d, spec.file_format, dict(spec.options)) for u, d in found)
+            archive, members = split_member(path)
+            found = expand_path(archive, base_dir)
+            files.extend(SourceFile(u, d, spec.file_format, dict(spec.options), members=members) for u, d in found)
     unique = list({_identity(f): f for f in files}.values())
     if not unique:
         raise InputError(f"input {spec.paths()} matched no files", hint=_hint(spec.paths()[0], base_dir))
@@ -79,7 +84,8 @@ def expand_input(spec: InputSpec, base_dir: Path) -> list[SourceFile]:
 
 
 def _identity(source: SourceFile) -> bytes:
-    return orjson.dumps([source.url, source.options, source.hint], option=orjson.OPT_SORT_KEYS, default=str)
+    return orjson.dumps([source.url, source.options, source.hint, source.members], option=orjson.OPT_SORT_KEYS,
+                        default=str)
 
 
 def hf_source(path: str, options: dict[str, Any]) -> SourceFile:
@@ -167,6 +173,8 @@ def input_fingerprint(files: list[SourceFile]) -> str:
     entries: list[Any] = []
     for source in files:
         entry: list[Any] = [source.url, source.file_format, source.options]
+        if source.members is not None:
+            entry.append(source.members)
         if source.file_format != "hf":
             entry.append(_file_stamp(source.url))
         entries.append(entry)

@@ -218,17 +218,21 @@ def load_recipe_data(
              for i, s in enumerate(recipe.steps)]
     from datamill.export.registry import build_exporter
     from datamill.formats.base import AdapterConfig
-    from datamill.formats.registry import get_adapter
+    from datamill.formats.fields import normalize_fields
+    from datamill.formats.registry import format_options, get_adapter
+    from datamill.io.options import check_options
 
     for i, spec in enumerate(recipe.inputs):  # a wrong format name or field mapping fails before reading
-        if spec.format != "auto":
-            try:
+        try:
+            normalize_fields(spec.fields)  # the check --field shares; detected formats included
+            check_options(spec.options, spec.file_format, spec.format, format_options(spec.format))
+            if spec.format != "auto":
                 get_adapter(spec.format,
                             AdapterConfig(fields=spec.fields, options=spec.options, kind=spec.kind))
-            except RecipeError as exc:
-                where = f"inputs[{i}]" + (f".{exc.location}" if exc.location else ".format")
-                raise RecipeError(exc.message.removeprefix(f"{exc.location}: "), hint=exc.hint,
-                                  location=where) from None
+        except RecipeError as exc:
+            where = f"inputs[{i}]" + (f".{exc.location}" if exc.location else ".format")
+            raise RecipeError(exc.message.removeprefix(f"{exc.location}: "), hint=exc.hint,
+                              location=where) from None
 
     for i, out in enumerate(recipe.outputs):  # fail before any work, not at export time
         build_exporter(out.format, out.options, f"outputs[{i}]")

@@ -44,8 +44,8 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
     entities left in plain text, control characters and broken surrogates, using ftfy's ``fix_text``.
 
     Acts on ``on`` (default ``all``). What changes by default, and nothing else: mojibake is decoded;
-    HTML entities in texts without ``<`` are decoded, except in Markdown code (``unescape_html``); terminal escape sequences and
-    control characters other than tab and line ends are removed; Latin ligatures become letters
+    HTML entities in texts without ``<`` are decoded, except in Markdown code (``unescape_html``); terminal
+    escape sequences and control characters other than tab and line ends are removed; Latin ligatures become letters
     (``ﬁ`` -> ``fi``); lone surrogates become U+FFFD; the text is put in NFC (the lossless canonical
     form: ``e`` + combining accent -> ``é``; compatibility ideographs such as U+F900 become their unified
     ideograph). Full-width punctuation, letters and digits are kept (``width`` folds them), curly quotes

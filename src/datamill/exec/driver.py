@@ -13,6 +13,7 @@ own segment.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import pickle
 import time
@@ -21,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from datamill.errors import InputError
-from datamill.exec import progress
+from datamill.exec import progress, store
+from datamill.exec.executor import for_steps
 from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask, ingest_file
 from datamill.exec.plan import Segment
@@ -34,32 +36,37 @@ from datamill.exec.segment import (
     run_apply_task,
     run_shards_task,
 )
-from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX, read_shard
 from datamill.exec.step_tasks import StepRef, load_pickle, run_signature_shard
-from datamill.exec.workdir import StageDir, WorkDir, write_json_atomic, write_text_atomic
+from datamill.exec.workdir import StageDir, WorkDir, read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
 from datamill.report.stats import StageStats
 from datamill.steps.base import Artifacts, GlobalStep, ShardSignatures, Step, StepContext
 
 
 def stored_shards(stage: StageDir) -> list[str]:
     """The shards a stage stored, in order."""
-    return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
+    return [name[: -len(SHARD_SUFFIX)] for name in store.names(stage.path, f"*{SHARD_SUFFIX}")]
+
+
+def finished_shards(folder: Path) -> set[str]:
+    """The shards whose per-shard stats exist in ``folder`` (one listing)."""
+    return {name[: -len(".stats.json")] for name in store.names(folder, "*.stats.json")}
 
 
 def first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
     """The first record a stage stored, if any."""
+    stored = set(store.names(stage.path, f"*{SHARD_SUFFIX}"))
     for shard in shards:
-        path = stage.path / f"{shard}{SHARD_SUFFIX}"
-        if path.exists():
-            for record in read_shard(path):
+        if f"{shard}{SHARD_SUFFIX}" in stored:
+            for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
                 return record
     return None
 
 
 def first_dropped(stage: StageDir) -> dict[str, Any] | None:
     """The record of the first entry in a stage's dropped files, if any."""
-    for path in sorted(stage.dropped_dir.glob("*.jsonl")) if stage.dropped_dir.is_dir() else []:
-        with open(path, encoding="utf-8") as fh:
+    for path in store.glob(stage.dropped_dir, "*.jsonl"):
+        with store.open_read(path) as fh:
             for line in fh:
                 record = json.loads(line).get("record")
                 return record if isinstance(record, dict) else None
@@ -69,7 +76,7 @@ def first_dropped(stage: StageDir) -> dict[str, Any] | None:
 def sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
     total = StageStats()
     for shard in shards:
-        total.add(StageStats.from_json(json.loads((stage.path / f"{shard}.stats.json").read_text())))
+        total.add(StageStats.from_json(read_json(stage.path / f"{shard}.stats.json")))
     return total
 
 
@@ -98,6 +105,8 @@ class SegmentDriver:
             cache_dir=self.wd.cache, batch_dir=self.wd.batch,
             artifacts=Artifacts(stage.dir.path, tuple(s.dir.path for s in earlier if s.index > 0)),
             workers=self.r.executor.workers, progress_key=progress_key, reporter=progress.report,
+            services=self.r.executor.shared_services() if stage.step is not None and stage.step.shared_limits
+            else None,
         )
 
     def ref(self, stage: StagePlan, stages: list[StagePlan]) -> StageRef:
@@ -140,7 +149,8 @@ class SegmentDriver:
             shards = stored_shards(source.dir)
             total = int(source.dir.read_stats()["out"])
             last = stages[seg.stop]
-            todo = [s for s in shards if not (last.dir.path / f"{s}.stats.json").exists()]
+            finished = finished_shards(last.dir.path)
+            todo = [s for s in shards if s not in finished]
             if seg.head == "shards":
                 tasks: list[tuple[Any, ...]] = [(ShardsTask(chain, s, source.dir.path / f"{s}{SHARD_SUFFIX}"),)
                                                 for s in todo]
@@ -154,7 +164,7 @@ class SegmentDriver:
                 runner = run_apply_task
             self.r.sink.start(key, names, total, "records")
             self.r.sink.advance(key, total - self._records_in(source, todo))
-            self.r.executor_for(own).map(runner, tasks)
+            for_steps(self.r.executor, [s.step for s in own]).map(runner, tasks)
             self.r.sink.finish(key)
         # a record near the stages (the segment's input, or its output when it read the files), for messages
         # that name the fields records have
@@ -169,7 +179,7 @@ class SegmentDriver:
             assert s.step is not None
             s.step.check_stage(stats.records_in, stats.notes, example)
             check_loss(f"step {s.label}", stats, s.max_loss, dropped_dir=s.dir.dropped_dir,
-                       quarantine=sorted(self.wd.quarantine.glob(f"{s.label}-*.jsonl")))
+                       quarantine=store.glob(self.wd.quarantine, f"{s.label}-*.jsonl"))
             assert s.step is not None
             params = s.step.params.model_dump(mode="json")
             s.dir.mark_done(stats, {"step": s.step.name, "params": params, **extra.get(s.index, {})},
@@ -179,10 +189,10 @@ class SegmentDriver:
     def _records_in(source: StagePlan, todo: list[str]) -> int:
         """Records of the source shards still to do (the progress bar starts at the rest)."""
         done = 0
+        finished = finished_shards(source.dir.path)
         for shard in todo:
-            path = source.dir.path / f"{shard}.stats.json"
-            if path.exists():
-                done += int(json.loads(path.read_text())["out"])
+            if shard in finished:
+                done += int(read_json(source.dir.path / f"{shard}.stats.json")["out"])
         return done
 
     # -- the read head ----------------------------------------------------------------------------
@@ -190,17 +200,22 @@ class SegmentDriver:
               extra: dict[int, dict[str, Any]]) -> list[str]:
         todo = []
         last = chain.steps[-1].path if chain.steps else None
+        markers = set(store.names(tasks[0].marker.parent, "*.json")) if tasks else set()
+        finished = finished_shards(last) if last is not None else set()
+        folders = {chain.store, *(ref.path for ref in chain.steps),
+                   *([chain.signature.stage.path / "signatures"] if chain.signature else [])}
+        listing: dict[Path, list[str]] | None = None
         for task in tasks:
-            if task.marker.exists() and (last is None or all(
-                    (last / f"{shard}.stats.json").exists()
-                    for shard in json.loads(task.marker.read_text(encoding="utf-8"))["shards"])):
+            if task.marker.name in markers and (last is None or all(
+                    shard in finished for shard in read_json(task.marker)["shards"])):
                 continue
-            for folder in {chain.store, *(ref.path for ref in chain.steps),
-                           *([chain.signature.stage.path / "signatures"] if chain.signature else [])}:
-                for partial in folder.glob(f"{task.prefix}-*"):  # an interrupted file starts over
-                    partial.unlink()
-                for partial in (folder / "dropped").glob(f"{task.prefix}-*"):
-                    partial.unlink()
+            if listing is None:  # one listing per folder, however many files start over
+                listing = {f: store.names(f) for f in folders} | {f / "dropped": store.names(f / "dropped")
+                                                                  for f in folders}
+            for folder, files in listing.items():
+                for name in files:
+                    if name.startswith(f"{task.prefix}-"):  # an interrupted file starts over
+                        store.remove(folder / name)
             todo.append(task)
         self.r.sink.start(key, names, None, "records")
         self.r.executor.map(ingest_file, [(t,) for t in todo])
@@ -213,7 +228,7 @@ class SegmentDriver:
             file_stats = StageStats.from_json(marker["stats"])
             check_reconciles(f"read {marker['file']}", file_stats)
             check_loss(f"reading {marker['file']}", file_stats, self.r.recipe.max_loss, what="rows", reading=True,
-                       quarantine=sorted(self.wd.quarantine.glob(f"read-{task.source_name}-{task.prefix}.jsonl")))
+                       quarantine=store.glob(self.wd.quarantine, f"read-{task.source_name}-{task.prefix}.jsonl"))
             stats.add(file_stats)
             info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
             info.update(source=task.source_name, stats=marker["stats"])
@@ -246,11 +261,13 @@ class SegmentDriver:
         step = head.step
         assert isinstance(step, GlobalStep)
         sig_dir = head.dir.path / "signatures"
-        missing = [s for s in shards if not (sig_dir / f"{s}.pkl").exists()]
+        have = set(store.names(sig_dir, "*.pkl"))
+        missing = [s for s in shards if f"{s}.pkl" not in have]
         if missing:
             key = f"{head.label}:sig"
-            total = sum(int(json.loads((source.dir.path / f"{s}.stats.json").read_text())["out"])
-                        for s in missing if (source.dir.path / f"{s}.stats.json").exists()) or None
+            finished = finished_shards(source.dir.path)
+            total = sum(int(read_json(source.dir.path / f"{s}.stats.json")["out"])
+                        for s in missing if s in finished) or None
             self.r.sink.start(key, f"{head.label} (signatures)", total, "records")
             ref = self.ref(head, stages)
             self.r.executor.map(run_signature_shard, [
@@ -259,8 +276,8 @@ class SegmentDriver:
             self.r.sink.finish(key)
         reduced = head.dir.path / "plans" / "_REDUCED"
         report_path = head.dir.path / "report.json"
-        if reduced.exists():
-            data: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+        if store.exists(reduced):
+            data: dict[str, Any] = read_json(report_path)
             return data
         signature_seconds = 0.0
 
@@ -304,7 +321,7 @@ def _file_markers(tasks: list[IngestTask]) -> list[tuple[IngestTask, dict[str, A
     """Each file's marker (the markers of a file read in byte ranges merged into one), with its first task."""
     out: list[tuple[IngestTask, dict[str, Any]]] = []
     for task in tasks:
-        marker = json.loads(task.marker.read_text(encoding="utf-8"))
+        marker = read_json(task.marker)
         if task.byte_range is None or task.byte_range.index == 0:
             out.append((task, marker))
             if task.byte_range is not None:
@@ -320,7 +337,6 @@ def _file_markers(tasks: list[IngestTask]) -> list[tuple[IngestTask, dict[str, A
 
 
 def _write_plan(path: Path, plan: Any) -> None:
-    tmp = tmp_path(path)
-    with open(tmp, "wb") as fh:
-        pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
+    buf = io.BytesIO()
+    pickle.dump(plan, buf, protocol=pickle.HIGHEST_PROTOCOL)
+    write_bytes_atomic(path, buf.getvalue())

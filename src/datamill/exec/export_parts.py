@@ -15,7 +15,6 @@ the stored bytes are copied without decoding.
 from __future__ import annotations
 
 import io
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,10 +23,10 @@ from typing import IO, Any
 
 import orjson
 
-from datamill.exec import progress
+from datamill.exec import progress, store
 from datamill.exec.export_stage import ExportRun, Router, file_key
-from datamill.exec.shards import JsonlSink, read_shard_lines, tmp_path
-from datamill.exec.workdir import write_json_atomic
+from datamill.exec.shards import JsonlSink, commit, read_shard_lines, tmp_path
+from datamill.exec.workdir import read_json, write_bytes_atomic, write_json_atomic
 from datamill.export.base import ExportedFile, Exporter
 from datamill.recipe.model import OutputSpec
 from datamill.report.stats import StageStats
@@ -66,7 +65,6 @@ class _Parts:
         if key not in self.files:
             n = len(self.files)
             path = self.task.parts / self.task.shard / f"{n}.part"
-            path.parent.mkdir(parents=True, exist_ok=True)
             fh = open(tmp_path(path), "wb")  # noqa: SIM115 - closed in close()
             self.files[key] = (n, path, fh, self.task.exporter.writer(fh))
             self.counts[key] = 0
@@ -82,7 +80,7 @@ class _Parts:
         for key, (n, path, fh, writer) in self.files.items():
             writer.close()
             fh.close()
-            tmp_path(path).replace(path)
+            commit(tmp_path(path), path)
             keys.append([key, n, self.counts[key]])
         return keys
 
@@ -96,7 +94,6 @@ def export_part(task: PartTask) -> int:
     """Convert one shard's records for one output; publishes its parts and its marker (last)."""
     started = time.process_time()
     spec, exporter = task.spec, task.exporter
-    task.parts.mkdir(parents=True, exist_ok=True)
     parts = _Parts(task)
     dropped = JsonlSink(task.parts / f"{task.shard}.dropped.jsonl")
     router = Router(spec, exporter, dropped)
@@ -127,7 +124,7 @@ def export_part(task: PartTask) -> int:
     status = router.status
     progress.tick(task.progress_key, len(status) & 1023)
     progress.flush()
-    (task.parts / f"{task.shard}.status").write_bytes(bytes(status))
+    write_bytes_atomic(task.parts / f"{task.shard}.status", bytes(status))
     router.stats.seconds = time.process_time() - started
     write_json_atomic(task.marker, {"keys": keys, "reasons": {str(k): v for k, v in router.reasons.items()},
                                     "stats": router.stats.to_json(), "first": router.first})
@@ -147,21 +144,21 @@ def join_parts(spec: OutputSpec, exporter: Exporter, target: str, shards: list[s
     reasons: dict[int, str] = {}
     order: dict[str | None, list[tuple[Path, int]]] = {}
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
+    refused = set(store.names(parts, "*.dropped.jsonl"))
     first: Any = None
     try:
         for shard in shards:
-            marker = json.loads((parts / f"{shard}.json").read_text(encoding="utf-8"))
+            marker = read_json(parts / f"{shard}.json")
             first = first or marker.get("first")
             part_stats = StageStats.from_json(marker["stats"])
             stats.add(part_stats)
             offset = len(status)
             reasons.update({offset + int(k): v for k, v in marker["reasons"].items()})
-            status.extend((parts / f"{shard}.status").read_bytes())
+            status.extend(store.read_bytes(parts / f"{shard}.status"))
             for key, n, count in marker["keys"]:
                 order.setdefault(key, []).append((parts / shard / f"{n}.part", count))
-            refused = parts / f"{shard}.dropped.jsonl"
-            if refused.exists():
-                with open(refused, "rb") as fh:
+            if f"{shard}.dropped.jsonl" in refused:
+                with store.open_read(parts / f"{shard}.dropped.jsonl") as fh:
                     for line in fh:
                         dropped.write_line(line)
         Router.check_where(spec, len(status), stats.notes, first)
@@ -192,7 +189,7 @@ class _Joiner:
 
 class _LinesJoiner(_Joiner):
     def write(self, part: Path) -> None:
-        with open(part, "rb") as src:
+        with store.open_read(part) as src:
             while chunk := src.read(1 << 20):
                 self.fh.write(chunk)
 
@@ -205,7 +202,7 @@ class _JsonArrayJoiner(_Joiner):
         self.first = True
 
     def write(self, part: Path) -> None:
-        data = part.read_bytes()
+        data = store.read_bytes(part)
         if data == b"[]\n":
             return
         if not (data.startswith(b"[\n") and data.endswith(b"\n]\n")):
@@ -236,7 +233,8 @@ class _ParquetJoiner(_Joiner):
     def write(self, part: Path) -> None:
         import pyarrow.parquet as pq
 
-        table = pq.read_table(part)
+        with store.open_read(part) as fh:
+            table = pq.read_table(fh)
         self.pending.append(table)
         self.rows += table.num_rows
         while self.rows >= self.batch:
@@ -261,7 +259,8 @@ JOINERS: dict[str, type[_Joiner]] = {"lines": _LinesJoiner, "json_array": _JsonA
 
 def part_tasks(spec: OutputSpec, exporter: Exporter, shards: list[tuple[str, Path]], parts: Path,
                progress_key: str) -> Iterator[PartTask]:
+    done = set(store.names(parts, "*.json"))
     for shard, path in shards:
         task = PartTask(spec, exporter, shard, path, parts, progress_key)
-        if not task.marker.exists():
+        if task.marker.name not in done:
             yield task

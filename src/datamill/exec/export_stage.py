@@ -39,10 +39,14 @@ def is_url(path: str) -> bool:
     return "://" in path
 
 
-def resolve_output_path(path: str, workdir: Path) -> str:
+def resolve_output_path(path: str, workdir: Path | str) -> str:
+    """An output path as written: a URL or absolute path as is, else inside the work directory (a folder,
+    or a URL when the work directory is remote)."""
     if is_url(path) or os.path.isabs(path):
         return path
-    return str(workdir / path)
+    if is_url(str(workdir)):
+        return f"{str(workdir).rstrip('/')}/{path}"
+    return str(Path(workdir) / path)
 
 
 class _HashingFile:

@@ -50,7 +50,12 @@ class Segment:
 
 def fusable(step: Step, checkpoint: bool) -> bool:
     """A row step that can share a pass with the stages before it."""
-    return isinstance(step, RowStep) and step.max_workers is None and not checkpoint
+    return isinstance(step, RowStep) and not runs_alone(step) and not checkpoint
+
+
+def runs_alone(step: Step) -> bool:
+    """A step that runs in a segment of its own: capped processes, or one rate limit for all its calls."""
+    return step.max_workers is not None or step.shared_limits
 
 
 def build_segments(steps: list[Step], checkpoints: list[bool]) -> list[Segment]:
@@ -68,8 +73,7 @@ def build_segments(steps: list[Step], checkpoints: list[bool]) -> list[Segment]:
         if not alone and not ends_here:
             while stop < n and fusable(steps[stop], checkpoints[stop]):
                 stop += 1
-            if stop < n and isinstance(steps[stop], RowStep) and checkpoints[stop] and \
-                    steps[stop].max_workers is None:
+            if stop < n and isinstance(steps[stop], RowStep) and checkpoints[stop] and not runs_alone(steps[stop]):
                 stop += 1  # a checkpointed row step still runs in the pass, and ends it
         nxt = stop + 1
         signature_for = nxt if nxt <= n and isinstance(steps[nxt - 1], GlobalStep) else None

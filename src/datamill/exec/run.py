@@ -1,7 +1,9 @@
 """Run a recipe: read -> steps -> outputs, stage by stage, resumable, with reconciled counts.
 
 This module decides *what* runs (stages, fingerprints, the reduce of global steps, the summary);
-the executor decides *where* (``LocalExecutor.map``). Steps never see either.
+the executor decides *where* (:mod:`datamill.exec.executor`: a local process pool or Ray). Steps never
+see either. The work directory is a local folder or an fsspec URL shared by several nodes
+(:mod:`datamill.exec.store`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import datetime as dt
 import itertools
 import os
 import re
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -20,12 +21,13 @@ from typing import Any
 
 from datamill import __version__
 from datamill.errors import DataLossError, InputError, ReconcileError
+from datamill.exec import store
 from datamill.exec.driver import SegmentDriver, StagePlan, stored_shards
+from datamill.exec.executor import Executor, build_executor
 from datamill.exec.export_parts import export_part, join_parts, joinable, part_tasks
 from datamill.exec.export_stage import export_output, resolve_output_path
 from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import DETECT_SAMPLE, IngestTask
-from datamill.exec.local import LocalExecutor
 from datamill.exec.plan import build_segments
 from datamill.exec.progress import ProgressSink, QuietProgress
 from datamill.exec.ranges import (
@@ -38,9 +40,16 @@ from datamill.exec.ranges import (
     target_bytes,
 )
 from datamill.exec.segment import Chain
-from datamill.exec.shards import SHARD_SUFFIX, tmp_path
+from datamill.exec.shards import SHARD_SUFFIX
 from datamill.exec.step_tasks import close_steps
-from datamill.exec.workdir import StageDir, WorkDir, fingerprint, write_json_atomic, write_text_atomic
+from datamill.exec.workdir import (
+    StageDir,
+    WorkDir,
+    fingerprint,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from datamill.export.registry import build_exporter
 from datamill.formats.base import AdapterConfig
 from datamill.formats.registry import detect_format
@@ -88,29 +97,29 @@ def file_labels(files: list[SourceFile]) -> list[str | None]:
 class Runner:
     """One run of one recipe in one work directory."""
 
-    def __init__(self, loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False,
-                 workers: int | None = None, sink: ProgressSink | None = None) -> None:
+    def __init__(self, loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False,
+                 workers: int | None = None, sink: ProgressSink | None = None, executor: str | None = None,
+                 address: str | None = None) -> None:
         self.loaded = loaded
         self.recipe = loaded.recipe
-        self.wd = WorkDir(workdir)
+        self.mount: store.Mount | None = None
+        if store.is_remote(workdir):
+            url = str(workdir).rstrip("/")
+            self.mount = store.Mount(store.scratch_for(url), url)
+            self.wd = WorkDir(self.mount.local, url)
+        else:
+            self.wd = WorkDir(Path(workdir))
         self.fresh = fresh
         self.sink: ProgressSink = sink or QuietProgress()
-        self.executor = LocalExecutor(workers or self.recipe.executor.workers, self.sink)
+        self.executor_kind = executor
+        self.address = address
+        self.workers = workers
         self.messages: list[str] = []
         self.cpu_started = 0.0
 
     def log(self, message: str) -> None:
         self.messages.append(message)
         self.sink.log(message)
-
-    def executor_for(self, stages: list[StagePlan]) -> LocalExecutor:
-        """The run's executor, or a smaller one for stages whose steps cap their processes (``max_workers``);
-        with 1 they run in this process (LLM steps: one rate limiter for every call)."""
-        caps = [s.step.max_workers for s in stages if s.step is not None and s.step.max_workers is not None]
-        cap = min(caps) if caps else None
-        if cap is None or cap >= self.executor.workers:
-            return self.executor
-        return LocalExecutor(cap, self.sink)
 
     # -- stages -------------------------------------------------------------------------------
     def _inputs(self) -> list[tuple[int, InputSpec, str, list[SourceFile]]]:
@@ -183,20 +192,21 @@ class Runner:
         """Write every output; return their stats and how the final records were accounted for."""
         results = []
         names = stored_shards(last)
+        root = self.wd.url or str(self.wd.root)
         shards = [last.path / f"{s}{SHARD_SUFFIX}" for s in names]
         total = int(last.read_stats()["out"])
         statuses: list[bytes] = []
         refusals: list[dict[int, str]] = []
         for i, spec in enumerate(self.recipe.outputs):
             exporter = build_exporter(spec.format, spec.options, f"outputs[{i}]")
-            target = resolve_output_path(spec.path, self.wd.root)
+            target = resolve_output_path(spec.path, root)
             fp = fingerprint("export", EXPORT_VERSION, spec.model_dump(mode="json"), last.fingerprint, target)
             stage = StageDir(self.wd.root / "outputs" / f"{i:02d}-{spec.format}", fp)
             status_file = stage.path / "status.bin"
-            if stage.is_done() and status_file.exists():
+            if stage.is_done() and store.exists(status_file):
                 self.log(f"output {i} ({spec.format}): unchanged, skipped (resume)")
                 data = stage.read_stats()
-                statuses.append(status_file.read_bytes())
+                statuses.append(store.read_bytes(status_file))
                 refusals.append({int(k): v for k, v in data.get("refused", {}).items()})
                 results.append(data)
                 continue
@@ -209,14 +219,12 @@ class Runner:
                                                                                               strict=True)),
                                                                          parts, key)])
                 stats, files, status, reasons = join_parts(spec, exporter, target, names, parts, stage.dropped_dir)
-                shutil.rmtree(parts, ignore_errors=True)
+                store.rmtree(parts)
             else:
                 stats, files, status, reasons = self.executor.call(
                     export_output, spec, exporter, target, shards, stage.dropped_dir, key)
             self.sink.finish(key)
-            tmp = tmp_path(status_file)
-            tmp.write_bytes(bytes(status))
-            tmp.replace(status_file)
+            write_bytes_atomic(status_file, bytes(status))
             extra = {"format": spec.format, "path": target, "where": spec.where,
                      "files": [{"path": f.path, "split": f.split, "records": f.records, "sha1": f.sha1}
                                for f in files],
@@ -239,9 +247,17 @@ class Runner:
         started = time.perf_counter()
         self.cpu_started = _cpu_seconds()
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.wd.create(self.fresh)
-        write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
+        store.mount(self.mount)
+        if self.mount is not None:
+            store.check_remote(self.mount.remote)
+            store.pull_tree(self.wd.cache)  # a driver on a new machine gets the paid calls back
+        self.executor: Executor = build_executor(
+            self.recipe.executor, workers=self.workers, sink=self.sink, mount=self.mount,
+            kind=self.executor_kind, address=self.address)
+        failed = True
         try:
+            self.wd.create(self.fresh)
+            write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
             inputs = self._inputs()
             stages = self._stages(inputs)
             segments = build_segments(self.loaded.steps, [spec.checkpoint for spec in self.recipe.steps])
@@ -251,14 +267,17 @@ class Runner:
                 driver.run(seg, stages, read_tasks)
             self.wd.remove_stale_stages({s.dir.path.name for s in stages})
             outputs, accounting = self._export(stages[-1].dir)
+            failed = False
+            files_info = stages[0].dir.read_stats().get("files", [])
+            return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
         finally:
-            self.executor.shutdown()
+            self.executor.shutdown(kill=failed)
             close_steps()
             for step in self.loaded.steps:  # the instances that ran a reduce in this process
                 if step.context is not None:
                     step.teardown()
-        files_info = stages[0].dir.read_stats().get("files", [])
-        return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
+            store.push_tree(self.wd.cache)
+            store.mount(None)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:
@@ -284,7 +303,7 @@ class Runner:
         summary = {
             "recipe": self.recipe.name,
             "datamill_version": __version__,
-            "workdir": str(self.wd.root),
+            "workdir": self.wd.display,
             "started_at": started_at,
             "seconds": round(time.perf_counter() - started, 3),
             # CPU seconds of this run (this process and its workers) and the stages' own CPU seconds (work done
@@ -350,15 +369,22 @@ def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, 
     return {"written": written, "dropped": dict(dropped)}
 
 
-def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, workers: int | None = None,
-               sink: ProgressSink | None = None) -> dict[str, Any]:
-    """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
+def run_recipe(loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False, workers: int | None = None,
+               sink: ProgressSink | None = None, executor: str | None = None,
+               address: str | None = None) -> dict[str, Any]:
+    """Run (or resume) ``loaded`` in ``workdir`` (a folder, or an fsspec URL such as ``s3://bucket/runs/x``)
+    and return the summary written to ``summary.json``. ``executor`` (``local`` or ``ray``) and ``address``
+    override the recipe's ``executor:`` block."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink).run()
+    if loaded.recipe.train is not None and store.is_remote(workdir):
+        raise InputError("train: runs on a local work directory; this one is remote",
+                         hint="run the recipe without train:, then datamill train on the exported files")
+    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink, executor=executor,
+                     address=address).run()
     if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
         from datamill.train.stage import train_stage
 
-        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
-        write_json_atomic(WorkDir(workdir).summary_file, summary)
+        summary["train"] = train_stage(loaded.recipe.train, Path(workdir), (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
     return summary

@@ -15,7 +15,6 @@ the segment needs them decoded.
 
 from __future__ import annotations
 
-import pickle
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from typing import Any
 import orjson
 
 from datamill.exec import progress
-from datamill.exec.shards import SHARD_SUFFIX, ShardWriter, read_shard_lines, tmp_path
-from datamill.exec.step_tasks import StageSinks, StepRef, get_step, load_pickle
+from datamill.exec.shards import SHARD_SUFFIX, ShardWriter, read_shard_lines
+from datamill.exec.step_tasks import StageSinks, StepRef, get_step, load_pickle, write_signatures
 from datamill.records import Record
 from datamill.steps.base import GlobalStep, RowStep, StepContext
 
@@ -154,13 +153,8 @@ class _Pass:
         if self.signer is not None and self.chain.signature is not None:
             started = time.process_time()
             packed = self.signer.pack(self.signatures)
-            path = self.chain.signature.path(self.chunk.shard)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = tmp_path(path)
-            with open(tmp, "wb") as fh:
-                pickle.dump({"signatures": packed, "seconds": self.signature_seconds + time.process_time() - started},
-                            fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
+            write_signatures(self.chain.signature.path(self.chunk.shard), packed,
+                             self.signature_seconds + time.process_time() - started)
         self.writer.close()
         all_sinks = ([self.chunk.head_sinks] if self.chunk.head_sinks is not None else []) + self.sinks
         for (_, step), sinks in zip(self.steps, self.sinks, strict=True):

@@ -5,6 +5,7 @@ a stored shard. The passes themselves are in :mod:`datamill.exec.segment`.
 
 from __future__ import annotations
 
+import io
 import pickle
 import time
 import traceback
@@ -15,9 +16,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from datamill.exec import progress
-from datamill.exec.shards import JsonlSink, dumps, read_shard, tmp_path
-from datamill.exec.workdir import write_json_atomic
+from datamill.exec import progress, store
+from datamill.exec.shards import JsonlSink, dumps, read_shard
+from datamill.exec.workdir import write_bytes_atomic, write_json_atomic
 from datamill.records import Record
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
@@ -210,11 +211,9 @@ def run_signature_shard(ref: StepRef, context: StepContext, input_path: Path, ou
 
 def write_signatures(path: Path, packed: Any, seconds: float) -> None:
     """One shard's packed signatures and the CPU seconds spent computing them, published atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    with open(tmp, "wb") as fh:
-        pickle.dump({"signatures": packed, "seconds": seconds}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
+    buf = io.BytesIO()
+    pickle.dump({"signatures": packed, "seconds": seconds}, buf, protocol=pickle.HIGHEST_PROTOCOL)
+    write_bytes_atomic(path, buf.getvalue())
 
 
 T = TypeVar("T")
@@ -232,5 +231,5 @@ def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
 
 
 def load_pickle(path: Path) -> Any:
-    with open(path, "rb") as fh:
+    with store.open_read(path) as fh:
         return pickle.load(fh)

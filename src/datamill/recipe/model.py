@@ -127,9 +127,19 @@ class OutputSpec(Strict):
 
 
 class ExecutorSpec(Strict):
-    type: Literal["local"] = "local"
-    workers: int | None = Field(None, ge=1, description="processes; default: number of CPU cores")
+    type: Literal["local", "ray"] = Field(
+        "local", description="local: a process pool on this machine; ray: tasks on a Ray cluster "
+                             "(pip install 'datamill[ray]'), same outputs byte for byte")
+    workers: int | None = Field(None, ge=1, description="processes (ray: tasks at once); default: number of "
+                                                        "CPU cores (ray: the cluster's CPUs)")
     shard_size: int = Field(10_000, ge=1, description="records per shard; bounds memory per worker")
+    address: str | None = Field(
+        None, description="ray: the cluster to join ('auto' for the one `ray start` made on this machine, "
+                          "'HOST:PORT', 'ray://HOST:10001'); default: RAY_ADDRESS, else a Ray instance "
+                          "started for this run on this machine")
+    object_store_mb: int | None = Field(
+        None, ge=64, description="ray: object store of a Ray instance started for this run (default 256 MB; "
+                                 "only task descriptions and counts travel through it)")
 
 
 class Recipe(Strict):

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -83,6 +83,17 @@ class Artifacts:
         return [(folder.name, folder / name) for folder in self.earlier if (folder / name).is_file()]
 
 
+class SharedServices(Protocol):
+    """What an executor shares between all the workers of a run (Ray: actors on the driver's node), for
+    steps whose calls must share one rate limit and one cache of paid calls (``shared_limits``)."""
+
+    def rate_limiter(self, name: str, rpm: float | None, tpm: float | None) -> Any:
+        """The run's limiter called ``name`` (same interface as :class:`datamill.llm.ratelimit.RateLimiter`)."""
+
+    def llm_cache(self, path: Path) -> Any:
+        """The cache of paid calls stored at ``path`` (same interface as :class:`datamill.llm.cache.LLMCache`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What a step may know about the run it is part of, set by the engine before ``setup()`` (and before
@@ -94,6 +105,8 @@ class StepContext:
       the provider's output files are looked for.
     * ``artifacts``: this step's files for people.
     * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
+    * ``services``: rate limits and caches shared by every worker of the run (None: the step's process is
+      the only one running it, and builds its own).
     """
 
     cache_dir: Path
@@ -104,6 +117,7 @@ class StepContext:
     progress_key: str | None = None
     #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
     reporter: Callable[[str, int, int | None], None] = _no_progress
+    services: SharedServices | None = None
 
     @classmethod
     def detached(cls, folder: Path) -> StepContext:
@@ -134,6 +148,10 @@ class Step(Generic[P]):
     #: At most this many worker processes run this step (None: the executor's). LLM steps say 1 and
     #: run their calls concurrently inside the process, so one rate limiter sees every call.
     max_workers: ClassVar[int | None] = None
+    #: Every call of the step shares one rate limit and one cache of paid calls (LLM steps). An executor
+    #: that shares them between its workers (``StepContext.services``: Ray) runs the step on all of them;
+    #: another runs it in one process, whose own limiter and cache then see every call.
+    shared_limits: ClassVar[bool] = False
     #: Records per ``process_batch`` call (None: the engine's default).
     batch_size: ClassVar[int | None] = None
 

@@ -35,12 +35,19 @@ class LLMStepParams(Params):
 
 
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
-    """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run)."""
+    """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run); with the
+    executor's shared services, its limiter and cache are the cluster's."""
     from datamill.llm.cache import LLMCache
 
     if context is None:
         return LLMClient(config, LLMCache(None), label=label)
-    return LLMClient(config, LLMCache(context.cache_dir / "llm.sqlite"), label=label, batch_dir=context.batch_dir)
+    path = context.cache_dir / "llm.sqlite"
+    services = context.services
+    if services is not None:  # every worker of the cluster: one limit per endpoint and model, one cache
+        name = f"{config.provider}:{config.base_url or ''}:{config.model or ''}"
+        return LLMClient(config, services.llm_cache(path), label=label, batch_dir=context.batch_dir,
+                         limiter=services.rate_limiter(name, config.rpm, config.tpm))
+    return LLMClient(config, LLMCache(path), label=label, batch_dir=context.batch_dir)
 
 
 def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
@@ -61,7 +68,7 @@ class LLMRowStep(RowStep[Any]):
     template).
     """
 
-    max_workers: ClassVar[int | None] = 1
+    shared_limits: ClassVar[bool] = True
     batch_size: ClassVar[int | None] = 2048
     client: LLMClient | None = None
 

@@ -189,7 +189,9 @@ def _judge_run(tmp_path: Path, name: str, url: str, executor: str, n: int) -> tu
     if not data.exists():  # every 10th prompt repeats one of another shard: paid once across workers
         data.write_text("".join(json.dumps({"instruction": f"item {i if i % 10 else i // 10}", "output": "x"}) + "\n"
                                 for i in range(n)))
-    recipe = {"name": "judge", "inputs": [{"path": str(data)}], "executor": {"shard_size": 25},
+    # one shard per worker: two steady request streams sharing the limit (gaps between shard tasks would
+    # measure task scheduling, not the limiter)
+    recipe = {"name": "judge", "inputs": [{"path": str(data)}], "executor": {"shard_size": n // 2},
               "llm": {"base_url": url, "model": "mock", "rpm": 600, "concurrency": 8},
               "steps": [{"llm_judge": {"rubric": "sft-quality"}}],
               "outputs": [{"format": "jsonl", "path": "export/", "split_by": None}]}

@@ -24,7 +24,8 @@ def plan_rows(recipe: Path, workdir: Path | None) -> dict[str, list[str]]:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = [line.split(" | ") for line in result.output.splitlines() if line.startswith("| 0")]
-    return {r[0].lstrip("| "): r[1:] for r in rows}  # step -> provider, model, calls, time, worst, cached, note
+    # step -> provider, model, calls, time, worst, rpm, concurrency, latency, cached, note
+    return {r[0].lstrip("| "): r[1:] for r in rows}
 
 
 def test_plan_subtracts_cached_calls_of_a_resumed_run(tmp_path: Path, mock_server: Any) -> None:
@@ -41,7 +42,7 @@ def test_plan_subtracts_cached_calls_of_a_resumed_run(tmp_path: Path, mock_serve
     work = tmp_path / "run"
 
     fresh = plan_rows(path, None)
-    assert fresh["01-llm_label"][2] == "12" and fresh["01-llm_label"][5] == "-"
+    assert fresh["01-llm_label"][2] == "12" and fresh["01-llm_label"][8] == "-"
     assert fresh["02-llm_judge"][2] == "<=12"  # the label step may drop records
 
     summary = run_recipe(load_recipe(path), work, workers=1)
@@ -52,9 +53,9 @@ def test_plan_subtracts_cached_calls_of_a_resumed_run(tmp_path: Path, mock_serve
     del recipe["steps"][0]["llm_label"]["llm"]  # raise the budget: the label step runs again
     path.write_text(yaml.safe_dump(recipe))
     resume = plan_rows(path, work)
-    assert resume["01-llm_label"][2] == "7" and resume["01-llm_label"][5] == "5"
-    assert "5 of 12 requests answered" in resume["01-llm_label"][6]
-    assert resume["02-llm_judge"][2] == "<=12" and "cache not checked" in resume["02-llm_judge"][6]
+    assert resume["01-llm_label"][2] == "7" and resume["01-llm_label"][8] == "5"
+    assert "5 of 12 requests answered" in resume["01-llm_label"][9]
+    assert resume["02-llm_judge"][2] == "<=12" and "cache not checked" in resume["02-llm_judge"][9]
 
     paid = server.state.stats()["paid"]
     run_recipe(load_recipe(path), work, workers=1)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe_data
-from datamill.steps.llm.translation_rules import check_translation
+from datamill.steps.llm.translation_rules import ALL_CHECKS, check_translation
 
 ROWS = [{"instruction": f"question number {i}", "output": f"answer {i}"} for i in range(12)]
 
@@ -26,8 +26,8 @@ def judge_reply(body: dict[str, Any]) -> str:
         return "I think it is fine"  # malformed first answer: re-asked
     if "number 5\n" in prompt:
         return "never JSON"  # malformed every time: dropped with the raw text
-    issues = [{"category": "correctness", "severity": "major", "span": "x"}] if "number 1\n" in prompt else []
-    return "```json\n" + json.dumps({"score": 100, "issues": issues, "reasoning": "ok"}) + "\n```"
+    issues = [{"category": "correctness", "severity": "major", "span": "answer 1"}] if "number 1\n" in prompt else []
+    return "```json\n" + json.dumps({"score": 100, "issues": issues, "reasoning": "it answers the question"}) + "\n```"
 
 
 def run(tmp_path: Path, data: Path, steps: list[dict[str, Any]], llm: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def test_generate_fills_small_categories_to_target(tmp_path: Path, mock_server: 
 
 
 def test_translation_rules_issues_in_judge_shape() -> None:
-    issues = check_translation("价格是1,000元，见{name}。", "The price is 100 yuan，see.")
+    issues = check_translation("价格是1,000元，见{name}。", "The price is 100 yuan，see.", ALL_CHECKS)
     rules = sorted(i["rule"] for i in issues)
     assert rules == ["cjk_punctuation", "number_added", "number_missing", "placeholder_missing"]
     assert all(set(i) >= {"category", "severity", "span"} for i in issues)
@@ -128,5 +128,5 @@ steps:
     result = CliRunner().invoke(app, ["plan", str(recipe)])
     assert result.exit_code == 0, result.output
     assert "12 input records" in result.output
-    assert "| 01-llm_judge | openai | m | 12 | 2.0 min @ 6.0" in result.output
-    assert "| 02-llm_label | openai | m | <=12 | 1.0 min @ 12.0" in result.output  # after a step that may drop
+    assert "| 01-llm_judge | openai | m | 12 | 2.0 min |" in result.output  # 12 calls at 6 rpm
+    assert "| 02-llm_label | openai | m | <=12 | 1.0 min |" in result.output  # after a step that may drop

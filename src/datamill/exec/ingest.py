@@ -24,17 +24,13 @@ from datamill.exec.segment import BATCH, Chain, Chunk, run_chunks
 from datamill.exec.shards import JsonlSink
 from datamill.exec.workdir import write_json_atomic
 from datamill.formats.base import AdapterConfig, AdapterError, Detection, FormatAdapter
-from datamill.formats.registry import adapter_for_hint, detect_format, get_adapter
+from datamill.formats.input_records import choose_adapter, detection_sample
 from datamill.io.options import inapplicable
 from datamill.io.read import RowStream, read_rows
 from datamill.io.rows import RawRow
 from datamill.io.sources import SourceFile
 from datamill.records import Record
 from datamill.report.stats import StageStats
-
-DETECT_SAMPLE = 200
-#: Rows read while looking for the first readable one before giving up on detection.
-MAX_BROKEN_LEAD = 100_000
 
 
 @dataclass(frozen=True)
@@ -72,30 +68,10 @@ class IngestTask:
 
 
 def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter | None, Detection | None]:
-    """The adapter for the file, and how it was detected; ``None`` when detection is needed but the
-    sample holds no readable row (the file is empty, or every row is broken: all go to quarantine)."""
-    config = AdapterConfig(fields=task.fields, options=task.options, kind=task.kind)
-    if task.format != "auto":
-        return get_adapter(task.format, config), None
-    if task.source.hint and not task.fields:
-        return adapter_for_hint(task.source.hint), None
-    rows = [r.value for r in sample if r.error is None and isinstance(r.value, dict)]
-    if not rows:
-        return None, None
-    detection = detect_format(rows, config, source=task.source.display)
-    return get_adapter(detection.format, config), detection
-
-
-def _detection_sample(iterator: Iterator[RawRow]) -> list[RawRow]:
-    """The first :data:`DETECT_SAMPLE` rows, read on (up to :data:`MAX_BROKEN_LEAD` rows) while none of
-    them is readable, so that a file starting with broken lines is still detected from its good ones."""
-    sample = list(itertools.islice(iterator, DETECT_SAMPLE))
-    while not any(r.error is None and isinstance(r.value, dict) for r in sample) and len(sample) < MAX_BROKEN_LEAD:
-        more = list(itertools.islice(iterator, DETECT_SAMPLE))
-        if not more:
-            break
-        sample.extend(more)
-    return sample
+    """The adapter for the file and how it was detected (:func:`choose_adapter`, shared with inputs read
+    outside a run); ``None`` when the sample holds no readable row (all of it goes to quarantine)."""
+    return choose_adapter(task.format, AdapterConfig(fields=task.fields, options=task.options, kind=task.kind),
+                          task.source, sample)
 
 
 def _record_id(task: IngestTask, row_no: int) -> str:
@@ -143,7 +119,7 @@ class _Reader:
         iterator: Iterator[RawRow] = iter(self.rows)
         if task.limit is not None:
             iterator = itertools.islice(iterator, task.limit)
-        sample = _detection_sample(iterator) if r is None else []
+        sample = detection_sample(iterator) if r is None else []
         self.adapter, self.detection = _choose_adapter(task, sample)
         if r is not None:
             self.detection = task.detection if r.index == 0 else None

@@ -31,6 +31,12 @@ class _QueueChannel:
 
 
 def _init_worker(queue: Any, parent: int) -> None:
+    """Pool initializer: progress goes to the parent through ``queue``. A pool worker ignores Ctrl-C: the
+    terminal sends it to the whole process group, and stopping the pool is the parent's job (an idle worker
+    would otherwise die printing a KeyboardInterrupt traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     progress.install(_QueueChannel(queue, parent))
 
 

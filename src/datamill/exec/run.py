@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import os
 import re
 import time
 from collections import Counter
@@ -27,7 +26,7 @@ from datamill.exec.executor import Executor, build_executor
 from datamill.exec.export_parts import export_part, join_parts, joinable, part_tasks
 from datamill.exec.export_stage import export_output, resolve_output_path
 from datamill.exec.guard import check_loss, check_reconciles
-from datamill.exec.ingest import DETECT_SAMPLE, IngestTask
+from datamill.exec.ingest import IngestTask
 from datamill.exec.plan import build_segments
 from datamill.exec.progress import ProgressSink, QuietProgress
 from datamill.exec.ranges import (
@@ -46,12 +45,15 @@ from datamill.exec.workdir import (
     StageDir,
     WorkDir,
     fingerprint,
+    step_fingerprint,
+    step_label,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
 )
 from datamill.export.registry import build_exporter
 from datamill.formats.base import AdapterConfig
+from datamill.formats.input_records import DETECT_SAMPLE, file_labels
 from datamill.formats.registry import detect_format
 from datamill.io.read import read_rows
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
@@ -81,17 +83,6 @@ def input_name(spec: InputSpec, index: int) -> str:
     # punctuation that trouble file names and ids become "_"
     name = re.sub(r"[^\w.-]+", "_", name)
     return name if name.strip("_.") else f"input{index}"
-
-
-def file_labels(files: list[SourceFile]) -> list[str | None]:
-    """Short per-file labels for record ids: each path relative to the files' common folder
-    (``part0.jsonl.gz``), so ids do not depend on where the data lives (local, s3://...)."""
-    if len(files) == 1:
-        return [None]
-    urls = [f.url for f in files]
-    prefix = os.path.commonprefix(urls)  # noqa: RUF071 - by character on purpose, cut at the last '/'
-    cut = prefix.rfind("/") + 1
-    return [u[cut:] or u for u in urls]
 
 
 class Runner:
@@ -126,6 +117,8 @@ class Runner:
         names: list[str] = []
         plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
         for i, spec in enumerate(self.recipe.inputs):
+            if spec.role == "reference":  # an evaluation set steps compare against: never read as records
+                continue
             name = input_name(spec, i)
             while name in names:
                 name = f"{name}_{i}"
@@ -141,8 +134,8 @@ class Runner:
         )
         stages = [StagePlan(0, "00-read", self.wd.stage(0, "read", fp), None, self.recipe.max_loss)]
         for i, (step, spec) in enumerate(zip(self.loaded.steps, self.recipe.steps, strict=True), start=1):
-            fp = fingerprint("step", step.name, step.version, step.params.model_dump(mode="json"), fp)
-            label = f"{i:02d}-{spec.id or step.name}"
+            fp = step_fingerprint(step, fp)
+            label = step_label(i, step.name, spec.id)
             max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
             stages.append(StagePlan(i, label, StageDir(self.wd.steps / label, fp), step, max_loss))
         return stages

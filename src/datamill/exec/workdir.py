@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import xxhash
 
 from datamill.exec import store
 from datamill.report.stats import StageStats
+
+if TYPE_CHECKING:
+    from datamill.recipe.load import LoadedRecipe
+    from datamill.records import Record
+    from datamill.steps.base import Step
 
 
 def fingerprint(*parts: Any) -> str:
@@ -43,6 +49,24 @@ def fingerprint(*parts: Any) -> str:
         h.update(orjson.dumps(part, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
         h.update(b"\x00")
     return h.hexdigest()
+
+
+def step_fingerprint(step: Step, previous: str) -> str:
+    """A step stage's fingerprint: the step's name, version and params, chained to the stage before it,
+    and the files of any input the step reads besides its records (``check_leakage``'s reference sets),
+    so that a changed evaluation file re-runs the step."""
+    parts: list[Any] = ["step", step.name, step.version, step.params.model_dump(mode="json"), previous]
+    extra = step.extra_inputs()
+    if extra:
+        from datamill.io.sources import expand_input, input_fingerprint
+
+        parts.append([input_fingerprint(expand_input(spec, Path.cwd())) for spec in extra])
+    return fingerprint(*parts)
+
+
+def step_label(index: int, name: str, label: str | None = None) -> str:
+    """The folder name of step ``index`` (1-based): ``03-dedup_minhash`` or ``03-<the step's id>``."""
+    return f"{index:02d}-{label or name}"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -132,6 +156,17 @@ class StageDir:
         data: dict[str, Any] = read_json(self.path / "stats.json")
         return data
 
+    def finished_fingerprint(self) -> str | None:
+        """The fingerprint the stage finished with, or None when it has not finished."""
+        return store.read_text(self.success_marker).strip() if store.exists(self.success_marker) else None
+
+    def records(self) -> Iterator[Record]:
+        """The stage's output records, shard by shard (a stage fused with the ones after it stored none)."""
+        from datamill.exec.shards import SHARD_SUFFIX, read_shard
+
+        for shard in store.glob(self.path, f"*{SHARD_SUFFIX}"):
+            yield from read_shard(shard)
+
 
 class WorkDir:
     """Paths inside a run's work directory."""
@@ -178,6 +213,25 @@ class WorkDir:
 
     def stage(self, index: int, name: str, fp: str) -> StageDir:
         return StageDir(self.steps / f"{index:02d}-{name}", fp)
+
+    def finished_stages(self, loaded: LoadedRecipe) -> dict[int, StageDir]:
+        """The stages a resume of ``loaded`` here would skip and whose records are stored, by index: the read
+        stage (0, taken as it is: its inputs are not re-checked) and each step after it whose fingerprint
+        still matches (a stage that ran fused with the ones after it is skipped but has no records here)."""
+        read = StageDir(self.steps / "00-read", "")
+        read.fingerprint = read.finished_fingerprint() or ""
+        if not read.fingerprint:
+            return {}
+        done = {0: read} if read.is_stored() else {}
+        previous = read.fingerprint
+        for i, (step, spec) in enumerate(zip(loaded.steps, loaded.recipe.steps, strict=True), start=1):
+            stage = StageDir(self.steps / step_label(i, step.name, spec.id), step_fingerprint(step, previous))
+            if not stage.is_done():
+                break
+            if stage.is_stored():
+                done[i] = stage
+            previous = stage.fingerprint
+        return done
 
     def clear_quarantine(self, prefix: str) -> None:
         """Forget quarantine files of a stage that starts over."""

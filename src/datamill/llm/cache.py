@@ -26,9 +26,11 @@ CREATE TABLE IF NOT EXISTS calls (
     input_tokens INTEGER NOT NULL,
     output_tokens INTEGER NOT NULL,
     source TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    seconds REAL
 )
 """
+_COLUMNS = "key, model, request, response_text, raw, input_tokens, output_tokens, source, created, seconds"
 
 
 class LLMCache:
@@ -45,6 +47,9 @@ class LLMCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(calls)")}
+        if "seconds" not in columns:  # a cache written before call durations were kept
+            self._db.execute("ALTER TABLE calls ADD COLUMN seconds REAL")
 
     def get(self, key: str) -> ChatResult | None:
         with self._lock:
@@ -68,19 +73,29 @@ class LLMCache:
         """Store one answer; ``source`` says where it came from (``call`` or a batch output file)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO calls ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (result.key, request.model, orjson.dumps(request.to_json()).decode(), result.text or "",
-                 orjson.dumps(result.raw).decode(), result.input_tokens, result.output_tokens, source, time.time()),
+                 orjson.dumps(result.raw).decode(), result.input_tokens, result.output_tokens, source, time.time(),
+                 result.seconds),
             )
 
     def put_raw(self, key: str, model: str, request: dict[str, Any], result: ChatResult, source: str) -> None:
         """Store an answer whose request is known only as JSON (batch output files echo it)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO calls ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, model, orjson.dumps(request).decode(), result.text or "", orjson.dumps(result.raw).decode(),
-                 result.input_tokens, result.output_tokens, source, time.time()),
+                 result.input_tokens, result.output_tokens, source, time.time(), None),
             )
+
+    def latency(self, model: str) -> tuple[float, int] | None:
+        """(median seconds of a live call to ``model``, how many calls it is measured on), or None."""
+        with self._lock:
+            rows = self._db.execute("SELECT seconds FROM calls WHERE model = ? AND seconds IS NOT NULL "
+                                    "ORDER BY seconds", (model,)).fetchall()
+        if not rows:
+            return None
+        return float(rows[len(rows) // 2][0]), len(rows)
 
     def count(self) -> int:
         with self._lock:

@@ -5,6 +5,10 @@ concurrency, each call paced by the shared :class:`RateLimiter`. Every answer is
 cache the moment it arrives, so a killed step repeats at most the calls that were in flight; two
 identical requests in one list are sent once. Batch providers answer from result files instead and
 write the requests still missing to a new batch input file.
+
+Ctrl-C (``KeyboardInterrupt`` in the waiting thread) stops the client at once: no call starts after it
+(calls queued or waiting for their rate-limit slot or a retry are abandoned), the calls already sent
+are waited for so that their answers reach the cache, and the interrupt is raised again.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ class LLMClient:
     def __init__(self, config: LLMConfig, cache: LLMCache | Any, *, label: str = "llm",
                  batch_dir: Path | None = None, provider: Provider | None = None,
                  provider_factory: Callable[[LLMConfig], Provider] | None = None,
-                 sleep: Callable[[float], None] = time.sleep, limiter: RateLimiter | Any = None) -> None:
+                 sleep: Callable[[float], None] | None = None, limiter: RateLimiter | Any = None) -> None:
         self.config = config
         self.cache = cache
         self.label = label
@@ -56,8 +60,11 @@ class LLMClient:
         self._provider = provider
         self._provider_factory = provider_factory
         self._provider_lock = threading.Lock()
-        self.sleep = sleep
-        self.limiter = limiter if limiter is not None else RateLimiter(config.rpm, config.tpm, sleep=sleep)
+        #: set on Ctrl-C: no call may start any more; waits (rate slots, backoff) end early
+        self._stop = threading.Event()
+        self.sleep: Callable[[float], None] = sleep or self._wait
+        #: the run's own limiter, or one shared by every worker of a cluster (it then keeps its own waits)
+        self.limiter = limiter if limiter is not None else RateLimiter(config.rpm, config.tpm, sleep=self.sleep)
         self.budget = BudgetTracker(config.budget)
         self.progress = CallProgress(label, rpm_limit=config.rpm)
         self._batch_loaded = False
@@ -119,15 +126,26 @@ class LLMClient:
     def close(self) -> None:
         self.cache.close()
 
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but wake as soon as the client is stopped."""
+        self._stop.wait(seconds)
+
     # -- live calls ---------------------------------------------------------------------------
     def _run_live(self, todo: dict[str, ChatRequest]) -> dict[str, ChatResult]:
         _ = self.provider  # build it (imports the SDK) before the first slot is reserved: no burst later
-        workers = min(self.config.effective_concurrency(), len(todo))
-        if workers <= 1:
-            return {k: self._call(r) for k, r in todo.items()}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+        workers = max(1, min(self.config.effective_concurrency(), len(todo)))
+        # threads even for one call at a time: Ctrl-C lands in this (waiting) thread, never inside a call
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm")
+        try:
             futures = {k: pool.submit(self._call, r) for k, r in todo.items()}
             return {k: f.result() for k, f in futures.items()}
+        except BaseException:
+            # Ctrl-C (or a bug): start nothing more, let the calls in flight land in the cache, re-raise
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def _call(self, request: ChatRequest) -> ChatResult:
         key = request.key()
@@ -135,6 +153,8 @@ class LLMClient:
         while True:
             estimate = request.estimated_tokens()
             self.limiter.acquire(estimate)
+            if self._stop.is_set():
+                return ChatResult(key=key, error="interrupted")
             try:
                 self.budget.reserve()
             except BudgetExhausted as exc:
@@ -142,6 +162,7 @@ class LLMClient:
                 self.cache.release(key)
                 return ChatResult(key=key, error="budget", detail=str(exc))
             self.progress.attempt()
+            started = time.monotonic()
             try:
                 result = self.provider.complete(request)
             except LLMCallError as exc:
@@ -156,6 +177,7 @@ class LLMClient:
                 attempt += 1
                 continue
             result.key = key
+            result.seconds = time.monotonic() - started
             self.limiter.correct_tokens(estimate, result.input_tokens + result.output_tokens)
             self.limiter.succeeded()
             self.budget.spent(result.input_tokens, result.output_tokens)

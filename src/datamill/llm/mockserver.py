@@ -36,6 +36,8 @@ class MockState:
     first_admit: float | None = None
     last_admit: float | None = None
     window: deque[float] = field(default_factory=deque)
+    #: ``time.monotonic()`` of every request that reached the handler, in order
+    arrivals: list[float] = field(default_factory=list)
     paid: Counter[str] = field(default_factory=Counter)
     rejected: int = 0
     errors: int = 0
@@ -100,6 +102,8 @@ def _handler(state: MockState) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "not found"}})
                 return
+            with state.lock:
+                state.arrivals.append(time.monotonic())
             ok, retry_after = state.admit()
             if not ok:
                 self._send(429, {"error": {"message": "rate limit", "type": "rate_limit"}},

@@ -55,6 +55,8 @@ class ChatResult:
     error: str | None = None
     detail: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    #: how long the live call took (None: from the cache or a batch file)
+    seconds: float | None = None
 
     @property
     def ok(self) -> bool:

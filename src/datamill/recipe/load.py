@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from datamill.errors import RecipeError
 from datamill.recipe.model import Recipe
+from datamill.recipe.references import PARAM, check_references_used, resolve_references
 from datamill.steps.base import Params, Step
 from datamill.steps.registry import StepRegistry, default_registry
 
@@ -260,8 +261,15 @@ def load_recipe_data(
     except ValidationError as exc:
         raise validation_error(exc) from None
     registry = registry or default_registry()
-    steps = [build_step(registry, s.step, with_recipe_llm(registry, s.step, s.params, recipe.llm), f"steps[{i}]")
-             for i, s in enumerate(recipe.steps)]
+    steps: list[Step] = []
+    used: set[str] = set()  # reference inputs some step compares against
+    for i, s in enumerate(recipe.steps):
+        params = with_recipe_llm(registry, s.step, s.params, recipe.llm)
+        if s.step in registry and PARAM in registry.get(s.step).Params.model_fields:
+            params, named = resolve_references(params, recipe, base_dir, f"steps[{i}]")
+            used |= named
+        steps.append(build_step(registry, s.step, params, f"steps[{i}]"))
+    check_references_used(recipe, used)
     from datamill.export.registry import build_exporter
     from datamill.formats.base import AdapterConfig
     from datamill.formats.fields import normalize_fields

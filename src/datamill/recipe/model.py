@@ -33,6 +33,15 @@ class InputSpec(Strict):
     )
     kind: str | None = Field(None, description="override the detected record kind (sft, chat, cot, ...)")
     limit: int | None = Field(None, ge=1, description="read at most this many rows (for trials)")
+    role: Literal["data", "reference"] = Field(
+        "data", description="data: read into the run's records; reference: an evaluation set that steps compare "
+        "against by its name (check_leakage: {reference: [NAME]}), never read into the records or the outputs")
+
+    @model_validator(mode="after")
+    def _reference_has_a_name(self) -> InputSpec:
+        if self.role == "reference" and not self.name:
+            raise ValueError("an input with role: reference needs a name (steps refer to it by name)")
+        return self
 
     @field_validator("file_format")
     @classmethod
@@ -163,3 +172,9 @@ class Recipe(Strict):
     train: TrainSpec | None = Field(
         None, description="train a model on the outputs after they are written (datamill train's options; "
                           "out: relative to the work directory, default train/); resumable like a stage")
+
+    @model_validator(mode="after")
+    def _some_data(self) -> Recipe:
+        if all(spec.role == "reference" for spec in self.inputs):
+            raise ValueError("every input has role: reference; at least one must be data (the records to process)")
+        return self

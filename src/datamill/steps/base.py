@@ -15,11 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from datamill.records import Record
+
+if TYPE_CHECKING:
+    from datamill.recipe.model import InputSpec
 
 
 class Params(BaseModel):
@@ -166,6 +169,17 @@ class Step(Generic[P]):
     def teardown(self) -> None:
         """Release what :meth:`setup` opened (database connections, clients); called once when the run
         that built this instance ends. The instance is not used afterwards."""
+
+    def extra_inputs(self) -> list[InputSpec]:
+        """Inputs this step reads besides its records (``check_leakage``'s evaluation sets). Their files'
+        sizes and dates join the step's fingerprint, so a changed file re-runs the step on resume."""
+        return []
+
+    def max_records_out(self, records_in: int) -> int:
+        """At most how many records this step passes on when it receives ``records_in``; ``datamill plan``
+        bounds the calls of later LLM steps with it (a filter keeps at most what it gets; ``limit`` and
+        ``sample`` cap it)."""
+        return records_in
 
     def note(self, key: str, n: int = 1) -> None:
         """Count something about the records this step saw (``changed``: records a cleaner rewrote;

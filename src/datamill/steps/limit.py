@@ -32,6 +32,9 @@ class Limit(GlobalStep[LimitParams, None, int]):
         self._seen = 0
         self._kept = 0
 
+    def max_records_out(self, records_in: int) -> int:
+        return min(records_in, self.params.n)
+
     def signature(self, record: Record) -> None:
         return None
 

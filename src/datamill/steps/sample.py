@@ -98,6 +98,16 @@ class Sample(GlobalStep[SampleParams, KeySignature, np.ndarray]):
         super().__init__(params)
         self._report: dict[str, Any] = {}
 
+    def max_records_out(self, records_in: int) -> int:
+        p = self.params
+        if p.targets is not None and p.n is None:
+            return min(records_in, sum(p.targets.values()))
+        if p.n is not None:
+            return min(records_in, p.n)
+        if p.fraction is not None:
+            return int(exact_fraction(p.fraction) * records_in + Fraction(1, 2))
+        return records_in  # caps per group: the groups are not known before the run
+
     def signature(self, record: Record) -> KeySignature:
         by = self.params.by
         group = to_group_key(get_path(record, by)) if by is not None else ""

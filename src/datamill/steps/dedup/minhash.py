@@ -55,6 +55,25 @@ class DedupMinHashParams(DedupParams):
     seed: int = Field(default=1, ge=0, le=2**32 - 1, description="MinHash seed")
 
 
+#: rensa signs a call of this many rows or more on rayon's thread pool, and a process forked after that pool
+#: started hangs on its next big call (the pool's threads do not survive the fork); calls of fewer rows stay
+#: on the calling thread at the same CPU cost, so no datamill process ever starts the pool
+RENSA_SERIAL_ROWS = 255
+
+
+def digest_rows(rensa: Any, hashes: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int) -> list[list[int]]:
+    """MinHash digests of the rows whose token hashes are ``hashes[offsets[i]:offsets[i + 1]]``, in calls of
+    at most :data:`RENSA_SERIAL_ROWS` rows (the same digests as one call)."""
+    rows: list[list[int]] = []
+    n = len(offsets) - 1
+    for start in range(0, n, RENSA_SERIAL_ROWS):
+        end = min(n, start + RENSA_SERIAL_ROWS)
+        lo, hi = int(offsets[start]), int(offsets[end])
+        part = (offsets[start:end + 1] - offsets[start]).astype(np.uint64)
+        rows.extend(rensa.RMinHash.digest_matrix_from_flat_token_hashes(hashes[lo:hi], part, num_perm, seed).to_rows())
+    return rows
+
+
 class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     """Drop near-duplicates: records whose shingle sets have an estimated Jaccard >= ``threshold``.
 
@@ -117,9 +136,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         rows: list[list[int]] = []
         if nonempty.any():
             row_offsets = np.concatenate(([0], np.cumsum(sizes[nonempty]))).astype(np.uint64)
-            rows = self._rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-                hashes, row_offsets, p.num_perm, p.seed
-            ).to_rows()
+            rows = digest_rows(self._rensa, hashes, row_offsets, p.num_perm, p.seed)
         first = p.keep.policy == "first"
         out: list[MinHashSignature] = []
         k = 0

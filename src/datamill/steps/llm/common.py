@@ -8,10 +8,12 @@ follows (``answer_schema``) and what to do with a valid answer (``accept``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
+from datamill.llm.cache import LLMCache
 from datamill.llm.client import LLMClient
 from datamill.llm.config import LLMConfig
 from datamill.llm.request import ChatRequest, Messages
@@ -20,6 +22,8 @@ from datamill.records import Record, answer_text, prompt_text
 from datamill.selectors import Name, read_value
 from datamill.steps.base import Drop, Params, RowStep, StepContext
 
+#: the run's LLM answer cache, in its cache folder
+CACHE_FILE = "llm.sqlite"
 #: error kinds of the client -> drop reasons
 DROP_REASONS = {"budget": "llm_budget", "batch_pending": "llm_batch_pending", "batch_failed": "llm_batch_pending"}
 
@@ -34,20 +38,22 @@ class LLMStepParams(Params):
     vars: dict[str, Any] = Field(default_factory=dict, description="constants for the template (vars.NAME)")
 
 
+def open_cache(cache_dir: Path | None) -> LLMCache:
+    """The LLM answer cache in a run's cache folder (in memory for None)."""
+    return LLMCache(None if cache_dir is None else cache_dir / CACHE_FILE)
+
+
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
     """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run); with the
     executor's shared services, its limiter and cache are the cluster's."""
-    from datamill.llm.cache import LLMCache
-
     if context is None:
-        return LLMClient(config, LLMCache(None), label=label)
-    path = context.cache_dir / "llm.sqlite"
+        return LLMClient(config, open_cache(None), label=label)
     services = context.services
     if services is not None:  # every worker of the cluster: one limit per endpoint and model, one cache
         name = f"{config.provider}:{config.base_url or ''}:{config.model or ''}"
-        return LLMClient(config, services.llm_cache(path), label=label, batch_dir=context.batch_dir,
-                         limiter=services.rate_limiter(name, config.rpm, config.tpm))
-    return LLMClient(config, LLMCache(path), label=label, batch_dir=context.batch_dir)
+        return LLMClient(config, services.llm_cache(context.cache_dir / CACHE_FILE), label=label,
+                         batch_dir=context.batch_dir, limiter=services.rate_limiter(name, config.rpm, config.tpm))
+    return LLMClient(config, open_cache(context.cache_dir), label=label, batch_dir=context.batch_dir)
 
 
 def template_context(record: Record, params: LLMStepParams) -> dict[str, Any]:
@@ -92,6 +98,17 @@ class LLMRowStep(RowStep[Any]):
     def answer_schema(self) -> dict[str, Any] | None:
         return None
 
+    def precheck(self, record: Record) -> Drop | None:
+        """A record that must not be sent at all (nothing to judge or label): its drop, decided before any
+        call, so it costs nothing. ``None`` sends it."""
+        return None
+
+    def check(self, record: Record, value: dict[str, Any]) -> str | None:
+        """A problem with a well-formed answer that the model can fix when re-asked (an issue quoting words
+        the text does not hold), said in a few words for the re-ask; ``None`` when there is none. On the
+        last round the answer goes to :meth:`accept` as it is, which must cope (discard, count or drop)."""
+        return None
+
     def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
         raise NotImplementedError
 
@@ -108,11 +125,13 @@ class LLMRowStep(RowStep[Any]):
             self.setup()
         assert self.client is not None
         schema = self.answer_schema()
-        convos = [self.messages(r) for r in records]
-        out: list[Record | Drop | None] = [None] * len(records)
-        todo = list(range(len(records)))
+        out: list[Record | Drop | None] = [self.precheck(r) for r in records]
+        todo = [i for i, r in enumerate(out) if r is None]
+        convos: dict[int, Messages] = {i: self.messages(records[i]) for i in todo}
         max_retries: int = self.params.max_parse_retries
         for round_ in range(max_retries + 1):
+            if not todo:
+                break
             results = self.client.run([self.request(convos[i]) for i in todo])
             again = []
             for i, res in zip(todo, results, strict=True):
@@ -122,15 +141,14 @@ class LLMRowStep(RowStep[Any]):
                     continue
                 text = res.text or ""
                 parsed = parse_answer(text, schema)
-                if parsed.error is None:
+                problem = self.check(records[i], parsed.value) if parsed.error is None else None
+                if parsed.error is None and (problem is None or round_ >= max_retries):
                     out[i] = self.accept(records[i], parsed.value, text)
                 elif round_ < max_retries:
                     convos[i] = [*convos[i], {"role": "assistant", "content": text},
-                                 {"role": "user", "content": retry_message(parsed.error)}]
+                                 {"role": "user", "content": retry_message(parsed.error or problem or "")}]
                     again.append(i)
                 else:
                     out[i] = Drop("llm_invalid_output", {"error": parsed.error, "raw": text})
             todo = again
-            if not todo:
-                break
         return [r if r is not None else Drop("llm_invalid_output") for r in out]

@@ -13,6 +13,7 @@ from datamill.records import Record, set_field
 from datamill.selectors import FieldTarget, Target
 from datamill.steps.base import Drop
 from datamill.steps.llm.common import LLMRowStep, LLMStepParams, template_context
+from datamill.steps.llm.evidence import is_blank
 
 DEFAULT_TEMPLATE = """Classify the example below into exactly one of these labels:
 {% for label in labels %}- {{ label }}{% if descriptions.get(label) %}: {{ descriptions[label] }}{% endif %}
@@ -55,6 +56,8 @@ class LLMLabel(LLMRowStep):
     ``{label, confidence, reasoning, model}`` to ``into``; records under ``review_below`` (0.8: models
     are over-confident, so only clear calls skip review) get the tag ``needs_review``. The answer is
     constrained to the label list by a JSON schema; a label outside it is re-asked, then dropped.
+    With the default prompt, a record whose prompt and answer are both blank (no letter or digit) is
+    dropped before any call (reason ``llm_empty_input``): a model asked to label nothing still answers.
 
     ``descriptions`` say in the prompt what each label means; ``template_file`` holds a Jinja prompt. ``field``
     may be a writable part (the label written where ``on:`` reads it).
@@ -75,6 +78,15 @@ class LLMLabel(LLMRowStep):
                                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                                "reasoning": {"type": "string"}},
                 "required": ["label", "confidence"]}
+
+    def precheck(self, record: Record) -> Drop | None:
+        p: LabelParams = self.params
+        if p.template or p.template_file or p.fields:
+            return None  # the prompt reads what the user chose; blank parts may not matter
+        ctx = template_context(record, p)
+        if is_blank(ctx["prompt"]) and is_blank(ctx["answer"]):
+            return Drop("llm_empty_input", {"step": self.name})
+        return None
 
     def messages(self, record: Record) -> Messages:
         ctx = template_context(record, self.params)

@@ -102,3 +102,8 @@ def s3(s3_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     client.create_bucket(Bucket=bucket)
     yield S3Bucket(s3_server, bucket, client)
     _clear_s3fs_cache()
+
+
+# --- a real browser (chromium via Playwright) -------------------------------------------------------
+# one session-wide instance: Playwright's sync API allows one per thread (see fixtures/browser.py)
+from fixtures.browser import browser  # noqa: E402, F401 - a fixture

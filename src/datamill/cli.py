@@ -138,11 +138,15 @@ def run(
     address: Annotated[str | None, typer.Option(
         "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001; default: RAY_ADDRESS, "
                           "else a Ray instance on this machine.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML build report "
+                                            "(WORKDIR/report/index.html) nor collect what only it needs.")] = False,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Add token-length histograms to the report "
+                                                  "(tokenizer.json or a Hugging Face tokenizer).")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run a recipe (resumes by default: unchanged finished steps are skipped). The work directory may be
-    an s3:// (or other fsspec) URL that every node of a cluster shares."""
+    """Run a recipe (resumes by default: unchanged finished steps are skipped), then write its build report.
+    The work directory may be an s3:// (or other fsspec) URL that every node of a cluster shares."""
     _STATE["debug"] = debug
     from datamill.recipe.load import load_recipe
 
@@ -151,8 +155,28 @@ def run(
 
         raise _fail(RecipeError(f"--executor must be local or ray, not {executor!r}"))
     where = workdir if workdir is None or "://" in workdir else Path(workdir)
-    _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), where, fresh=fresh, workers=workers, quiet=quiet,
-                executor=executor, address=address)
+    summary = _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), where, fresh=fresh, workers=workers,
+                          quiet=quiet, executor=executor, address=address, report=not no_report)
+    if not no_report:
+        if "://" in str(summary["workdir"]):
+            if not quiet:
+                _err("report: not written for a remote work directory (run datamill report on a local copy)")
+        else:
+            _write_report(Path(summary["workdir"]), tokenizer, quiet)
+
+
+def _write_report(workdir: Path, tokenizer: str | None, quiet: bool) -> None:
+    """The build report after a run; a failure here is reported but does not fail the finished run."""
+    from datamill.report.build import build_report
+
+    try:
+        files = build_report(workdir, tokenizer=tokenizer)
+    except Exception as exc:
+        _err(f"warning: the build report could not be written: {type(exc).__name__}: {exc}")
+        _err(f"hint: the run itself finished; try: datamill report {workdir} --debug")
+        return
+    if not quiet:
+        _err(f"report: {files.html}")
 
 
 def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, workers: int | None, quiet: bool,
@@ -167,7 +191,7 @@ def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, 
 
 def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | str | None, *, fresh: bool, workers: int | None,
                 quiet: bool, summary_to: Path | None = None, executor: str | None = None,
-                address: str | None = None) -> dict[str, Any]:
+                address: str | None = None, report: bool = True) -> dict[str, Any]:
     """Load (errors in the recipe count as run errors), run with progress bars, print the totals.
     ``workdir`` defaults to ``runs/<recipe name>``."""
     from datamill.exec.run import run_recipe
@@ -177,7 +201,7 @@ def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | str | None, *,
         loaded = load()
         sink = _sink(quiet)
         summary = run_recipe(loaded, workdir or Path("runs") / loaded.recipe.name, fresh=fresh, workers=workers,
-                             sink=sink, executor=executor, address=address)
+                             sink=sink, executor=executor, address=address, report=report)
         if summary_to is not None:
             summary_to.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except (Exception, KeyboardInterrupt) as exc:

@@ -39,6 +39,7 @@ from datamill.exec.segment import (
 from datamill.exec.shards import SHARD_SUFFIX, read_shard
 from datamill.exec.step_tasks import StepRef, load_pickle, run_signature_shard
 from datamill.exec.workdir import StageDir, WorkDir, read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
+from datamill.report.profile import ProfileSpec
 from datamill.report.stats import StageStats
 from datamill.steps.base import Artifacts, GlobalStep, ShardSignatures, Step, StepContext
 
@@ -107,13 +108,16 @@ class SegmentDriver:
             workers=self.r.executor.workers, progress_key=progress_key, reporter=progress.report,
             services=self.r.executor.shared_services() if stage.step is not None and stage.step.shared_limits
             else None,
+            review_dir=self.wd.review,
         )
 
     def ref(self, stage: StagePlan, stages: list[StagePlan]) -> StageRef:
         assert stage.step is not None
         params = stage.step.params.model_dump(mode="json")
+        final = stage.index == len(stages) - 1 and self.r.report  # the last stage profiles the final data
         return StageRef(stage.label, stage.dir.path, StepRef(stage.step.name, params),
-                        self.context(stage, stages[: stage.index]))
+                        self.context(stage, stages[: stage.index]),
+                        ProfileSpec.for_step(stage.step.name, params, final=final), stage.step.may_change())
 
     # -- one segment ------------------------------------------------------------------------------
     def run(self, seg: Segment, stages: list[StagePlan], read_tasks: Callable[[Chain], list[IngestTask]]) -> None:

@@ -29,6 +29,7 @@ from datamill.exec.shards import JsonlSink, commit, read_shard_lines, tmp_path
 from datamill.exec.workdir import read_json, write_bytes_atomic, write_json_atomic
 from datamill.export.base import ExportedFile, Exporter
 from datamill.recipe.model import OutputSpec
+from datamill.report.profile import merge_profiles
 from datamill.report.stats import StageStats
 
 
@@ -106,13 +107,14 @@ def export_part(task: PartTask) -> int:
                 needs_key = not single and spec.split_by and (field is None or field in line)
                 key = file_key(orjson.loads(line), spec.split_by) if needs_key else None
                 parts.raw(key).write(line + b"\n")
-                router.written(selected=True)
+                router.copied(line, key)
             else:
                 record = orjson.loads(line)
                 row = router.row(record)
                 if row is not None:
-                    parts.writer(None if single else file_key(record, spec.split_by)).write(row)
-                    router.written()
+                    key = None if single else file_key(record, spec.split_by)
+                    parts.writer(key).write(row)
+                    router.written(record, key, row)
             if n & 1023 == 0:
                 progress.tick(task.progress_key, 1024)
         keys = parts.close()
@@ -125,6 +127,7 @@ def export_part(task: PartTask) -> int:
     progress.tick(task.progress_key, len(status) & 1023)
     progress.flush()
     write_bytes_atomic(task.parts / f"{task.shard}.status", bytes(status))
+    router.profile.write(task.parts / f"{task.shard}.profile.json")
     router.stats.seconds = time.process_time() - started
     write_json_atomic(task.marker, {"keys": keys, "reasons": {str(k): v for k, v in router.reasons.items()},
                                     "stats": router.stats.to_json(), "first": router.first})
@@ -162,6 +165,9 @@ def join_parts(spec: OutputSpec, exporter: Exporter, target: str, shards: list[s
                     for line in fh:
                         dropped.write_line(line)
         Router.check_where(spec, len(status), stats.notes, first)
+        merged, _ = merge_profiles([parts / f"{shard}.profile.json" for shard in shards])
+        if merged is not None:  # the build report's samples of this output, from every part
+            merged.write(parts.parent / "profile.json")
         for key, items in order.items():
             for path, count in items:
                 run.write(path, key, records=count)

@@ -25,6 +25,7 @@ from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
 from datamill.records import Record, get_field
+from datamill.report.profile import Profile
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
 
@@ -242,6 +243,8 @@ class Router:
         self.reasons: dict[int, str] = {}
         #: the first record ``where`` saw (names the fields records have when a field in it is missing)
         self.first: Record | None = None
+        #: samples of the rows written per file and of the refused records, for the build report
+        self.profile = Profile()
 
     def row(self, record: Record) -> Any | None:
         """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
@@ -274,6 +277,7 @@ class Router:
             self.reasons[len(self.status)] = row.reason
             self.status.append(REFUSED)
             self.dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+            self.profile.dropped(record, row)
             return None
         return row
 
@@ -286,12 +290,18 @@ class Router:
 
             check_fields_seen(f"output where '{spec.where}'", compile_expr(spec.where).fields, total, notes, first)
 
-    def written(self, selected: bool = False) -> None:
-        """A row was written (``selected``: for a record that skipped :meth:`row`, copied as stored)."""
-        if selected:
-            self.stats.records_in += 1
+    def written(self, record: Record, key: str | None, row: Any) -> None:
+        """``row``, converted from ``record`` by :meth:`row`, was written to the file of ``key``."""
         self.stats.records_out += 1
         self.status.append(WRITTEN)
+        self.profile.written(record, key, row)
+
+    def copied(self, line: bytes, key: str | None) -> None:
+        """A record was written as stored (``Exporter.passthrough``), without :meth:`row`."""
+        self.stats.records_in += 1
+        self.stats.records_out += 1
+        self.status.append(WRITTEN)
+        self.profile.written_raw(line, key)
 
 
 def export_output(
@@ -301,13 +311,15 @@ def export_output(
     shards: list[Path],
     dropped_dir: Path,
     progress_key: str,
+    profile_to: Path | None = None,
 ) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
     """Write one output from the final shards, in one process.
 
     Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
     not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
     :data:`NOT_SELECTED`) and the refusal reason by record position, so the run can count each record
-    once across several outputs.
+    once across several outputs. ``profile_to`` gets a sample of the rows written per file and examples of
+    the refused records, for the build report.
     """
     started = time.process_time()
     run = ExportRun(spec, exporter, target)
@@ -319,11 +331,14 @@ def export_output(
                 progress.tick(progress_key)
                 row = router.row(record)
                 if row is not None:
-                    run.write(row, file_key(record, spec.split_by))
-                    router.written()
+                    key = file_key(record, spec.split_by)
+                    run.write(row, key)
+                    router.written(record, key, row)
         Router.check_where(spec, len(router.status), router.stats.notes, router.first)
         files = run.finish()
         dropped.close()
+        if profile_to is not None:
+            router.profile.write(profile_to)
     except BaseException:
         dropped.abort()
         raise

@@ -30,6 +30,7 @@ from datamill.io.read import RowStream, read_rows
 from datamill.io.rows import RawRow
 from datamill.io.sources import SourceFile
 from datamill.records import Record
+from datamill.report.profile import Profile, ProfileSpec
 from datamill.report.stats import StageStats
 
 
@@ -56,6 +57,8 @@ class IngestTask:
     byte_range: ByteRange | None = None
     #: the record-format detection made once for every range of a file (reported by its first range)
     detection: Detection | None = None
+    #: collect the build report's full profile of the records (when the read is the run's last stage)
+    profile: bool = False
 
     @property
     def prefix(self) -> str:
@@ -65,6 +68,11 @@ class IngestTask:
     @property
     def marker(self) -> Path:
         return self.stage_path / "_files" / f"{self.prefix}.json"
+
+    @property
+    def profile_path(self) -> Path:
+        return self.stage_path / "_files" / f"{self.prefix}.profile.json"
+
 
 
 def _choose_adapter(task: IngestTask, sample: list[RawRow]) -> tuple[FormatAdapter | None, Detection | None]:
@@ -126,6 +134,7 @@ class _Reader:
         self._rows = enumerate(itertools.chain(sample, iterator), start=0 if r is None else r.first_row)
         self._next: tuple[int, RawRow] | None = next(self._rows, None)
         self.quarantine = JsonlSink(task.quarantine_path / f"read-{task.source_name}-{task.prefix}.jsonl")
+        self.profile = Profile(ProfileSpec(full=True)) if task.profile else None
 
     def more(self) -> bool:
         return self._next is not None
@@ -168,6 +177,8 @@ class _Reader:
                     if task.kind:
                         record["kind"] = task.kind
                     batch.append(record)
+                    if self.profile is not None:
+                        self.profile.kept(record)
                     stats.records_out += 1
                     stats.generated += 1 if k else 0
             self._next = next(self._rows, None)
@@ -222,5 +233,7 @@ def ingest_file(task: IngestTask) -> dict[str, Any]:
         raise
     marker = reader.marker(shards)
     progress.flush()
+    if reader.profile is not None:
+        reader.profile.write(task.profile_path)
     write_json_atomic(task.marker, marker)
     return marker

@@ -10,8 +10,10 @@ segment, not once per step:
 
 Records are stored (*materialized*) only at a segment's last stage: before a global step (whose
 signature phase runs as the segment's tail, on the records as they are written), before a step that
-must run alone (LLM steps share one rate limiter in one process), where a step says ``checkpoint: true``,
-and at the last stage (the outputs read it). Every stage of a segment still writes its own stats,
+must run alone (LLM steps share one rate limiter in one process), before a step whose output depends on
+something outside the recipe (``Step.starts_segment``: review decisions, so that new decisions re-run
+only that step and what follows), where a step says ``checkpoint: true``, and at the last stage (the
+outputs read it). Every stage of a segment still writes its own stats,
 dropped records and quarantine, so nothing about what a user sees per step changes.
 """
 
@@ -71,9 +73,10 @@ def build_segments(steps: list[Step], checkpoints: list[bool]) -> list[Segment]:
         alone = head == "shards" and not fusable(steps[start - 1], False)
         ends_here = head != "read" and checkpoints[start - 1]
         if not alone and not ends_here:
-            while stop < n and fusable(steps[stop], checkpoints[stop]):
+            while stop < n and fusable(steps[stop], checkpoints[stop]) and not steps[stop].starts_segment:
                 stop += 1
-            if stop < n and isinstance(steps[stop], RowStep) and checkpoints[stop] and not runs_alone(steps[stop]):
+            if stop < n and isinstance(steps[stop], RowStep) and checkpoints[stop] and not runs_alone(steps[stop]) \
+                    and not steps[stop].starts_segment:
                 stop += 1  # a checkpointed row step still runs in the pass, and ends it
         nxt = stop + 1
         signature_for = nxt if nxt <= n and isinstance(steps[nxt - 1], GlobalStep) else None

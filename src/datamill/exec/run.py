@@ -90,8 +90,10 @@ class Runner:
 
     def __init__(self, loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False,
                  workers: int | None = None, sink: ProgressSink | None = None, executor: str | None = None,
-                 address: str | None = None) -> None:
+                 address: str | None = None, report: bool = True) -> None:
         self.loaded = loaded
+        #: collect what the build report needs beyond counts (composition, lengths, samples of the final data)
+        self.report = report
         self.recipe = loaded.recipe
         self.mount: store.Mount | None = None
         if store.is_remote(workdir):
@@ -134,8 +136,8 @@ class Runner:
         )
         stages = [StagePlan(0, "00-read", self.wd.stage(0, "read", fp), None, self.recipe.max_loss)]
         for i, (step, spec) in enumerate(zip(self.loaded.steps, self.recipe.steps, strict=True), start=1):
-            fp = step_fingerprint(step, fp)
             label = step_label(i, step.name, spec.id)
+            fp = step_fingerprint(step, fp, self.wd.step_context(self.wd.steps / label))
             max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
             stages.append(StagePlan(i, label, StageDir(self.wd.steps / label, fp), step, max_loss))
         return stages
@@ -153,6 +155,7 @@ class Runner:
                         format=spec.format, fields=dict(spec.fields), options=dict(spec.options), kind=spec.kind,
                         limit=spec.limit, shard_size=shard_size, stage_path=stage.path,
                         quarantine_path=self.wd.quarantine, chain=chain, progress_key=chain.progress_key,
+                        profile=not self.loaded.steps and self.report,
                     )
                     out.extend(self._ranges(task))
             return out
@@ -215,7 +218,7 @@ class Runner:
                 store.rmtree(parts)
             else:
                 stats, files, status, reasons = self.executor.call(
-                    export_output, spec, exporter, target, shards, stage.dropped_dir, key)
+                    export_output, spec, exporter, target, shards, stage.dropped_dir, key, stage.path / "profile.json")
             self.sink.finish(key)
             write_bytes_atomic(status_file, bytes(status))
             extra = {"format": spec.format, "path": target, "where": spec.where,
@@ -364,17 +367,17 @@ def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, 
 
 def run_recipe(loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False, workers: int | None = None,
                sink: ProgressSink | None = None, executor: str | None = None,
-               address: str | None = None) -> dict[str, Any]:
+               address: str | None = None, report: bool = True) -> dict[str, Any]:
     """Run (or resume) ``loaded`` in ``workdir`` (a folder, or an fsspec URL such as ``s3://bucket/runs/x``)
     and return the summary written to ``summary.json``. ``executor`` (``local`` or ``ray``) and ``address``
-    override the recipe's ``executor:`` block."""
+    override the recipe's ``executor:`` block; ``report=False`` skips what only the build report needs."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
     if loaded.recipe.train is not None and store.is_remote(workdir):
         raise InputError("train: runs on a local work directory; this one is remote",
                          hint="run the recipe without train:, then datamill train on the exported files")
     summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink, executor=executor,
-                     address=address).run()
+                     address=address, report=report).run()
     if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
         from datamill.train.stage import train_stage
 

@@ -27,6 +27,7 @@ from datamill.exec import progress
 from datamill.exec.shards import SHARD_SUFFIX, ShardWriter, read_shard_lines
 from datamill.exec.step_tasks import StageSinks, StepRef, get_step, load_pickle, write_signatures
 from datamill.records import Record
+from datamill.report.profile import ProfileSpec
 from datamill.steps.base import GlobalStep, RowStep, StepContext
 
 BATCH = 512
@@ -40,6 +41,13 @@ class StageRef:
     path: Path
     step: StepRef
     context: StepContext
+    #: what the build report collects about the stage's records (see datamill.report.profile)
+    profile: ProfileSpec = ProfileSpec()  # noqa: RUF009 - frozen, so one shared default is safe
+    #: the step may rewrite records: the report keeps before/after pairs (the bytes are compared)
+    changes: bool = False
+
+    def sinks(self, shard: str, quarantine: Path) -> StageSinks:
+        return StageSinks(self.path, self.label, shard, quarantine, self.profile, self.changes)
 
     def stats_path(self, shard: str) -> Path:
         return self.path / f"{shard}.stats.json"
@@ -88,7 +96,7 @@ class _Pass:
         self.chain = chain
         self.chunk = chunk
         self.steps = [(ref, get_step(ref.step, ref.context)) for ref in chain.steps]
-        self.sinks = [StageSinks(ref.path, ref.label, chunk.shard, chain.quarantine) for ref in chain.steps]
+        self.sinks = [ref.sinks(chunk.shard, chain.quarantine) for ref in chain.steps]
         self.writer = ShardWriter(chain.store / f"{chunk.shard}{SHARD_SUFFIX}")
         self.signer: GlobalStep[Any, Any, Any] | None = None
         self.signatures: list[Any] = []
@@ -189,11 +197,6 @@ def _line_batches(path: Path, size: int = BATCH) -> Iterator[list[bytes]]:
         yield batch
 
 
-def _record_batches(lines: Iterator[list[bytes]]) -> Iterator[list[Record]]:
-    for batch in lines:
-        yield [orjson.loads(line) for line in batch]
-
-
 @dataclass(frozen=True)
 class ShardsTask:
     """``shards`` head: the stored records of one shard of the stage before the segment."""
@@ -223,7 +226,7 @@ def run_apply_task(task: ApplyTask) -> int:
     step = get_step(task.stage.step, task.stage.context)
     assert isinstance(step, GlobalStep)
     plan = load_pickle(task.plan_path)
-    sinks = StageSinks(task.stage.path, task.stage.label, task.shard, task.chain.quarantine)
+    sinks = task.stage.sinks(task.shard, task.chain.quarantine)
     if step.filter_only:
         lines: Iterator[list[bytes]] = _filtered_lines(step, plan, task.input_path, sinks)
         chunk = Chunk(task.shard, lines=lines, head_sinks=sinks)
@@ -243,6 +246,7 @@ def _filtered_lines(step: GlobalStep[Any, Any, Any], plan: Any, path: Path, sink
             index += 1
             if drop is None:
                 kept.append(line)
+                sinks.kept_raw(line)
             else:
                 sinks.drop_raw(line, drop)
         sinks.stats.records_in += len(lines)
@@ -253,11 +257,11 @@ def _filtered_lines(step: GlobalStep[Any, Any, Any], plan: Any, path: Path, sink
 
 def _applied(step: GlobalStep[Any, Any, Any], plan: Any, path: Path, sinks: StageSinks) -> Iterator[list[Record]]:
     index = 0
-    for records in _record_batches(_line_batches(path)):
+    for lines in _line_batches(path):
         started = time.process_time()
         kept = []
-        for record in records:
-            result = sinks.apply_one(step, record, index, plan)
+        for line in lines:
+            result = sinks.apply_one(step, orjson.loads(line), index, plan, line)
             index += 1
             if result is not None:
                 kept.append(result)
@@ -267,6 +271,8 @@ def _applied(step: GlobalStep[Any, Any, Any], plan: Any, path: Path, sinks: Stag
     extra = step.extra_records(plan)
     sinks.stats.generated += len(extra)
     sinks.stats.records_out += len(extra)
+    for record in extra:
+        sinks.generated(record)
     sinks.collect_notes(step)
     sinks.stats.seconds += time.process_time() - started
     if extra:

@@ -20,6 +20,7 @@ from datamill.exec import progress, store
 from datamill.exec.shards import JsonlSink, dumps, read_shard
 from datamill.exec.workdir import write_bytes_atomic, write_json_atomic
 from datamill.records import Record
+from datamill.report.profile import Profile, ProfileSpec, profile_path
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
@@ -67,16 +68,24 @@ def close_steps() -> None:
 class StageSinks:
     """One stage's files for one shard: its dropped records, its quarantine entries and its stats.
 
-    Everything is written to temporary files and published by :meth:`close`; the stats file last.
+    Everything is written to temporary files and published by :meth:`close`; the stats file last. The
+    build report's profile of the shard (:mod:`datamill.report.profile`: drop examples, before/after pairs of
+    changed records, and for the run's last stage composition and lengths) is collected on the way; with
+    ``changes`` the records' bytes before and after the step are compared (a step that may rewrite them).
     """
 
-    def __init__(self, stage_path: Path, label: str, shard: str, quarantine_path: Path) -> None:
+    def __init__(self, stage_path: Path, label: str, shard: str, quarantine_path: Path,
+                 profile: ProfileSpec | None = None, changes: bool = False) -> None:
         self.stage_path = stage_path
         self.label = label
         self.shard = shard
         self.stats = StageStats()
         self.dropped = JsonlSink(stage_path / "dropped" / f"{shard}.jsonl")
         self.quarantine = JsonlSink(quarantine_path / f"{label}-{shard}.jsonl")
+        self.profile = Profile(profile)
+        self.changes = changes
+        #: the profile looks at every kept record (verdicts, or the full profile of the last stage)
+        self._describe = self.profile.full or self.profile.verdicts is not None
 
     @property
     def stats_path(self) -> Path:
@@ -87,6 +96,7 @@ class StageSinks:
         self.stats.notes.update(step.take_notes())
 
     def drop(self, record: Record, drop: Drop) -> None:
+        self.profile.dropped(record, drop)
         self.stats.dropped[drop.reason] += 1
         entry: dict[str, Any] = {"reason": drop.reason}
         if drop.detail:
@@ -96,6 +106,7 @@ class StageSinks:
 
     def drop_raw(self, line: bytes, drop: Drop) -> None:
         """:meth:`drop` for a record still in its stored bytes: the same line, without decoding it."""
+        self.profile.dropped_raw(line, drop)
         self.stats.dropped[drop.reason] += 1
         head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
         self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
@@ -118,45 +129,52 @@ class StageSinks:
         a record whose call raises is quarantined (as the step left it) and the others go on.
         """
         self.stats.records_in += len(batch)
+        befores = [dumps(r) for r in batch] if self.changes else None
         if type(step).process_batch is not RowStep.process_batch:
             pairs = self._batched(step, batch)
         else:
             pairs = []
-            for record in batch:
+            for i, record in enumerate(batch):
                 try:
-                    pairs.append((record, step.process(record)))
+                    pairs.append((i, record, step.process(record)))
                 except Exception as exc:
                     self.fail(record, exc)
         kept: list[Record] = []
-        for record, result in pairs:
+        for i, record, result in pairs:
             if isinstance(result, Drop):
                 self.drop(record, result)
-            else:
-                kept.append(result)
+                continue
+            kept.append(result)
+            if befores is not None:
+                self.profile.kept(result, dumps(result), befores[i][:-1])
+            elif self._describe:
+                self.profile.kept(result)
         self.stats.records_out += len(kept)
         self.collect_notes(step)
         return kept
 
-    def _batched(self, step: RowStep[Any], batch: list[Record]) -> list[tuple[Record, Record | Drop]]:
+    def _batched(self, step: RowStep[Any], batch: list[Record]) -> list[tuple[int, Record, Record | Drop]]:
         copies = [dumps(r) for r in batch]
         try:
             results = step.process_batch(batch)
             if len(results) != len(batch):
                 raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
-            return list(zip(batch, results, strict=True))
+            return [(i, r, res) for i, (r, res) in enumerate(zip(batch, results, strict=True))]
         except Exception:
             step.take_notes()
         pairs = []
-        for copy in copies:
+        for i, copy in enumerate(copies):
             record = orjson.loads(copy)
             try:
-                pairs.append((record, step.process(record)))
+                pairs.append((i, record, step.process(record)))
             except Exception as exc:
                 self.fail(orjson.loads(copy), exc)
         return pairs
 
-    def apply_one(self, step: GlobalStep[Any, Any, Any], record: Record, index: int, plan: Any) -> Record | None:
-        """A global step's apply phase on one record: the kept record, or None (dropped or quarantined)."""
+    def apply_one(self, step: GlobalStep[Any, Any, Any], record: Record, index: int, plan: Any,
+                  before: bytes | None = None) -> Record | None:
+        """A global step's apply phase on one record (``before``: its stored bytes): the kept record, or None
+        (dropped or quarantined)."""
         self.stats.records_in += 1
         try:
             result = step.apply(record, index, plan)
@@ -167,11 +185,26 @@ class StageSinks:
             self.drop(record, result)
             return None
         self.stats.records_out += 1
+        if before is not None and self.changes:
+            self.profile.kept(result, dumps(result), before)
+        elif self._describe:
+            self.profile.kept(result)
         return result
+
+    def generated(self, record: Record) -> None:
+        """A record the step added (quota synthesis), for the profile."""
+        if self._describe:
+            self.profile.kept(record)
+
+    def kept_raw(self, line: bytes) -> None:
+        """A record kept in its stored bytes (filter-only steps): decoded only when the profile needs it."""
+        if self._describe:
+            self.profile.kept_raw(line)
 
     def close(self) -> StageStats:
         self.dropped.close()
         self.quarantine.close()
+        self.profile.write(profile_path(self.stats_path))
         write_json_atomic(self.stats_path, self.stats.to_json())
         return self.stats
 

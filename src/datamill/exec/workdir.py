@@ -8,6 +8,7 @@ WORKDIR/
   quarantine/             rows that could not be parsed or processed, with location and error
   cache/                  LLM answers (llm.sqlite) and embeddings, kept across resumes and --fresh
   batch/                  batch-inference input files to submit, and the provider's output files
+  review/                 people's review decisions (datamill review), read by review_apply steps
   export/                 default place for outputs
   summary.json            per-stage stats and run totals
 ```
@@ -39,7 +40,7 @@ from datamill.report.stats import StageStats
 if TYPE_CHECKING:
     from datamill.recipe.load import LoadedRecipe
     from datamill.records import Record
-    from datamill.steps.base import Step
+    from datamill.steps.base import Step, StepContext
 
 
 def fingerprint(*parts: Any) -> str:
@@ -51,16 +52,21 @@ def fingerprint(*parts: Any) -> str:
     return h.hexdigest()
 
 
-def step_fingerprint(step: Step, previous: str) -> str:
+def step_fingerprint(step: Step, previous: str, context: StepContext | None = None) -> str:
     """A step stage's fingerprint: the step's name, version and params, chained to the stage before it,
-    and the files of any input the step reads besides its records (``check_leakage``'s reference sets),
-    so that a changed evaluation file re-runs the step."""
+    the files of any input the step reads besides its records (``check_leakage``'s reference sets),
+    so that a changed evaluation file re-runs the step, and what else the step says its output depends on
+    (:meth:`Step.fingerprint_extra`: review decisions)."""
     parts: list[Any] = ["step", step.name, step.version, step.params.model_dump(mode="json"), previous]
     extra = step.extra_inputs()
     if extra:
         from datamill.io.sources import expand_input, input_fingerprint
 
         parts.append([input_fingerprint(expand_input(spec, Path.cwd())) for spec in extra])
+    if context is not None:
+        own = step.fingerprint_extra(context)
+        if own is not None:
+            parts.append(own)
     return fingerprint(*parts)
 
 
@@ -200,6 +206,11 @@ class WorkDir:
         return self.root / "batch"
 
     @property
+    def review(self) -> Path:
+        """Review decisions (``datamill review``), kept across resumes and ``--fresh``."""
+        return self.root / "review"
+
+    @property
     def export(self) -> Path:
         return self.root / "export"
 
@@ -214,22 +225,31 @@ class WorkDir:
     def stage(self, index: int, name: str, fp: str) -> StageDir:
         return StageDir(self.steps / f"{index:02d}-{name}", fp)
 
+    def step_context(self, stage_path: Path) -> StepContext:
+        """What a step of the stage in ``stage_path`` may know about this work directory (outside a run:
+        no parallelism, no progress bars)."""
+        from datamill.steps.base import Artifacts, StepContext
+
+        return StepContext(cache_dir=self.cache, artifacts=Artifacts(stage_path), batch_dir=self.batch,
+                           review_dir=self.review)
+
     def finished_stages(self, loaded: LoadedRecipe) -> dict[int, StageDir]:
-        """The stages a resume of ``loaded`` here would skip and whose records are stored, by index: the read
-        stage (0, taken as it is: its inputs are not re-checked) and each step after it whose fingerprint
-        still matches (a stage that ran fused with the ones after it is skipped but has no records here)."""
+        """The stages a resume of ``loaded`` here would skip, by index: the read stage (0, taken as it is: its
+        inputs are not re-checked) and each step after it whose fingerprint still matches. Their counts are in
+        their stats; records only in the stages that stored them (``StageDir.is_stored``: the input of every
+        LLM step and global step is)."""
         read = StageDir(self.steps / "00-read", "")
         read.fingerprint = read.finished_fingerprint() or ""
         if not read.fingerprint:
             return {}
-        done = {0: read} if read.is_stored() else {}
+        done = {0: read}
         previous = read.fingerprint
         for i, (step, spec) in enumerate(zip(loaded.steps, loaded.recipe.steps, strict=True), start=1):
-            stage = StageDir(self.steps / step_label(i, step.name, spec.id), step_fingerprint(step, previous))
+            path = self.steps / step_label(i, step.name, spec.id)
+            stage = StageDir(path, step_fingerprint(step, previous, self.step_context(path)))
             if not stage.is_done():
                 break
-            if stage.is_stored():
-                done[i] = stage
+            done[i] = stage
             previous = stage.fingerprint
         return done
 

@@ -110,6 +110,7 @@ class StepContext:
     * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
     * ``services``: rate limits and caches shared by every worker of the run (None: the step's process is
       the only one running it, and builds its own).
+    * ``review_dir``: where people's review decisions are stored (``datamill review``; ``review_apply``).
     """
 
     cache_dir: Path
@@ -121,11 +122,13 @@ class StepContext:
     #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
     reporter: Callable[[str, int, int | None], None] = _no_progress
     services: SharedServices | None = None
+    review_dir: Path | None = None
 
     @classmethod
     def detached(cls, folder: Path) -> StepContext:
         """A context outside any run: caches and artifacts in ``folder`` (tests, one-off calls)."""
-        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch")
+        return cls(cache_dir=folder / "cache", artifacts=Artifacts(folder), batch_dir=folder / "batch",
+                   review_dir=folder / "review")
 
     def progress(self, done: int, total: int | None = None) -> None:
         """Report ``done`` more items of long work in ``reduce`` (and, once, the ``total``) to the run's
@@ -155,6 +158,10 @@ class Step(Generic[P]):
     #: that shares them between its workers (``StepContext.services``: Ray) runs the step on all of them;
     #: another runs it in one process, whose own limiter and cache then see every call.
     shared_limits: ClassVar[bool] = False
+    #: The step's output depends on something outside the recipe that changes between runs (people's review
+    #: decisions): the records before it are stored, so that a change re-runs only this step and what follows
+    #: it, not the steps it would otherwise run together with.
+    starts_segment: ClassVar[bool] = False
     #: Records per ``process_batch`` call (None: the engine's default).
     batch_size: ClassVar[int | None] = None
 
@@ -165,6 +172,18 @@ class Step(Generic[P]):
 
     def setup(self) -> None:
         """Load heavy resources (models, tables) once per worker process, before the first record."""
+
+    def fingerprint_extra(self, context: StepContext) -> Any:
+        """What this step's output depends on besides its params and its input (a file people edit between
+        runs, such as review decisions), as a JSON-serialisable value that becomes part of the stage's
+        fingerprint: when it changes, this stage and the ones after it run again on resume. ``None`` (the
+        default): nothing else."""
+        return None
+
+    def may_change(self) -> bool:
+        """False for a step that only keeps or drops records, never changing one (filters): the build report
+        then skips comparing each record before and after it."""
+        return True
 
     def teardown(self) -> None:
         """Release what :meth:`setup` opened (database connections, clients); called once when the run

@@ -7,6 +7,7 @@ follows (``answer_schema``) and what to do with a valid answer (``accept``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -112,6 +113,19 @@ class LLMRowStep(RowStep[Any]):
     def accept(self, record: Record, value: dict[str, Any], text: str) -> Record | Drop:
         raise NotImplementedError
 
+    def _note_calls(self, before: dict[str, Any], started: float) -> None:
+        """Count this batch's calls, tokens and errors into the stage's notes (``stats.json``; the build
+        report's LLM section); ``llm_live_ms`` is the time of batches that made paid calls (for the
+        achieved rate)."""
+        assert self.client is not None
+        after = self.client.progress.snapshot()
+        for key in ("paid", "cached", "attempts", "input_tokens", "output_tokens"):
+            self.note(f"llm_{key}", after[key] - before[key])
+        for kind, n in after["errors"].items():
+            self.note(f"llm_error:{kind}", n - before["errors"].get(kind, 0))
+        if after["attempts"] > before["attempts"]:
+            self.note("llm_live_ms", int((time.monotonic() - started) * 1000))
+
     def request(self, messages: Messages) -> ChatRequest:
         cfg: LLMConfig = self.params.llm
         return ChatRequest(messages=messages, model=cfg.model or "", max_tokens=cfg.max_tokens,
@@ -125,6 +139,7 @@ class LLMRowStep(RowStep[Any]):
             self.setup()
         assert self.client is not None
         schema = self.answer_schema()
+        before, started = self.client.progress.snapshot(), time.monotonic()
         out: list[Record | Drop | None] = [self.precheck(r) for r in records]
         todo = [i for i, r in enumerate(out) if r is None]
         convos: dict[int, Messages] = {i: self.messages(records[i]) for i in todo}
@@ -151,4 +166,5 @@ class LLMRowStep(RowStep[Any]):
                 else:
                     out[i] = Drop("llm_invalid_output", {"error": parsed.error, "raw": text})
             todo = again
+        self._note_calls(before, started)
         return [r if r is not None else Drop("llm_invalid_output") for r in out]

@@ -18,7 +18,7 @@ from datamill.records import Record
 from datamill.selectors import Selector, field_paths, names, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
-from datamill.steps.dedup.strings import StringColumn
+from datamill.steps.dedup.strings import StringColumn, categories, encode
 
 #: (xxh3_64 of the normalized text or None when it is empty, record id, survivor priority, source)
 DedupSignature = tuple[int | None, str, float, str]
@@ -117,6 +117,21 @@ def normalize_batch(texts: Sequence[str], how: Normalize) -> list[str]:
     return [p.strip(" ") for p in parts] if how.whitespace else parts
 
 
+def _user_assistant(record: Record) -> tuple[str, str] | None:
+    """(prompt, answer) of a record that is exactly one user turn and one assistant turn with text content."""
+    messages = record.get("messages")
+    if type(messages) is not list or len(messages) != 2 or record.get("chosen") is not None:
+        return None
+    user, assistant = messages
+    if type(user) is not dict or type(assistant) is not dict:
+        return None
+    prompt, answer = user.get("content"), assistant.get("content")
+    if user.get("role") != "user" or assistant.get("role") != "assistant" or type(prompt) is not str \
+            or type(answer) is not str:
+        return None
+    return prompt, answer
+
+
 def check_compared(step: str, on: str | list[str], total: int, compared: int) -> None:
     """A :class:`StepError` when ``on`` names only field paths and they hold no text in any of ``total``
     records: the step would compare nothing and keep everything (``meta.titel``). Parts may legitimately
@@ -181,6 +196,45 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
         return xxhash.xxh3_64_intdigest(joined), rid, prio, source
 
+    def signature_batch(self, records: Sequence[Record]) -> list[DedupSignature]:
+        """:meth:`signature` of each record: the texts of a batch normalized in one pass, and the prompt and
+        answer of a plain two-turn record read directly (the same texts ``texts_by_name`` gives)."""
+        how = self.params.normalize
+        columns: list[list[str]] = [[] for _ in self._parts]
+        plain = self._parts == ["prompt", "answer"]
+        for record in records:
+            pair = _user_assistant(record) if plain else None
+            if pair is not None:
+                columns[0].append(pair[0])
+                columns[1].append(pair[1])
+            else:
+                for column, text in zip(columns, texts_by_name(record, self._parts), strict=True):
+                    column.append(text)
+        normalized = [normalize_batch(column, how) for column in columns]
+        keep = self.params.keep
+        out: list[DedupSignature] = []
+        for i, record in enumerate(records):
+            texts = [column[i] for column in normalized]
+            rid, source = str(record.get("id")), str(record.get("source") or "")
+            prio = 0.0 if keep.policy == "first" else priority(keep, record)
+            if not any(texts):
+                out.append((None, rid, prio, source))
+            else:
+                out.append((xxhash.xxh3_64_intdigest("\x1f".join(texts).encode("utf-8", "surrogatepass")), rid,
+                            prio, source))
+        return out
+
+    def pack(self, signatures: list[DedupSignature]) -> Any:
+        """Columns for the reduce: hashes, validity, priorities, the ids as one UTF-8 blob, source names."""
+        n = len(signatures)
+        return {
+            "hash": np.fromiter((s[0] or 0 for s in signatures), dtype=np.uint64, count=n),
+            "valid": np.fromiter((s[0] is not None for s in signatures), dtype=bool, count=n),
+            "prio": np.fromiter((s[2] for s in signatures), dtype=np.float64, count=n),
+            "ids": encode([s[1] for s in signatures]),
+            "sources": categories([s[3] for s in signatures]),
+        }
+
     def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> Iterator[tuple[str, DedupPlan]]:
         ids = StringColumn()
         hash_parts: list[np.ndarray] = []
@@ -189,13 +243,17 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         source_parts: list[np.ndarray] = []
         source_index: dict[str, int] = {}
         for shard in shards:
-            sigs = shard.signatures
-            hash_parts.append(np.fromiter((s[0] or 0 for s in sigs), dtype=np.uint64, count=len(sigs)))
-            valid_parts.append(np.fromiter((s[0] is not None for s in sigs), dtype=bool, count=len(sigs)))
-            prio_parts.append(np.fromiter((s[2] for s in sigs), dtype=np.float64, count=len(sigs)))
-            source_parts.append(np.fromiter((source_index.setdefault(s[3], len(source_index)) for s in sigs),
-                                            dtype=np.int32, count=len(sigs)))
-            ids.add(shard.shard, [s[1] for s in sigs])
+            sigs: Any = shard.signatures
+            if not isinstance(sigs, dict):  # signatures not packed (a caller that skips ``pack``)
+                sigs = self.pack(sigs)
+            n = len(sigs["hash"])
+            hash_parts.append(sigs["hash"])
+            valid_parts.append(sigs["valid"])
+            prio_parts.append(sigs["prio"])
+            names, codes = sigs["sources"]
+            remap = np.asarray([source_index.setdefault(name, len(source_index)) for name in names], dtype=np.int32)
+            source_parts.append(remap[codes] if n else np.zeros(0, dtype=np.int32))
+            ids.add_encoded(shard.shard, *sigs["ids"])
         prio = np.concatenate(prio_parts) if prio_parts else np.zeros(0, dtype=np.float64)
         sources = np.concatenate(source_parts) if source_parts else np.zeros(0, dtype=np.int32)
         del prio_parts, source_parts

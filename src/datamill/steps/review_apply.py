@@ -62,6 +62,8 @@ class ReviewApply(RowStep[ReviewApplyParams]):
     Params = ReviewApplyParams
     reads: ClassVar[tuple[str, ...]] = ("id",)
     writes: ClassVar[tuple[str, ...]] = ("meta.review", "tags")
+    #: new decisions re-run this step and what follows, never the steps before it
+    starts_segment: ClassVar[bool] = True
 
     def __init__(self, params: ReviewApplyParams) -> None:
         super().__init__(params)

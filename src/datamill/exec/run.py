@@ -264,6 +264,7 @@ class Runner:
             self.wd.remove_stale_stages({s.dir.path.name for s in stages})
             outputs, accounting = self._export(stages[-1].dir)
             failed = False
+            self.executor.shutdown()  # the workers end first, so their CPU counts in this run's (summary.json)
             files_info = stages[0].dir.read_stats().get("files", [])
             return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
         finally:

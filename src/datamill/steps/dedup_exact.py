@@ -15,7 +15,7 @@ from pydantic import Field
 
 from datamill.errors import StepError
 from datamill.records import Record
-from datamill.selectors import Selector, field_paths, names, texts_by_name
+from datamill.selectors import Selector, field_paths, names, plain_pair, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
 from datamill.steps.dedup.strings import StringColumn, categories, encode
@@ -117,21 +117,6 @@ def normalize_batch(texts: Sequence[str], how: Normalize) -> list[str]:
     return [p.strip(" ") for p in parts] if how.whitespace else parts
 
 
-def _user_assistant(record: Record) -> tuple[str, str] | None:
-    """(prompt, answer) of a record that is exactly one user turn and one assistant turn with text content."""
-    messages = record.get("messages")
-    if type(messages) is not list or len(messages) != 2 or record.get("chosen") is not None:
-        return None
-    user, assistant = messages
-    if type(user) is not dict or type(assistant) is not dict:
-        return None
-    prompt, answer = user.get("content"), assistant.get("content")
-    if user.get("role") != "user" or assistant.get("role") != "assistant" or type(prompt) is not str \
-            or type(answer) is not str:
-        return None
-    return prompt, answer
-
-
 def check_compared(step: str, on: str | list[str], total: int, compared: int) -> None:
     """A :class:`StepError` when ``on`` names only field paths and they hold no text in any of ``total``
     records: the step would compare nothing and keep everything (``meta.titel``). Parts may legitimately
@@ -203,7 +188,7 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         columns: list[list[str]] = [[] for _ in self._parts]
         plain = self._parts == ["prompt", "answer"]
         for record in records:
-            pair = _user_assistant(record) if plain else None
+            pair = plain_pair(record) if plain else None
             if pair is not None:
                 columns[0].append(pair[0])
                 columns[1].append(pair[1])
@@ -212,17 +197,15 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
                     column.append(text)
         normalized = [normalize_batch(column, how) for column in columns]
         keep = self.params.keep
-        out: list[DedupSignature] = []
-        for i, record in enumerate(records):
-            texts = [column[i] for column in normalized]
-            rid, source = str(record.get("id")), str(record.get("source") or "")
-            prio = 0.0 if keep.policy == "first" else priority(keep, record)
-            if not any(texts):
-                out.append((None, rid, prio, source))
-            else:
-                out.append((xxhash.xxh3_64_intdigest("\x1f".join(texts).encode("utf-8", "surrogatepass")), rid,
-                            prio, source))
-        return out
+        hash64 = xxhash.xxh3_64_intdigest
+        joined = normalized[0] if len(normalized) == 1 else ["\x1f".join(t) for t in zip(*normalized, strict=True)]
+        # a record whose every part normalized to "" is not compared (its joined text is separators only)
+        empty = [not any(t) for t in zip(*normalized, strict=True)] if len(normalized) > 1 else [not t for t in joined]
+        hashes = [None if e else hash64(j.encode("utf-8", "surrogatepass")) for j, e in zip(joined, empty, strict=True)]
+        ids = [str(r.get("id")) for r in records]
+        sources = [str(r.get("source") or "") for r in records]
+        prios = [0.0] * len(records) if keep.policy == "first" else [priority(keep, r) for r in records]
+        return list(zip(hashes, ids, prios, sources, strict=True))
 
     def pack(self, signatures: list[DedupSignature]) -> Any:
         """Columns for the reduce: hashes, validity, priorities, the ids as one UTF-8 blob, source names."""

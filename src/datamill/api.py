@@ -29,7 +29,7 @@ class RunResult:
     """What a run left: its ``summary.json`` content, its work directory and the files its outputs wrote."""
 
     summary: dict[str, Any]
-    workdir: Path
+    workdir: Path | str  # a URL (str) when the work directory is remote
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -51,11 +51,15 @@ def run(
     overrides: Sequence[str] = (),
     fresh: bool = False,
     workers: int | None = None,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> RunResult:
     """Run (or resume) ``recipe`` in ``workdir`` (default ``runs/<recipe name>``) and return the result.
 
     ``overrides`` are ``--set`` expressions (``steps[0].params.seed=1``); ``fresh`` starts over instead of
-    resuming; ``workers`` defaults to the recipe's executor setting, then to the number of CPU cores.
+    resuming; ``workers`` defaults to the recipe's executor setting, then to the number of CPU cores;
+    ``executor`` (``local``/``ray``) and ``address`` (a Ray cluster) override the recipe's ``executor:``.
+    ``workdir`` may be an fsspec URL (``s3://bucket/runs/x``) that every node of a cluster shares.
     """
     from datamill.exec.run import run_recipe
     from datamill.recipe.load import load_recipe, load_recipe_data
@@ -65,6 +69,7 @@ def run(
                                   list(overrides))
     else:
         loaded = load_recipe(recipe, overrides=list(overrides))
-    where = Path(workdir) if workdir is not None else Path("runs") / loaded.recipe.name
-    summary = run_recipe(loaded, where, fresh=fresh, workers=workers)
+    where: Path | str = Path("runs") / loaded.recipe.name if workdir is None else \
+        str(workdir) if "://" in str(workdir) else Path(workdir)
+    summary = run_recipe(loaded, where, fresh=fresh, workers=workers, executor=executor, address=address)
     return RunResult(summary=summary, workdir=where)

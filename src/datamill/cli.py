@@ -124,28 +124,45 @@ class _SinkHandler(logging.Handler):
 @app.command()
 def run(
     recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
-    workdir: Annotated[Path | None, typer.Option("--workdir", "-w", help="Work directory; default runs/<name>.")]
-    = None,
+    workdir: Annotated[str | None, typer.Option(
+        "--workdir", "-w", help="Work directory (a folder, or s3://bucket/prefix shared by a cluster); "
+                                "default runs/<name>.")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a recipe key: steps[0].params.on=answer")]
     = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
     = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="local (a process pool) or ray (a Ray cluster; pip install 'datamill[ray]'); "
+                           "default: the recipe's executor.type.")] = None,
+    address: Annotated[str | None, typer.Option(
+        "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001; default: RAY_ADDRESS, "
+                          "else a Ray instance on this machine.")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML build report "
-                                            "(WORKDIR/report/index.html).")] = False,
+                                            "(WORKDIR/report/index.html) nor collect what only it needs.")] = False,
     tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Add token-length histograms to the report "
                                                   "(tokenizer.json or a Hugging Face tokenizer).")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run a recipe (resumes by default: unchanged finished steps are skipped), then write its build report."""
+    """Run a recipe (resumes by default: unchanged finished steps are skipped), then write its build report.
+    The work directory may be an s3:// (or other fsspec) URL that every node of a cluster shares."""
     _STATE["debug"] = debug
     from datamill.recipe.load import load_recipe
 
-    summary = _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), workdir, fresh=fresh, workers=workers,
-                          quiet=quiet)
+    if executor not in (None, "local", "ray"):
+        from datamill.errors import RecipeError
+
+        raise _fail(RecipeError(f"--executor must be local or ray, not {executor!r}"))
+    where = workdir if workdir is None or "://" in workdir else Path(workdir)
+    summary = _run_loaded(lambda: load_recipe(recipe, overrides=set_ or []), where, fresh=fresh, workers=workers,
+                          quiet=quiet, executor=executor, address=address, report=not no_report)
     if not no_report:
-        _write_report(Path(summary["workdir"]), tokenizer, quiet)
+        if "://" in str(summary["workdir"]):
+            if not quiet:
+                _err("report: not written for a remote work directory (run datamill report on a local copy)")
+        else:
+            _write_report(Path(summary["workdir"]), tokenizer, quiet)
 
 
 def _write_report(workdir: Path, tokenizer: str | None, quiet: bool) -> None:
@@ -172,8 +189,9 @@ def run_generated_recipe(recipe: dict[str, Any], workdir: Path, *, fresh: bool, 
                        quiet=quiet, summary_to=summary_to)
 
 
-def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | None, *, fresh: bool, workers: int | None,
-                quiet: bool, summary_to: Path | None = None) -> dict[str, Any]:
+def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | str | None, *, fresh: bool, workers: int | None,
+                quiet: bool, summary_to: Path | None = None, executor: str | None = None,
+                address: str | None = None, report: bool = True) -> dict[str, Any]:
     """Load (errors in the recipe count as run errors), run with progress bars, print the totals.
     ``workdir`` defaults to ``runs/<recipe name>``."""
     from datamill.exec.run import run_recipe
@@ -183,7 +201,7 @@ def _run_loaded(load: Callable[[], LoadedRecipe], workdir: Path | None, *, fresh
         loaded = load()
         sink = _sink(quiet)
         summary = run_recipe(loaded, workdir or Path("runs") / loaded.recipe.name, fresh=fresh, workers=workers,
-                             sink=sink)
+                             sink=sink, executor=executor, address=address, report=report)
         if summary_to is not None:
             summary_to.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except (Exception, KeyboardInterrupt) as exc:

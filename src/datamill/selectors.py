@@ -345,8 +345,33 @@ def slots(record: Mapping[str, Any], on: On) -> list[Slot]:
     return out
 
 
+def plain_pair(record: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(prompt, answer) of the commonest record: exactly one user turn then one assistant turn, both with text
+    content, no preference pair. The same texts the general path gives, read directly (a hot path: filters
+    and dedup read these for every record)."""
+    messages = record.get("messages")
+    if type(messages) is not list or len(messages) != 2 or record.get("chosen") is not None \
+            or record.get("rejected") is not None:
+        return None
+    user, assistant = messages
+    if type(user) is not dict or type(assistant) is not dict:
+        return None
+    prompt, answer = user.get("content"), assistant.get("content")
+    if user.get("role") != "user" or assistant.get("role") != "assistant" or type(prompt) is not str \
+            or type(answer) is not str:
+        return None
+    return prompt, answer
+
+
+_PAIR_PARTS = {"prompt": 0, "answer": 1}
+
+
 def texts(record: Mapping[str, Any], on: On) -> list[str]:
     """The selected texts, in order (empty strings included: an empty answer is still an answer)."""
+    if isinstance(on, str) and on in _PAIR_PARTS:
+        pair = plain_pair(record)
+        if pair is not None:
+            return [pair[_PAIR_PARTS[on]]]
     return [container[key] for container, key in slots(record, on)]
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from datamill.errors import DataLossError, InputError, ReconcileError
-from datamill.exec import run as run_module
+from datamill.exec import driver as run_module
 from datamill.exec.guard import check_loss, check_reconciles, lost_too_much
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe
@@ -109,14 +109,14 @@ def test_an_empty_input_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 def test_stats_that_do_not_reconcile_stop_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recipe = write(tmp_path, ROWS, [{"filter": {"expr": "True"}}])
-    real = run_module._sum_shard_stats
+    real = run_module.sum_shard_stats
 
     def broken(stage: Any, shards: list[str]) -> StageStats:
         stats = real(stage, shards)
         stats.records_out -= 1  # a record vanished without a reason
         return stats
 
-    monkeypatch.setattr(run_module, "_sum_shard_stats", broken)
+    monkeypatch.setattr(run_module, "sum_shard_stats", broken)
     with pytest.raises(ReconcileError, match="01-filter: counts do not reconcile: in 20"):
         run_recipe(load_recipe(recipe), tmp_path / "run", workers=1)
 

@@ -61,7 +61,9 @@ def test_a_quote_that_does_not_occur_is_reasked_then_discarded() -> None:
     assert [i["span"] for i in result["issues"]] == ["  paris, of course "]
     assert [i["span"] for i in result["discarded"]] == [PLACEHOLDER]
     assert out["scores"]["judge"] == 99.0  # the minor issue only; the discarded major costs nothing
-    assert step.take_notes() == {"judge_issues_discarded": 1}
+    notes = step.take_notes()
+    assert notes["judge_issues_discarded"] == 1
+    assert notes["llm_paid"] == 3  # the first answer and its two re-asks (the report counts calls too)
 
 
 def test_the_reask_names_the_bad_quote_and_a_fixed_answer_is_used() -> None:

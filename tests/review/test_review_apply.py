@@ -104,7 +104,7 @@ def test_new_decisions_rerun_only_the_stages_after_the_review_step(tmp_path: Pat
     assert sorted(WorkDir(run).finished_stages(recipe)) == [0, 1]
     summary = run_recipe(recipe, run, workers=1)
     log = "\n".join(summary["log"])
-    assert "read: unchanged inputs" in log and "01-filter: unchanged, skipped" in log
+    assert "00-read: unchanged, skipped" in log and "01-filter: unchanged, skipped" in log
     assert "02-review_apply: unchanged" not in log and "03-split: unchanged" not in log
     assert {p.name: p.stat().st_mtime_ns for p in (run / "steps" / "01-filter").glob("*.jsonl.zst")} == stage_files
     assert summary["totals"]["dropped"]["human_rejected"] == 1 and summary["reconciled"]

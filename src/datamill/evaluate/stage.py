@@ -82,13 +82,12 @@ def plan(spec: RecipeEval, root: Path, train: TrainSpec | None, log: Callable[[s
     return runs
 
 
-def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint: str, *,
-                   recipe_llm: dict[str, Any] | None = None, train: TrainSpec | None = None,
-                   log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Evaluate the records of ``stage`` (the run's last stage) into ``root/eval``; returns what
+def run_eval_stage(spec: RecipeEval, root: Path, *, recipe_llm: dict[str, Any] | None = None,
+                   train: TrainSpec | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Evaluate the run's final records (its last finished stage) into ``root/eval``; returns what
     ``summary.json`` records: each evaluation's metrics and the comparison's deltas."""
     from datamill.evaluate.compare import compare
-    from datamill.evaluate.data import load_stage
+    from datamill.evaluate.data import final_stage, load_stage
     from datamill.evaluate.local import model_identity
     from datamill.evaluate.run import run_eval
     from datamill.exec.workdir import fingerprint, write_text_atomic
@@ -98,6 +97,8 @@ def run_eval_stage(spec: RecipeEval, root: Path, stage: Path, stage_fingerprint:
     runs = plan(spec, root, train, log)
     if spec.dry_run:
         return dry_run(spec, root, dict(runs), log)
+    stage = final_stage(root)
+    stage_fingerprint = (stage / "_SUCCESS").read_text(encoding="utf-8").strip()
     identities = [r.endpoint.model if r.endpoint is not None else model_identity(r.model or "", r.adapter)
                   for _, r in runs]
     fp = fingerprint("eval", "1", spec.model_dump(mode="json"), stage_fingerprint, identities)

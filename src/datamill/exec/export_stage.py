@@ -12,6 +12,7 @@ import os
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
@@ -24,6 +25,7 @@ from datamill.exec.shards import JsonlSink, read_shard
 from datamill.export.base import ExportedFile, Exporter, RowWriter
 from datamill.recipe.model import OutputSpec
 from datamill.records import Record, get_field
+from datamill.report.profile import Profile
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop
 
@@ -38,10 +40,14 @@ def is_url(path: str) -> bool:
     return "://" in path
 
 
-def resolve_output_path(path: str, workdir: Path) -> str:
+def resolve_output_path(path: str, workdir: Path | str) -> str:
+    """An output path as written: a URL or absolute path as is, else inside the work directory (a folder,
+    or a URL when the work directory is remote)."""
     if is_url(path) or os.path.isabs(path):
         return path
-    return str(workdir / path)
+    if is_url(str(workdir)):
+        return f"{str(workdir).rstrip('/')}/{path}"
+    return str(Path(workdir) / path)
 
 
 class _HashingFile:
@@ -85,11 +91,13 @@ class _OpenFile:
 class ExportRun:
     """Writes one output: groups rows by ``split_by``, shards by ``shard_size``, single file if asked."""
 
-    def __init__(self, spec: OutputSpec, exporter: Exporter, target: str) -> None:
+    def __init__(self, spec: OutputSpec, exporter: Exporter, target: str,
+                 make_writer: Callable[[IO[bytes]], Any] | None = None) -> None:
         self.spec = spec
         self.exporter = exporter
         self.target = target.rstrip("/")
         self.single_file = PurePosixPath(self.target).suffix == exporter.extension
+        self.make_writer = make_writer or exporter.writer
         self.fs, self.root = fsspec.core.url_to_fs(self.target)
         self._open: dict[str | None, _OpenFile] = {}
         self._remove_stray_tmp()
@@ -132,7 +140,7 @@ class ExportRun:
         else:
             raw = self.fs.open(path, "wb")
         hashing = _HashingFile(raw)
-        of = _OpenFile(path, tmp, raw, hashing, self.exporter.writer(hashing), split)  # type: ignore[arg-type]
+        of = _OpenFile(path, tmp, raw, hashing, self.make_writer(hashing), split)  # type: ignore[arg-type]
         self._open[split] = of
         return of
 
@@ -160,11 +168,17 @@ class ExportRun:
     def _public(self, path: str) -> str:
         return path if self._is_local() else self.fs.unstrip_protocol(path)
 
-    def write(self, row: Any, split: str | None) -> None:
+    @staticmethod
+    def is_single_file(spec: OutputSpec, exporter: Exporter) -> bool:
+        """The output is one file (its path ends with the format's extension), whatever ``split_by`` says."""
+        return PurePosixPath(spec.path.rstrip("/")).suffix == exporter.extension
+
+    def write(self, row: Any, split: str | None, records: int = 1) -> None:
+        """Write ``row`` (a part of ``records`` records when joining parts) to the file of ``split``."""
         key = None if self.single_file else split
         of = self._open.get(key) or self._open_file(key)
         of.writer.write(row)
-        of.count += 1
+        of.count += records
         if self.spec.shard_size and of.count >= self.spec.shard_size:
             self._close(of)
             self._shard_no[key] += 1
@@ -208,6 +222,88 @@ def file_key(record: dict[str, Any], split_by: str | None) -> str | None:
 NOT_SELECTED, WRITTEN, REFUSED = 0, 1, 2
 
 
+class Router:
+    """What happens to each final record in one output: not selected by ``where``, refused by the exporter
+    (kept in the dropped file with its reason), or a row to write; with the output's stats, the status of
+    every record in order and the refusal reasons by position."""
+
+    def __init__(self, spec: OutputSpec, exporter: Exporter, dropped: JsonlSink) -> None:
+        from datamill.expr import compile_expr
+
+        self.exporter = exporter
+        self.where = compile_expr(spec.where) if spec.where else None
+        self.guard: Any = None
+        if spec.check is not None:
+            from datamill.handoff.guard import OverlengthGuard
+
+            self.guard = OverlengthGuard(spec.check)
+        self.dropped = dropped
+        self.stats = StageStats()
+        self.status = bytearray()
+        self.reasons: dict[int, str] = {}
+        #: the first record ``where`` saw (names the fields records have when a field in it is missing)
+        self.first: Record | None = None
+        #: samples of the rows written per file and of the refused records, for the build report
+        self.profile = Profile()
+
+    def row(self, record: Record) -> Any | None:
+        """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
+        from datamill.expr import MISSING_NOTE, ExprEvalError
+
+        if self.where is not None:
+            self.first = self.first or record
+            for name in self.where.missing(record):
+                self.stats.notes[f"{MISSING_NOTE}{name}"] += 1
+            try:
+                selected = bool(self.where(record))
+            except ExprEvalError:
+                selected = False
+                self.stats.notes["where_error"] += 1
+            if self.where.take_coerced():
+                self.stats.notes["coerced_numeric"] += 1
+            if not selected:
+                self.status.append(NOT_SELECTED)
+                self.stats.notes["not selected by 'where'"] += 1
+                return None
+        self.stats.records_in += 1
+        checked: Record | Drop = record
+        if self.guard is not None:  # on_overlength: the trainer's token limit, before the exporter's rules
+            checked, note = self.guard.apply(record)
+            if note:
+                self.stats.notes[note] += 1
+        row = checked if isinstance(checked, Drop) else self.exporter.convert(checked)
+        if isinstance(row, Drop):
+            self.stats.dropped[row.reason] += 1
+            self.reasons[len(self.status)] = row.reason
+            self.status.append(REFUSED)
+            self.dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
+            self.profile.dropped(record, row)
+            return None
+        return row
+
+    @staticmethod
+    def check_where(spec: OutputSpec, total: int, notes: Counter[str], first: Record | None) -> None:
+        """A field of ``where`` that no record has is an error (a typo selects nothing, or keeps selecting on
+        the other clauses), listing the fields records have."""
+        if spec.where:
+            from datamill.expr import check_fields_seen, compile_expr
+
+            check_fields_seen(f"output where '{spec.where}'", compile_expr(spec.where).fields, total, notes, first)
+
+    def written(self, record: Record, key: str | None, row: Any) -> None:
+        """``row``, converted from ``record`` by :meth:`row`, was written to the file of ``key``."""
+        self.stats.records_out += 1
+        self.status.append(WRITTEN)
+        self.profile.written(record, key, row)
+
+    def copied(self, line: bytes, key: str | None) -> None:
+        """A record was written as stored (``Exporter.passthrough``), without :meth:`row`."""
+        self.stats.records_in += 1
+        self.stats.records_out += 1
+        self.status.append(WRITTEN)
+        self.profile.written_raw(line, key)
+
+
 def export_output(
     spec: OutputSpec,
     exporter: Exporter,
@@ -217,7 +313,7 @@ def export_output(
     progress_key: str,
     profile_to: Path | None = None,
 ) -> tuple[StageStats, list[ExportedFile], bytearray, dict[int, str]]:
-    """Write one output from the final shards.
+    """Write one output from the final shards, in one process.
 
     Returns its stats (``in`` counts the records this output selected; ``notes`` says how many it did
     not), the files written, the status of every final record (:data:`WRITTEN`, :data:`REFUSED` or
@@ -225,70 +321,27 @@ def export_output(
     once across several outputs. ``profile_to`` gets a sample of the rows written per file and examples of
     the refused records, for the build report.
     """
-    from datamill.expr import MISSING_NOTE, ExprEvalError, check_fields_seen, compile_expr
-    from datamill.report.profile import Profile
-
-    started = time.perf_counter()
-    stats = StageStats()
-    where = compile_expr(spec.where) if spec.where else None
+    started = time.process_time()
     run = ExportRun(spec, exporter, target)
-    guard = None
-    if spec.check is not None:
-        from datamill.handoff.guard import OverlengthGuard
-
-        guard = OverlengthGuard(spec.check)
     dropped = JsonlSink(dropped_dir / f"{exporter.name}.jsonl")
-    status = bytearray()
-    reasons: dict[int, str] = {}
-    profile = Profile()
-    first: dict[str, Any] | None = None
+    router = Router(spec, exporter, dropped)
     try:
         for shard in shards:
             for record in read_shard(shard):
                 progress.tick(progress_key)
-                if where is not None:
-                    first = first or record
-                    for name in where.missing(record):
-                        stats.notes[f"{MISSING_NOTE}{name}"] += 1
-                    try:
-                        selected = bool(where(record))
-                    except ExprEvalError:
-                        selected = False
-                        stats.notes["where_error"] += 1
-                    if where.take_coerced():
-                        stats.notes["coerced_numeric"] += 1
-                    if not selected:
-                        status.append(NOT_SELECTED)
-                        stats.notes["not selected by 'where'"] += 1
-                        continue
-                stats.records_in += 1
-                checked: Record | Drop = record
-                if guard is not None:
-                    checked, note = guard.apply(record)
-                    if note:
-                        stats.notes[note] += 1
-                row = checked if isinstance(checked, Drop) else exporter.convert(checked)
-                if isinstance(row, Drop):
-                    stats.dropped[row.reason] += 1
-                    reasons[len(status)] = row.reason
-                    status.append(REFUSED)
-                    dropped.write({"reason": row.reason, "detail": row.detail, "record": record})
-                    profile.dropped(record, row)
-                else:
+                row = router.row(record)
+                if row is not None:
                     key = file_key(record, spec.split_by)
                     run.write(row, key)
-                    profile.written(record, key, row)
-                    stats.records_out += 1
-                    status.append(WRITTEN)
-        if where is not None:  # a typo in where: selects nothing, or keeps selecting on the other clauses
-            check_fields_seen(f"output where '{spec.where}'", where.fields, len(status), stats.notes, first)
+                    router.written(record, key, row)
+        Router.check_where(spec, len(router.status), router.stats.notes, router.first)
         files = run.finish()
         dropped.close()
         if profile_to is not None:
-            profile.write(profile_to)
+            router.profile.write(profile_to)
     except BaseException:
         dropped.abort()
         raise
     progress.flush()
-    stats.seconds = time.perf_counter() - started
-    return stats, files, status, reasons
+    router.stats.seconds = time.process_time() - started
+    return router.stats, files, router.status, router.reasons

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from datamill.errors import DataLossError, ReconcileError
+from datamill.exec import store
 from datamill.report.stats import StageStats
 
 #: what to check, by drop reason (prefix match); the generic advice follows
@@ -78,8 +79,9 @@ def check_loss(label: str, stats: StageStats, max_loss: float | None, *, dropped
         advice: str | None = (READ_HINT if mapped else PARSE_HINT) if reading else STEP_HINT
     else:
         advice = next((text for prefix, text in HINTS if top.removeprefix("export:").startswith(prefix)), None)
-    where = [str(p) for p in ([dropped_dir] if dropped_dir is not None and dropped_dir.exists() else [])]
-    where += [str(p) for p in (quarantine or []) if p.exists()][:1]
+    dropped_files = store.glob(dropped_dir, "*.jsonl") if dropped_dir is not None else []
+    where = [str(dropped_dir)] if dropped_files else []
+    where += [str(p) for p in (quarantine or []) if store.exists(p)][:1]
     hint = "; ".join(filter(None, [
         advice,
         f"the records and their reasons are in {', '.join(where)}" if where else None,
@@ -100,7 +102,7 @@ def _adapter_error(example: str) -> bool:
 def _first_line(paths: list[Path], reason: str | None = None) -> dict[str, Any] | None:
     for path in sorted(paths):
         try:
-            with open(path, encoding="utf-8") as fh:
+            with store.open_read(path) as fh:
                 for line in fh:
                     entry = json.loads(line)
                     if reason is None or entry.get("reason") == reason:
@@ -117,9 +119,9 @@ def _example(dropped_dir: Path | None, quarantine: list[Path], top_reason: str) 
         if entry is None:
             return None
         return f"{entry.get('location')}: {entry.get('error')}"
-    if dropped_dir is None or not dropped_dir.is_dir():
+    if dropped_dir is None:
         return None
-    entry = _first_line(list(dropped_dir.glob("*.jsonl")), top_reason)
+    entry = _first_line(store.glob(dropped_dir, "*.jsonl"), top_reason)
     if entry is None:
         return None
     found = entry.get("record")

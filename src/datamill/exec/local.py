@@ -1,9 +1,5 @@
-"""The local executor: a process pool over shards, progress forwarded from the workers.
-
-The executor only maps picklable tasks to top-level functions; what a stage means (read, row step,
-global step phases, export) lives in :mod:`datamill.exec.run`, so another executor (Ray) can run the
-same stages by implementing :meth:`map`.
-"""
+"""The local executor: a process pool over tasks, progress forwarded from the workers (see
+:mod:`datamill.exec.executor` for the protocol it implements)."""
 
 from __future__ import annotations
 
@@ -15,29 +11,33 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from typing import Any, TypeVar
 
 from datamill.exec import progress
-from datamill.exec.progress import ProgressSink
+from datamill.exec.progress import ProgressSink, SinkChannel
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _InlineQueue:
-    """Progress queue for in-process execution: forwards straight to the sink."""
+class _QueueChannel:
+    """A pool worker's progress channel: the pool's queue to the run's process. A worker whose run died
+    (killed with SIGKILL) exits at its next message instead of finishing work nobody will collect."""
 
-    def __init__(self, sink: ProgressSink) -> None:
-        self.sink = sink
+    def __init__(self, queue: Any, parent: int) -> None:
+        self.queue = queue
+        self.parent = parent
 
     def put(self, item: tuple[str, Any]) -> None:
-        deliver(self.sink, item)
+        if os.getppid() != self.parent:
+            os._exit(3)
+        self.queue.put(item)
 
 
-def deliver(sink: ProgressSink, item: tuple[str, Any]) -> None:
-    """Apply one progress message: ``(key, n)`` advances a bar; ``(TOTAL, (key, total))`` sets its total."""
-    key, value = item
-    if key == progress.TOTAL:
-        sink.set_total(*value)
-    else:
-        sink.advance(key, value)
+def _init_worker(queue: Any, parent: int) -> None:
+    """Pool initializer: progress goes to the parent through ``queue``. A pool worker ignores Ctrl-C: the
+    terminal sends it to the whole process group, and stopping the pool is the parent's job (an idle worker
+    would otherwise die printing a KeyboardInterrupt traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    progress.install(_QueueChannel(queue, parent))
 
 
 def default_workers() -> int:
@@ -48,20 +48,23 @@ def default_workers() -> int:
 
 
 class LocalExecutor:
-    """Runs tasks in ``workers`` processes (in this process when ``workers == 1``)."""
+    """Runs tasks in ``workers`` forked processes (in this process when ``workers == 1``)."""
+
+    shares_services = False  # LLM steps run in one process here: its limiter and cache see every call
 
     def __init__(self, workers: int | None, sink: ProgressSink) -> None:
         self.workers = workers or default_workers()
         self.sink = sink
         self._pool: ProcessPoolExecutor | None = None
         self._queue: Any = None
+        self._limited: dict[int, LocalExecutor] = {}
 
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context("fork")
             self._queue = ctx.Queue()
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=ctx, initializer=progress.init_worker,
+                max_workers=self.workers, mp_context=ctx, initializer=_init_worker,
                 initargs=(self._queue, os.getpid()),
             )
         return self._pool
@@ -74,28 +77,34 @@ class LocalExecutor:
                 item = self._queue.get_nowait()
             except queue_mod.Empty:
                 return
-            deliver(self.sink, item)
+            progress.deliver(self.sink, item)
+
+    def shared_services(self) -> None:
+        return None
+
+    def limited(self, cap: int) -> LocalExecutor:
+        """A pool of ``cap`` processes (this process when 1), kept until :meth:`shutdown`."""
+        if cap >= self.workers:
+            return self
+        if cap not in self._limited:
+            self._limited[cap] = LocalExecutor(cap, self.sink)
+        return self._limited[cap]
 
     def call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn`` in this process, forwarding its progress ticks to the sink."""
-        progress.init_worker(_InlineQueue(self.sink))
+        progress.install(SinkChannel(self.sink))
         try:
             return fn(*args)
         finally:
             progress.flush()
-            progress.init_worker(None)
+            progress.install(None)
 
     def map(self, fn: Callable[..., R], tasks: Sequence[tuple[Any, ...]]) -> list[R]:
         """Call ``fn(*args)`` for every args tuple; results in task order. The first error is raised."""
         if not tasks:
             return []
         if self.workers == 1:
-            progress.init_worker(_InlineQueue(self.sink))
-            try:
-                return [fn(*args) for args in tasks]
-            finally:
-                progress.flush()
-                progress.init_worker(None)
+            return [self.call(fn, *args) for args in tasks]
         pool = self._ensure_pool()
         futures: list[Future[R]] = [pool.submit(fn, *args) for args in tasks]
         pending: set[Future[R]] = set(futures)
@@ -116,6 +125,9 @@ class LocalExecutor:
         return [f.result() for f in futures]
 
     def shutdown(self, kill: bool = False) -> None:
+        for sub in self._limited.values():
+            sub.shutdown(kill)
+        self._limited.clear()
         if self._pool is not None:
             if kill:
                 for proc in list(getattr(self._pool, "_processes", {}).values()):

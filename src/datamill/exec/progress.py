@@ -1,39 +1,42 @@
-"""Progress reporting: workers send counts through a queue, the parent draws bars with rate and ETA."""
+"""Progress reporting: task code counts with :func:`tick`; the executor carries the counts to the driver's bars.
+
+Task functions run in worker processes (a local pool, Ray workers) and report through the one *channel*
+the executor installed in that process (:func:`install`): a queue to the parent for the local pool, an
+actor for Ray, the sink itself for work done in the driver. Counts are batched and sent at most every
+0.2 s. This is the only per-process state of the engine; threading a reporter through every task
+function would change every signature and nothing else (see docs/decisions.md).
+"""
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Protocol
 
-_QUEUE: Any = None  # set in worker processes by the pool initializer
-_PARENT: int | None = None
+
+class Channel(Protocol):
+    """Where a process's progress messages go: ``(key, n)`` advances a bar, ``(TOTAL, (key, total))`` sets
+    its total. ``put`` may also end a worker whose run is gone (the local pool's orphans)."""
+
+    def put(self, item: tuple[str, Any]) -> None: ...
+
+
+_CHANNEL: Channel | None = None
 _PENDING: dict[str, int] = {}
 _LAST_SENT = 0.0
 
 
-def init_worker(queue: Any, parent: int | None = None) -> None:
-    """Pool initializer. ``parent`` is the run's pid: a worker whose parent died (killed run) exits
-    at its next progress tick instead of finishing work nobody will collect. A pool worker ignores
-    Ctrl-C: the terminal sends it to the whole process group, and stopping the pool is the parent's job
-    (an idle worker would otherwise die printing a KeyboardInterrupt traceback)."""
-    global _QUEUE, _PARENT
-    _QUEUE = queue
-    _PARENT = parent
-    if parent is not None:
-        import signal
-
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+def install(channel: Channel | None) -> None:
+    """Send this process's progress to ``channel`` (None: drop it). Called by the executor."""
+    global _CHANNEL
+    _CHANNEL = channel
 
 
 def tick(key: str, n: int = 1) -> None:
-    """Record ``n`` units of progress for ``key``; sent to the parent at most every 0.2 s."""
+    """Record ``n`` units of progress for ``key``; sent to the driver at most every 0.2 s."""
     global _LAST_SENT
     _PENDING[key] = _PENDING.get(key, 0) + n
     now = time.monotonic()
     if now - _LAST_SENT >= 0.2:
-        if _PARENT is not None and os.getppid() != _PARENT:
-            os._exit(3)
         flush()
         _LAST_SENT = now
 
@@ -44,8 +47,8 @@ TOTAL = "\x00total"
 def set_total(key: str, total: int) -> None:
     """Set (or change) the total of ``key``'s bar, e.g. once a step knows how much work it has."""
     flush()
-    if _QUEUE is not None:
-        _QUEUE.put((TOTAL, (key, total)))
+    if _CHANNEL is not None:
+        _CHANNEL.put((TOTAL, (key, total)))
 
 
 def report(key: str, done: int, total: int | None) -> None:
@@ -57,13 +60,32 @@ def report(key: str, done: int, total: int | None) -> None:
 
 
 def flush() -> None:
-    if _QUEUE is None:
+    if _CHANNEL is None:
         _PENDING.clear()
         return
     for key, n in _PENDING.items():
         if n:
-            _QUEUE.put((key, n))
+            _CHANNEL.put((key, n))
     _PENDING.clear()
+
+
+def deliver(sink: ProgressSink, item: tuple[str, Any]) -> None:
+    """Apply one progress message to the driver's sink."""
+    key, value = item
+    if key == TOTAL:
+        sink.set_total(*value)
+    else:
+        sink.advance(key, value)
+
+
+class SinkChannel:
+    """The channel of work done in the driver's own process: straight to the sink."""
+
+    def __init__(self, sink: ProgressSink) -> None:
+        self.sink = sink
+
+    def put(self, item: tuple[str, Any]) -> None:
+        deliver(self.sink, item)
 
 
 class ProgressSink(Protocol):

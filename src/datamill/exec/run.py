@@ -1,56 +1,64 @@
 """Run a recipe: read -> steps -> outputs, stage by stage, resumable, with reconciled counts.
 
 This module decides *what* runs (stages, fingerprints, the reduce of global steps, the summary);
-the executor decides *where* (``LocalExecutor.map``). Steps never see either.
+the executor decides *where* (:mod:`datamill.exec.executor`: a local process pool or Ray). Steps never
+see either. The work directory is a local folder or an fsspec URL shared by several nodes
+(:mod:`datamill.exec.store`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import pickle
+import itertools
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from datamill import __version__
-from datamill.errors import DataLossError, DatamillError, InputError, ReconcileError
-from datamill.exec import progress
+from datamill.errors import DataLossError, InputError, ReconcileError
+from datamill.exec import store
+from datamill.exec.driver import SegmentDriver, StagePlan, stored_shards
+from datamill.exec.executor import Executor, build_executor
+from datamill.exec.export_parts import export_part, join_parts, joinable, part_tasks
 from datamill.exec.export_stage import export_output, resolve_output_path
 from datamill.exec.guard import check_loss, check_reconciles
-from datamill.exec.ingest import IngestTask, ingest_file
-from datamill.exec.local import LocalExecutor
+from datamill.exec.ingest import IngestTask
+from datamill.exec.plan import build_segments
 from datamill.exec.progress import ProgressSink, QuietProgress
-from datamill.exec.shards import SHARD_SUFFIX, read_shard, tmp_path
-from datamill.exec.step_tasks import (
-    ShardTask,
-    StepRef,
-    close_steps,
-    load_pickle,
-    run_apply_shard,
-    run_row_shard,
-    run_signature_shard,
+from datamill.exec.ranges import (
+    MIN_RANGE_BYTES,
+    count_range,
+    local_path,
+    numbered,
+    plan_ranges,
+    splittable,
+    target_bytes,
 )
+from datamill.exec.segment import Chain
+from datamill.exec.shards import SHARD_SUFFIX
+from datamill.exec.step_tasks import close_steps
 from datamill.exec.workdir import (
     StageDir,
     WorkDir,
     fingerprint,
     step_fingerprint,
     step_label,
+    write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
 )
 from datamill.export.registry import build_exporter
-from datamill.formats.input_records import file_labels
+from datamill.formats.base import AdapterConfig
+from datamill.formats.input_records import DETECT_SAMPLE, file_labels
+from datamill.formats.registry import detect_format
+from datamill.io.read import read_rows
 from datamill.io.sources import SourceFile, expand_input, input_fingerprint
 from datamill.recipe.load import LoadedRecipe, dump_resolved
 from datamill.recipe.model import InputSpec
-from datamill.report.profile import ProfileSpec
-from datamill.report.stats import StageStats
-from datamill.steps.base import Artifacts, GlobalStep, RowStep, ShardSignatures, Step, StepContext
 
 READ_VERSION = "1"
 EXPORT_VERSION = "1"
@@ -77,53 +85,37 @@ def input_name(spec: InputSpec, index: int) -> str:
     return name if name.strip("_.") else f"input{index}"
 
 
-def _mapping_note(detection: dict[str, Any]) -> str:
-    """``; mapping: prompt=ask, answer=answer`` for a detection that guessed its columns."""
-    mapping = detection.get("mapping") or {}
-    return "; mapping: " + ", ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else ""
-
-
-def _shards(stage: StageDir) -> list[str]:
-    return sorted(p.name[: -len(SHARD_SUFFIX)] for p in stage.path.glob(f"*{SHARD_SUFFIX}"))
-
-
-def _first_record(stage: StageDir, shards: list[str]) -> dict[str, Any] | None:
-    """The first record of a stage's shards (for messages that name the fields records have)."""
-    for shard in shards:
-        for record in read_shard(stage.path / f"{shard}{SHARD_SUFFIX}"):
-            return record
-    return None
-
-
-def _sum_shard_stats(stage: StageDir, shards: list[str]) -> StageStats:
-    total = StageStats()
-    for shard in shards:
-        total.add(StageStats.from_json(json.loads((stage.path / f"{shard}.stats.json").read_text())))
-    return total
-
-
 class Runner:
     """One run of one recipe in one work directory."""
 
-    def __init__(self, loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False,
-                 workers: int | None = None, sink: ProgressSink | None = None) -> None:
+    def __init__(self, loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False,
+                 workers: int | None = None, sink: ProgressSink | None = None, executor: str | None = None,
+                 address: str | None = None, report: bool = True) -> None:
         self.loaded = loaded
+        #: collect what the build report needs beyond counts (composition, lengths, samples of the final data)
+        self.report = report
         self.recipe = loaded.recipe
-        self.wd = WorkDir(workdir)
+        self.mount: store.Mount | None = None
+        if store.is_remote(workdir):
+            url = str(workdir).rstrip("/")
+            self.mount = store.Mount(store.scratch_for(url), url)
+            self.wd = WorkDir(self.mount.local, url)
+        else:
+            self.wd = WorkDir(Path(workdir))
         self.fresh = fresh
         self.sink: ProgressSink = sink or QuietProgress()
-        self.executor = LocalExecutor(workers or self.recipe.executor.workers, self.sink)
-        self.stage_reports: list[dict[str, Any]] = []
+        self.executor_kind = executor
+        self.address = address
+        self.workers = workers
         self.messages: list[str] = []
-        #: the stages finished so far in this run, in order (their folders hold earlier steps' artifacts)
-        self.finished: list[StageDir] = []
+        self.cpu_started = 0.0
 
     def log(self, message: str) -> None:
         self.messages.append(message)
         self.sink.log(message)
 
-    # -- read ---------------------------------------------------------------------------------
-    def _read(self) -> tuple[StageDir, list[dict[str, Any]]]:
+    # -- stages -------------------------------------------------------------------------------
+    def _inputs(self) -> list[tuple[int, InputSpec, str, list[SourceFile]]]:
         names: list[str] = []
         plans: list[tuple[int, InputSpec, str, list[SourceFile]]] = []
         for i, spec in enumerate(self.recipe.inputs):
@@ -133,223 +125,102 @@ class Runner:
             while name in names:
                 name = f"{name}_{i}"
             names.append(name)
-            files = expand_input(spec, self.loaded.base_dir)
-            plans.append((i, spec, name, files))
+            plans.append((i, spec, name, expand_input(spec, self.loaded.base_dir)))
+        return plans
+
+    def _stages(self, inputs: list[tuple[int, InputSpec, str, list[SourceFile]]]) -> list[StagePlan]:
+        """Every stage with its directory and fingerprint (chained: a change re-runs everything after it)."""
         fp = fingerprint(
             "read", READ_VERSION, self.recipe.executor.shard_size,
-            [[spec.model_dump(mode="json"), name, input_fingerprint(files)] for _, spec, name, files in plans],
+            [[spec.model_dump(mode="json"), name, input_fingerprint(files)] for _, spec, name, files in inputs],
         )
-        stage = self.wd.stage(0, "read", fp)
-        if stage.is_done():
-            self.log("read: unchanged inputs, reusing the previous read")
-            return stage, stage.read_stats().get("files", [])
-        if not stage.prepare():
-            self.wd.clear_quarantine("read")
-        tasks: list[IngestTask] = []
-        for i, spec, name, files in plans:
-            for j, (source, label) in enumerate(zip(files, file_labels(files), strict=True)):
-                task = IngestTask(
-                    input_index=i, file_index=j, source_name=name,
-                    file_label=label,
-                    source=source, format=spec.format, fields=dict(spec.fields), options=dict(spec.options),
-                    kind=spec.kind, limit=spec.limit, shard_size=self.recipe.executor.shard_size,
-                    stage_path=stage.path, quarantine_path=self.wd.quarantine, profile=not self.loaded.steps,
-                )
-                tasks.append(task)
-        todo = []
-        for task in tasks:
-            if task.marker.exists():
-                continue
-            for partial in stage.path.glob(f"{task.prefix}-*"):  # an interrupted file starts over
-                partial.unlink()
-            todo.append(task)
-        self.sink.start("read", "read", None, "records")
-        self.executor.map(ingest_file, [(t,) for t in todo])
-        self.sink.finish("read")
-        stats = StageStats()
-        files_info = []
-        for task in tasks:
-            marker = json.loads(task.marker.read_text(encoding="utf-8"))
-            file_stats = StageStats.from_json(marker["stats"])
-            check_reconciles(f"read {marker['file']}", file_stats)
-            check_loss(f"reading {marker['file']}", file_stats, self.recipe.max_loss, what="rows", reading=True,
-                       quarantine=sorted(self.wd.quarantine.glob(f"read-{task.source_name}-{task.prefix}.jsonl")))
-            stats.add(file_stats)
-            info = {k: marker[k] for k in ("file", "format", "detection", "file_detection")}
-            info.update(source=task.source_name, stats=marker["stats"])
-            if marker.get("skipped_members"):
-                info["skipped_members"] = marker["skipped_members"]
-            files_info.append(info)
-            det = marker.get("detection")
-            how = (f"detected {det['format']} (confidence {det['confidence']:.2f}, fields: "
-                   f"{', '.join(det['fields']) or '-'}{_mapping_note(det)})") if det else \
-                f"format {marker['format']}" if marker["format"] else "no readable rows, record format not detected"
-            fd = f"; {marker['file_detection']}" if marker.get("file_detection") else ""
-            notes = "".join(f"; {note}: {n}" for note, n in marker["stats"].get("notes", {}).items())
-            self.log(f"read {marker['file']}: {how}{fd}; {marker['stats']['out']} records, "
-                     f"{marker['stats']['quarantined']} quarantined{notes}")
-        if stats.records_out == 0:
-            empty = [info["file"] for info in files_info if info["stats"]["in"] == 0]
-            raise InputError(
-                "no records were read from the inputs" + (f"; empty: {', '.join(empty)}" if empty else ""),
-                hint="check the input paths and that the files hold data",
-            )
-        for info in files_info:
-            if info["stats"]["in"] == 0:
-                self.log(f"WARNING: {info['file']} is empty (no rows)")
-        stage.mark_done(stats, {"files": files_info})
-        return stage, files_info
+        stages = [StagePlan(0, "00-read", self.wd.stage(0, "read", fp), None, self.recipe.max_loss)]
+        for i, (step, spec) in enumerate(zip(self.loaded.steps, self.recipe.steps, strict=True), start=1):
+            label = step_label(i, step.name, spec.id)
+            fp = step_fingerprint(step, fp, self.wd.step_context(self.wd.steps / label))
+            max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
+            stages.append(StagePlan(i, label, StageDir(self.wd.steps / label, fp), step, max_loss))
+        return stages
 
-    # -- steps --------------------------------------------------------------------------------
-    def _run_step(self, index: int, step: Step, prev: StageDir) -> StageDir:
-        spec = self.recipe.steps[index - 1]
-        label = step_label(index, step.name, spec.id)
-        params = step.params.model_dump(mode="json")
-        context = self._context(self.wd.steps / label)
-        stage = StageDir(self.wd.steps / label, step_fingerprint(step, prev.fingerprint, context))
-        if stage.is_done():
-            self.log(f"{label}: unchanged, skipped (resume)")
-            return stage
-        if not stage.prepare():
-            self.wd.clear_quarantine(label)
-        ref = StepRef(step.name, params)
-        shards = _shards(prev)
-        key = label
-        total = int(prev.read_stats()["out"])
-        profile = ProfileSpec.for_step(step.name, params, final=index == len(self.loaded.steps))
+    def _read_tasks(self, inputs: list[tuple[int, InputSpec, str, list[SourceFile]]], stage: StageDir
+                    ) -> Callable[[Chain], list[IngestTask]]:
+        shard_size = self.recipe.executor.shard_size
 
-        def task(shard: str) -> ShardTask:
-            return ShardTask(ref, stage.path, shard, prev.path / f"{shard}{SHARD_SUFFIX}",
-                             self.wd.quarantine, key, context, profile)
+        def tasks(chain: Chain) -> list[IngestTask]:
+            out = []
+            for i, spec, name, files in inputs:
+                for j, (source, label) in enumerate(zip(files, file_labels(files), strict=True)):
+                    task = IngestTask(
+                        input_index=i, file_index=j, source_name=name, file_label=label, source=source,
+                        format=spec.format, fields=dict(spec.fields), options=dict(spec.options), kind=spec.kind,
+                        limit=spec.limit, shard_size=shard_size, stage_path=stage.path,
+                        quarantine_path=self.wd.quarantine, chain=chain, progress_key=chain.progress_key,
+                        profile=not self.loaded.steps and self.report,
+                    )
+                    out.extend(self._ranges(task))
+            return out
 
-        extra: dict[str, Any] = {"step": step.name, "params": params}
-        if isinstance(step, RowStep):
-            todo = [task(s) for s in shards if not task(s).stats_path.exists()]
-            self.sink.start(key, label, total, "records")
-            self.sink.advance(key, self._done_in(stage, shards))
-            self._executor_for(step).map(run_row_shard, [(t, label) for t in todo])
-            self.sink.finish(key)
-        elif isinstance(step, GlobalStep):
-            extra["report"] = self._run_global(step, stage, shards, task, label, total)
-        else:
-            raise DatamillError(f"step '{step.name}' is neither a RowStep nor a GlobalStep")
-        stats = _sum_shard_stats(stage, shards)
-        check_reconciles(label, stats)
-        step.check_stage(stats.records_in, stats.notes, _first_record(prev, shards))
-        max_loss = spec.max_loss if spec.max_loss is not None else self.recipe.max_loss
-        check_loss(f"step {label}", stats, max_loss, dropped_dir=stage.dropped_dir,
-                   quarantine=sorted(self.wd.quarantine.glob(f"{label}-*.jsonl")))
-        stage.mark_done(stats, extra)
-        return stage
+        return tasks
 
-    def _context(self, stage_path: Path, progress_key: str | None = None) -> StepContext:
-        """What a step of the stage in ``stage_path`` may know about the run: caches, its artifacts folder,
-        parallelism, the review decisions."""
-        return StepContext(
-            cache_dir=self.wd.cache, batch_dir=self.wd.batch,
-            artifacts=Artifacts(stage_path, tuple(s.path for s in self.finished[1:])),
-            workers=self.executor.workers, progress_key=progress_key, reporter=progress.report,
-            review_dir=self.wd.review,
-        )
-
-    def _executor_for(self, step: Step) -> LocalExecutor:
-        """The run's executor, or a smaller one for steps that cap their processes (``max_workers``);
-        with 1 the step runs in this process (LLM steps: one rate limiter for every call)."""
-        cap = step.max_workers
-        if cap is None or cap >= self.executor.workers:
-            return self.executor
-        return LocalExecutor(cap, self.sink)
-
-    @staticmethod
-    def _write_plan(path: Path, plan: Any) -> None:
-        tmp = tmp_path(path)
-        with open(tmp, "wb") as fh:
-            pickle.dump(plan, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-
-    @staticmethod
-    def _done_in(stage: StageDir, shards: list[str]) -> int:
-        """Records already processed by shards finished before an interruption (for the progress bar)."""
-        done = 0
-        for shard in shards:
-            path = stage.path / f"{shard}.stats.json"
-            if path.exists():
-                done += int(json.loads(path.read_text())["in"])
-        return done
-
-    def _run_global(self, step: GlobalStep, stage: StageDir, shards: list[str], task: Any, label: str,
-                    total: int) -> dict[str, Any]:
-        sig_todo = [dataclasses.replace(task(s), progress_key=label + ":sig") for s in shards
-                    if not task(s).signature_path.exists()]
-        self.sink.start(label + ":sig", f"{label} (signatures)", total, "records")
-        self.executor.map(run_signature_shard, [(t,) for t in sig_todo])
-        self.sink.finish(label + ":sig")
-        reduced = stage.path / "plans" / "_REDUCED"
-        report_path = stage.path / "report.json"
-        if not reduced.exists():
-            started = time.perf_counter()
-
-            def signatures() -> Any:
-                for s in shards:
-                    yield ShardSignatures(s, load_pickle(task(s).signature_path))
-
-            key = f"{label}:reduce"
-            step.context = dataclasses.replace(task(shards[0]).context if shards else self._context(stage.path),
-                                               progress_key=key)
-            self.sink.start(key, f"{label} (reduce)", None, "items")
-            plans = self.executor.call(step.reduce, signatures())
-            self.sink.finish(key)
-            (stage.path / "plans").mkdir(exist_ok=True)
-            # a reduce may return its plans as a dict or yield (shard, plan) pairs, so that a big plan
-            # (millions of duplicates) is written shard by shard instead of held whole in memory
-            pending = set(shards)
-            for s, plan in plans.items() if isinstance(plans, dict) else plans:
-                self._write_plan(task(s).plan_path, plan)
-                pending.discard(s)
-            for s in sorted(pending):
-                self._write_plan(task(s).plan_path, None)
-            report = step.report()
-            report["reduce_seconds"] = round(time.perf_counter() - started, 3)
-            write_json_atomic(report_path, report)
-            write_text_atomic(reduced, "ok\n")
-        apply_todo = [task(s) for s in shards if not task(s).stats_path.exists()]
-        self.sink.start(label, label, total, "records")
-        self.sink.advance(label, self._done_in(stage, shards))
-        self.executor.map(run_apply_shard, [(t, label) for t in apply_todo])
-        self.sink.finish(label)
-        data: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
-        return data
+    def _ranges(self, task: IngestTask) -> list[IngestTask]:
+        """A big JSON Lines file as several range tasks (see :mod:`datamill.exec.ranges`), else the task."""
+        size = splittable(task.source, task.limit)
+        path = local_path(task.source)
+        if not size or path is None or size < 2 * max(MIN_RANGE_BYTES, target_bytes(path, task.shard_size)):
+            return [task]
+        ranges = plan_ranges(path, size, target_bytes(path, task.shard_size))
+        if len(ranges) < 2:
+            return [task]
+        detection = None
+        fmt = task.format
+        if fmt == "auto" and not (task.source.hint and not task.fields):  # one detection for every range
+            sample = [r.value for r in itertools.islice(read_rows(task.source), DETECT_SAMPLE)
+                      if r.error is None and isinstance(r.value, dict)]
+            detection = detect_format(sample, AdapterConfig(fields=task.fields, options=task.options,
+                                                            kind=task.kind), source=task.source.display)
+            fmt = detection.format
+        counts = self.executor.map(count_range, [(path, r) for r in ranges])
+        return [dataclasses.replace(task, byte_range=r, format=fmt, detection=detection)
+                for r in numbered(ranges, counts)]
 
     # -- outputs ------------------------------------------------------------------------------
     def _export(self, last: StageDir) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """Write every output; return their stats and how the final records were accounted for."""
         results = []
-        shards = [last.path / f"{s}{SHARD_SUFFIX}" for s in _shards(last)]
+        names = stored_shards(last)
+        root = self.wd.url or str(self.wd.root)
+        shards = [last.path / f"{s}{SHARD_SUFFIX}" for s in names]
         total = int(last.read_stats()["out"])
         statuses: list[bytes] = []
         refusals: list[dict[int, str]] = []
         for i, spec in enumerate(self.recipe.outputs):
             exporter = build_exporter(spec.format, spec.options, f"outputs[{i}]")
-            target = resolve_output_path(spec.path, self.wd.root)
+            target = resolve_output_path(spec.path, root)
             fp = fingerprint("export", EXPORT_VERSION, spec.model_dump(mode="json"), last.fingerprint, target)
             stage = StageDir(self.wd.root / "outputs" / f"{i:02d}-{spec.format}", fp)
             status_file = stage.path / "status.bin"
-            if stage.is_done() and status_file.exists():
+            if stage.is_done() and store.exists(status_file):
                 self.log(f"output {i} ({spec.format}): unchanged, skipped (resume)")
                 data = stage.read_stats()
-                statuses.append(status_file.read_bytes())
+                statuses.append(store.read_bytes(status_file))
                 refusals.append({int(k): v for k, v in data.get("refused", {}).items()})
                 results.append(data)
                 continue
             stage.prepare()
             key = f"export:{i}"
             self.sink.start(key, f"export {spec.format}", total, "records")
-            stats, files, status, reasons = self.executor.call(
-                export_output, spec, exporter, target, shards, stage.dropped_dir, key, stage.path / "profile.json")
+            if joinable(exporter) is not None and not spec.shard_size:  # parts in parallel, then joined
+                parts = stage.path / "parts"
+                self.executor.map(export_part, [(t,) for t in part_tasks(spec, exporter, list(zip(names, shards,
+                                                                                              strict=True)),
+                                                                         parts, key)])
+                stats, files, status, reasons = join_parts(spec, exporter, target, names, parts, stage.dropped_dir)
+                store.rmtree(parts)
+            else:
+                stats, files, status, reasons = self.executor.call(
+                    export_output, spec, exporter, target, shards, stage.dropped_dir, key, stage.path / "profile.json")
             self.sink.finish(key)
-            tmp = tmp_path(status_file)
-            tmp.write_bytes(bytes(status))
-            tmp.replace(status_file)
+            write_bytes_atomic(status_file, bytes(status))
             extra = {"format": spec.format, "path": target, "where": spec.where,
                      "files": [{"path": f.path, "split": f.split, "records": f.records, "sha1": f.sha1}
                                for f in files],
@@ -370,24 +241,40 @@ class Runner:
     # -- whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
+        self.cpu_started = _cpu_seconds()
         started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self.wd.create(self.fresh)
-        write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
+        store.mount(self.mount)
+        if self.mount is not None:
+            store.check_remote(self.mount.remote)
+            store.pull_tree(self.wd.cache)  # a driver on a new machine gets the paid calls back
+        self.executor: Executor = build_executor(
+            self.recipe.executor, workers=self.workers, sink=self.sink, mount=self.mount,
+            kind=self.executor_kind, address=self.address)
+        failed = True
         try:
-            stage, files_info = self._read()
-            self.finished = [stage]
-            for i, step in enumerate(self.loaded.steps, start=1):
-                stage = self._run_step(i, step, stage)
-                self.finished.append(stage)
-            self.wd.remove_stale_stages({s.path.name for s in self.finished})
-            outputs, accounting = self._export(stage)
+            self.wd.create(self.fresh)
+            write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
+            inputs = self._inputs()
+            stages = self._stages(inputs)
+            segments = build_segments(self.loaded.steps, [spec.checkpoint for spec in self.recipe.steps])
+            driver = SegmentDriver(self)
+            read_tasks = self._read_tasks(inputs, stages[0].dir)
+            for seg in segments:
+                driver.run(seg, stages, read_tasks)
+            self.wd.remove_stale_stages({s.dir.path.name for s in stages})
+            outputs, accounting = self._export(stages[-1].dir)
+            failed = False
+            self.executor.shutdown()  # the workers end first, so their CPU counts in this run's (summary.json)
+            files_info = stages[0].dir.read_stats().get("files", [])
+            return self._summary([s.dir for s in stages], files_info, outputs, accounting, started, started_at)
         finally:
-            self.executor.shutdown()
+            self.executor.shutdown(kill=failed)
             close_steps()
             for step in self.loaded.steps:  # the instances that ran a reduce in this process
                 if step.context is not None:
                     step.teardown()
-        return self._summary(self.finished, files_info, outputs, accounting, started, started_at)
+            store.push_tree(self.wd.cache)
+            store.mount(None)
 
     def _summary(self, stages: list[StageDir], files_info: list[dict[str, Any]], outputs: list[dict[str, Any]],
                  accounting: dict[str, Any], started: float, started_at: str) -> dict[str, Any]:
@@ -402,6 +289,10 @@ class Runner:
             dropped.update(data.get("dropped", {}))
             quarantined += int(data.get("quarantined", 0))
             generated += int(data.get("generated", 0))
+        stage_cpu = sum(float(st.get("seconds", 0)) for st in steps)
+        stage_cpu += sum(float((st.get("report") or {}).get(k, 0)) for st in steps
+                         for k in ("signature_seconds", "reduce_seconds"))
+        stage_cpu += sum(float(o.get("seconds", 0)) for o in outputs)
         read = int(steps[0]["in"])
         written = int(accounting["written"])
         dropped.update(accounting["dropped"])
@@ -409,9 +300,12 @@ class Runner:
         summary = {
             "recipe": self.recipe.name,
             "datamill_version": __version__,
-            "workdir": str(self.wd.root),
+            "workdir": self.wd.display,
             "started_at": started_at,
             "seconds": round(time.perf_counter() - started, 3),
+            # CPU seconds of this run (this process and its workers) and the stages' own CPU seconds (work done
+            # by an earlier run that this one resumed counts in the stages, not in this run)
+            "cpu_seconds": {"run": round(_cpu_seconds() - self.cpu_started, 3), "stages": round(stage_cpu, 3)},
             "inputs": files_info,
             "steps": steps,
             "outputs": outputs,
@@ -433,6 +327,16 @@ class Runner:
                 hint=f"see {self.wd.summary_file} for where they went; set max_loss: 1 if this is what you want",
             )
         return summary
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (the workers, once
+    the executor shut down)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, str]]) -> dict[str, Any]:
@@ -462,24 +366,31 @@ def account_outputs(total: int, statuses: list[bytes], refusals: list[dict[int, 
     return {"written": written, "dropped": dict(dropped)}
 
 
-def run_recipe(loaded: LoadedRecipe, workdir: Path, *, fresh: bool = False, workers: int | None = None,
-               sink: ProgressSink | None = None) -> dict[str, Any]:
-    """Run (or resume) ``loaded`` in ``workdir`` and return the summary written to ``summary.json``."""
+def run_recipe(loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False, workers: int | None = None,
+               sink: ProgressSink | None = None, executor: str | None = None,
+               address: str | None = None, report: bool = True) -> dict[str, Any]:
+    """Run (or resume) ``loaded`` in ``workdir`` (a folder, or an fsspec URL such as ``s3://bucket/runs/x``)
+    and return the summary written to ``summary.json``. ``executor`` (``local`` or ``ray``) and ``address``
+    override the recipe's ``executor:`` block; ``report=False`` skips what only the build report needs."""
     if not loaded.recipe.inputs:
         raise InputError("the recipe has no inputs")
-    runner = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink)
-    summary = runner.run()
+    if loaded.recipe.train is not None and store.is_remote(workdir):
+        raise InputError("train: runs on a local work directory; this one is remote",
+                         hint="run the recipe without train:, then datamill train on the exported files")
+    if loaded.recipe.eval is not None and store.is_remote(workdir):
+        raise InputError("eval: runs on a local work directory; this one is remote",
+                         hint="run the recipe without eval:, then datamill eval on the exported test file")
+    summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink, executor=executor,
+                     address=address, report=report).run()
     if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
         from datamill.train.stage import train_stage
 
-        summary["train"] = train_stage(loaded.recipe.train, workdir, (sink or QuietProgress()).log)
-        write_json_atomic(WorkDir(workdir).summary_file, summary)
+        summary["train"] = train_stage(loaded.recipe.train, Path(workdir), (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
     if loaded.recipe.eval is not None:  # after training: the test split, the model alone and trained (resumable)
         from datamill.evaluate.stage import run_eval_stage
 
-        last = runner.finished[-1]
-        summary["eval"] = run_eval_stage(loaded.recipe.eval, workdir, last.path, last.fingerprint,
-                                         recipe_llm=loaded.recipe.llm, train=loaded.recipe.train,
-                                         log=(sink or QuietProgress()).log)
-        write_json_atomic(WorkDir(workdir).summary_file, summary)
+        summary["eval"] = run_eval_stage(loaded.recipe.eval, Path(workdir), recipe_llm=loaded.recipe.llm,
+                                         train=loaded.recipe.train, log=(sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
     return summary

@@ -15,6 +15,7 @@ from typing import IO, Any
 import orjson
 import zstandard
 
+from datamill.exec import store
 from datamill.records import Record
 
 SHARD_SUFFIX = ".jsonl.zst"
@@ -28,13 +29,15 @@ def dumps(record: Any) -> bytes:
 
 def tmp_path(path: Path) -> Path:
     """A temporary name next to ``path``, unique per process (an orphaned worker of a killed run may
-    still be finishing the same file while the resumed run writes it)."""
+    still be finishing the same file while the resumed run writes it). Its folder is created: on a worker
+    of a remote work directory, the local scratch folder may not exist yet."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def commit(tmp: Path, final: Path) -> None:
     """Atomically publish a finished file (a crash leaves either nothing or the whole file)."""
-    os.replace(tmp, final)
+    store.publish(tmp, final)
 
 
 class ShardWriter:
@@ -97,7 +100,7 @@ def read_shard(path: Path) -> Iterator[Record]:
 
 def read_shard_lines(path: Path) -> Iterator[bytes]:
     """Yield the records of a shard in order as their stored JSON bytes (no trailing newline)."""
-    with open(path, "rb") as fh:
+    with store.open_read(path) as fh:
         reader = zstandard.ZstdDecompressor().stream_reader(fh)
         pending = b""
         while True:
@@ -122,7 +125,7 @@ class JsonlSink:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._tmp = tmp_path(path)
+        self._tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # its folder is made on the first write
         self._fh: IO[bytes] | None = None
         self.count = 0
 
@@ -132,7 +135,7 @@ class JsonlSink:
     def write_line(self, line: bytes) -> None:
         """Write an object already encoded as one JSON line (ending with a newline)."""
         if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
         self._fh.write(line)
         self.count += 1
@@ -144,7 +147,7 @@ class JsonlSink:
             self._fh.close()
             commit(self._tmp, self.path)
         else:
-            self.path.unlink(missing_ok=True)
+            store.remove(self.path)
 
     def abort(self) -> None:
         if self._fh is not None:

@@ -1,32 +1,30 @@
-"""Worker-side execution of steps over one shard: row steps, and the two parallel phases of global steps.
-
-Each task streams its input shard, so memory is bounded by the batch size, not the shard or input
-size. Outputs are published atomically and the per-shard ``.stats.json`` is written last: its
-presence is what marks the shard as done for resume.
+"""Worker-side pieces shared by every stage: step instances per process, one stage's files for one shard
+(:class:`StageSinks`: dropped records, quarantine, stats), and the signature phase of a global step over
+a stored shard. The passes themselves are in :mod:`datamill.exec.segment`.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
-from datamill.exec import progress
-from datamill.exec.shards import SHARD_SUFFIX, JsonlSink, ShardWriter, dumps, read_shard, read_shard_lines, tmp_path
-from datamill.exec.workdir import write_json_atomic
+from datamill.exec import progress, store
+from datamill.exec.shards import JsonlSink, dumps, read_shard
+from datamill.exec.workdir import write_bytes_atomic, write_json_atomic
 from datamill.records import Record
 from datamill.report.profile import Profile, ProfileSpec, profile_path
 from datamill.report.stats import StageStats
 from datamill.steps.base import Drop, GlobalStep, RowStep, Step, StepContext
 from datamill.steps.registry import default_registry
 
-BATCH = 256
 SIGNATURE_BATCH = 1024
 
 #: Step instances built in this process, one per (step, params, stage): each is set up once and reused for
@@ -67,33 +65,188 @@ def close_steps() -> None:
         step.teardown()
 
 
-@dataclass(frozen=True)
-class ShardTask:
-    step: StepRef
-    stage_path: Path
-    shard: str
-    input_path: Path
-    quarantine_path: Path
-    progress_key: str
-    context: StepContext
-    #: what the build report collects about this shard's records (see datamill.report.profile)
-    profile: ProfileSpec = ProfileSpec()  # noqa: RUF009 - frozen, so one shared default is safe
+class StageSinks:
+    """One stage's files for one shard: its dropped records, its quarantine entries and its stats.
 
-    @property
-    def output_path(self) -> Path:
-        return self.stage_path / f"{self.shard}{SHARD_SUFFIX}"
+    Everything is written to temporary files and published by :meth:`close`; the stats file last. The
+    build report's profile of the shard (:mod:`datamill.report.profile`: drop examples, before/after pairs of
+    changed records, and for the run's last stage composition and lengths) is collected on the way; with
+    ``changes`` the records' bytes before and after the step are compared (a step that may rewrite them).
+    """
+
+    def __init__(self, stage_path: Path, label: str, shard: str, quarantine_path: Path,
+                 profile: ProfileSpec | None = None, changes: bool = False) -> None:
+        self.stage_path = stage_path
+        self.label = label
+        self.shard = shard
+        self.stats = StageStats()
+        self.dropped = JsonlSink(stage_path / "dropped" / f"{shard}.jsonl")
+        self.quarantine = JsonlSink(quarantine_path / f"{label}-{shard}.jsonl")
+        self.profile = Profile(profile)
+        self.changes = changes
+        #: the profile looks at every kept record (verdicts, or the full profile of the last stage)
+        self._describe = self.profile.full or self.profile.verdicts is not None
 
     @property
     def stats_path(self) -> Path:
         return self.stage_path / f"{self.shard}.stats.json"
 
-    @property
-    def signature_path(self) -> Path:
-        return self.stage_path / "signatures" / f"{self.shard}.pkl"
+    def collect_notes(self, step: Step) -> None:
+        """Add what the step noted (``Step.note``) to this shard's stats."""
+        self.stats.notes.update(step.take_notes())
 
-    @property
-    def plan_path(self) -> Path:
-        return self.stage_path / "plans" / f"{self.shard}.pkl"
+    def drop(self, record: Record, drop: Drop) -> None:
+        self.profile.dropped(record, drop)
+        self.stats.dropped[drop.reason] += 1
+        entry: dict[str, Any] = {"reason": drop.reason}
+        if drop.detail:
+            entry["detail"] = drop.detail
+        entry["record"] = record
+        self.dropped.write(entry)
+
+    def drop_raw(self, line: bytes, drop: Drop) -> None:
+        """:meth:`drop` for a record still in its stored bytes: the same line, without decoding it."""
+        self.profile.dropped_raw(line, drop)
+        self.stats.dropped[drop.reason] += 1
+        head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
+        self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
+
+    def fail(self, record: Record, exc: BaseException) -> None:
+        self.stats.quarantined += 1
+        self.quarantine.write({
+            "stage": self.label, "location": record.get("id"), "source": record.get("source"),
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exception_only(type(exc), exc)[-1].strip(),
+            "row": record,
+        })
+
+    def process(self, step: RowStep[Any], batch: list[Record]) -> list[Record]:
+        """Run a row step over a batch; returns the records it kept.
+
+        A step with its own ``process_batch`` (one call for many records: LLM requests) gets copies kept
+        aside: if the call raises, every record is retried alone from its copy (the failed call may have
+        changed them) and what the failed call noted is forgotten. Other steps are called record by record;
+        a record whose call raises is quarantined (as the step left it) and the others go on.
+        """
+        self.stats.records_in += len(batch)
+        befores = [dumps(r) for r in batch] if self.changes else None
+        if type(step).process_batch is not RowStep.process_batch:
+            pairs = self._batched(step, batch)
+        else:
+            pairs = []
+            for i, record in enumerate(batch):
+                try:
+                    pairs.append((i, record, step.process(record)))
+                except Exception as exc:
+                    self.fail(record, exc)
+        kept: list[Record] = []
+        for i, record, result in pairs:
+            if isinstance(result, Drop):
+                self.drop(record, result)
+                continue
+            kept.append(result)
+            if befores is not None:
+                self.profile.kept(result, dumps(result), befores[i][:-1])
+            elif self._describe:
+                self.profile.kept(result)
+        self.stats.records_out += len(kept)
+        self.collect_notes(step)
+        return kept
+
+    def _batched(self, step: RowStep[Any], batch: list[Record]) -> list[tuple[int, Record, Record | Drop]]:
+        copies = [dumps(r) for r in batch]
+        try:
+            results = step.process_batch(batch)
+            if len(results) != len(batch):
+                raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
+            return [(i, r, res) for i, (r, res) in enumerate(zip(batch, results, strict=True))]
+        except Exception:
+            step.take_notes()
+        pairs = []
+        for i, copy in enumerate(copies):
+            record = orjson.loads(copy)
+            try:
+                pairs.append((i, record, step.process(record)))
+            except Exception as exc:
+                self.fail(orjson.loads(copy), exc)
+        return pairs
+
+    def apply_one(self, step: GlobalStep[Any, Any, Any], record: Record, index: int, plan: Any,
+                  before: bytes | None = None) -> Record | None:
+        """A global step's apply phase on one record (``before``: its stored bytes): the kept record, or None
+        (dropped or quarantined)."""
+        self.stats.records_in += 1
+        try:
+            result = step.apply(record, index, plan)
+        except Exception as exc:
+            self.fail(record, exc)
+            return None
+        if isinstance(result, Drop):
+            self.drop(record, result)
+            return None
+        self.stats.records_out += 1
+        if before is not None and self.changes:
+            self.profile.kept(result, dumps(result), before)
+        elif self._describe:
+            self.profile.kept(result)
+        return result
+
+    def generated(self, record: Record) -> None:
+        """A record the step added (quota synthesis), for the profile."""
+        if self._describe:
+            self.profile.kept(record)
+
+    def kept_raw(self, line: bytes) -> None:
+        """A record kept in its stored bytes (filter-only steps): decoded only when the profile needs it."""
+        if self._describe:
+            self.profile.kept_raw(line)
+
+    def close(self) -> StageStats:
+        self.dropped.close()
+        self.quarantine.close()
+        self.profile.write(profile_path(self.stats_path))
+        write_json_atomic(self.stats_path, self.stats.to_json())
+        return self.stats
+
+    def abort(self) -> None:
+        self.dropped.abort()
+        self.quarantine.abort()
+
+
+def run_signature_shard(ref: StepRef, context: StepContext, input_path: Path, output_path: Path,
+                        progress_key: str) -> int:
+    """A global step's signature phase over one stored shard, when the segment that stored it could not
+    compute them (the step was added or changed after that segment finished)."""
+    step = get_step(ref, context)
+    assert isinstance(step, GlobalStep)
+    started = time.process_time()
+    signatures: list[Any] = []
+    for batch in _batches(read_shard(input_path), SIGNATURE_BATCH):
+        try:
+            signatures.extend(step.signature_batch(batch))
+        except Exception:
+            for record in batch:  # find the record to name in the error
+                try:
+                    step.signature(record)
+                except Exception as exc:
+                    from datamill.errors import StepError
+
+                    raise StepError(
+                        f"step '{ref.name}' failed computing the signature of record "
+                        f"{record.get('id')!r}: {type(exc).__name__}: {exc}"
+                    ) from exc
+            raise
+        progress.tick(progress_key, len(batch))
+    write_signatures(output_path, step.pack(signatures), time.process_time() - started)
+    progress.flush()
+    return len(signatures)
+
+
+def write_signatures(path: Path, packed: Any, seconds: float) -> None:
+    """One shard's packed signatures and the CPU seconds spent computing them, published atomically."""
+    buf = io.BytesIO()
+    pickle.dump({"signatures": packed, "seconds": seconds}, buf, protocol=pickle.HIGHEST_PROTOCOL)
+    write_bytes_atomic(path, buf.getvalue())
 
 
 T = TypeVar("T")
@@ -110,192 +263,6 @@ def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-class _Outputs:
-    """The three destinations of a shard task: kept records, dropped records, quarantined records."""
-
-    def __init__(self, task: ShardTask, step_label: str) -> None:
-        self.task = task
-        self.step_label = step_label
-        self.stats = StageStats()
-        self.kept = ShardWriter(task.output_path)
-        self.dropped = JsonlSink(task.stage_path / "dropped" / f"{task.shard}.jsonl")
-        self.quarantine = JsonlSink(task.quarantine_path / f"{step_label}-{task.shard}.jsonl")
-        self.profile = Profile(task.profile)
-
-    def collect_notes(self, step: Step) -> None:
-        """Add what the step noted (``Step.note``) to this shard's stats."""
-        self.stats.notes.update(step.take_notes())
-
-    def emit(self, record: Record, result: Record | Drop, before: bytes | None = None) -> None:
-        """Write one result; ``before`` is the record's stored bytes when the step may have changed it."""
-        if isinstance(result, Drop):
-            self.profile.dropped(record, result)
-            self.stats.dropped[result.reason] += 1
-            entry: dict[str, Any] = {"reason": result.reason}
-            if result.detail:
-                entry["detail"] = result.detail
-            entry["record"] = record
-            self.dropped.write(entry)
-        else:
-            self.stats.records_out += 1
-            line = dumps(result)
-            self.kept.write_line(line)
-            self.profile.kept(result, line, before)
-
-    def emit_raw(self, line: bytes, drop: Drop | None) -> None:
-        """:meth:`emit` for a record still in its stored bytes: the same lines, without decoding it."""
-        if drop is None:
-            self.stats.records_out += 1
-            self.kept.write_line(line + b"\n")
-            self.profile.kept_raw(line)
-            return
-        self.stats.dropped[drop.reason] += 1
-        self.profile.dropped_raw(line, drop)
-        head = {"reason": drop.reason, "detail": drop.detail} if drop.detail else {"reason": drop.reason}
-        self.dropped.write_line(dumps(head)[:-2] + b',"record":' + line + b"}\n")
-
-    def fail(self, record: Record, exc: BaseException) -> None:
-        self.stats.quarantined += 1
-        self.quarantine.write({
-            "stage": self.step_label, "location": record.get("id"), "source": record.get("source"),
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exception_only(type(exc), exc)[-1].strip(),
-            "row": record,
-        })
-
-    def close(self, started: float) -> StageStats:
-        self.kept.close()
-        self.dropped.close()
-        self.quarantine.close()
-        self.profile.write(profile_path(self.task.stats_path))
-        self.stats.seconds = time.perf_counter() - started
-        write_json_atomic(self.task.stats_path, self.stats.to_json())
-        return self.stats
-
-    def abort(self) -> None:
-        self.kept.abort()
-        self.dropped.abort()
-        self.quarantine.abort()
-
-    def run(self, body: Callable[[], None], started: float) -> dict[str, Any]:
-        """Run ``body`` (which emits into these outputs), then publish them all, or none on any error."""
-        try:
-            body()
-            stats = self.close(started)
-        except BaseException:
-            self.abort()
-            raise
-        progress.flush()
-        return stats.to_json()
-
-
-def run_row_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
-    """Apply a row step to one shard."""
-    started = time.perf_counter()
-    step = get_step(task.step, task.context)
-    assert isinstance(step, RowStep)
-    out = _Outputs(task, step_label)
-
-    def body() -> None:
-        for lines in _batches(read_shard_lines(task.input_path), step.batch_size or BATCH):
-            out.stats.records_in += len(lines)
-            batch = [orjson.loads(line) for line in lines]
-            try:
-                results = step.process_batch(batch)
-                if len(results) != len(batch):
-                    raise RuntimeError(f"step returned {len(results)} results for {len(batch)} records")
-                pairs = list(zip(lines, batch, results, strict=True))
-            except Exception:
-                # the batch may have changed records before it failed: start again from the stored bytes,
-                # one record at a time, and forget what the failed call noted
-                step.take_notes()
-                pairs = []
-                for line in lines:
-                    record = orjson.loads(line)
-                    try:
-                        pairs.append((line, record, step.process(record)))
-                    except Exception as exc:
-                        out.fail(orjson.loads(line), exc)
-            for line, record, result in pairs:
-                out.emit(record, result, line)
-            out.collect_notes(step)
-            progress.tick(task.progress_key, len(batch))
-
-    return out.run(body, started)
-
-
-def run_signature_shard(task: ShardTask) -> int:
-    """Global step, phase 1: the signatures of one shard, packed by the step (``pack``) and pickled next to
-    the stage."""
-    step = get_step(task.step, task.context)
-    assert isinstance(step, GlobalStep)
-    signatures: list[Any] = []
-    for batch in _batches(read_shard(task.input_path), SIGNATURE_BATCH):
-        try:
-            signatures.extend(step.signature_batch(batch))
-        except Exception:
-            for record in batch:  # find the record to name in the error
-                try:
-                    step.signature(record)
-                except Exception as exc:
-                    from datamill.errors import StepError
-
-                    raise StepError(
-                        f"step '{task.step.name}' failed computing the signature of record "
-                        f"{record.get('id')!r}: {type(exc).__name__}: {exc}"
-                    ) from exc
-            raise
-        progress.tick(task.progress_key, len(batch))
-    task.signature_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(task.signature_path)
-    with open(tmp, "wb") as fh:
-        pickle.dump(step.pack(signatures), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(task.signature_path)
-    progress.flush()
-    return len(signatures)
-
-
 def load_pickle(path: Path) -> Any:
-    with open(path, "rb") as fh:
+    with store.open_read(path) as fh:
         return pickle.load(fh)
-
-
-def run_apply_shard(task: ShardTask, step_label: str) -> dict[str, Any]:
-    """Global step, phase 3: apply this shard's plan to its records."""
-    started = time.perf_counter()
-    step = get_step(task.step, task.context)
-    assert isinstance(step, GlobalStep)
-    plan = load_pickle(task.plan_path)
-    out = _Outputs(task, step_label)
-    if step.filter_only:
-        return out.run(lambda: _filter_records(task, step, plan, out), started)
-
-    def body() -> None:
-        for index, line in enumerate(read_shard_lines(task.input_path)):
-            record = orjson.loads(line)
-            out.stats.records_in += 1
-            try:
-                result = step.apply(record, index, plan)
-            except Exception as exc:
-                out.fail(record, exc)
-                continue
-            out.emit(record, result, line)
-            progress.tick(task.progress_key)
-        out.collect_notes(step)
-        for extra in step.extra_records(plan):
-            out.stats.generated += 1
-            out.emit(extra, extra)
-
-    return out.run(body, started)
-
-
-def _filter_records(task: ShardTask, step: GlobalStep[Any, Any, Any], plan: Any, out: _Outputs) -> None:
-    """Apply phase of a filter-only step: records stay in their stored bytes (kept ones are copied,
-    dropped ones wrapped in the dropped entry), byte-identical to decoding and re-encoding them."""
-    index = -1
-    for index, line in enumerate(read_shard_lines(task.input_path)):
-        out.emit_raw(line, None if plan is None else step.decide(index, plan))
-        if index & 1023 == 1023:
-            progress.tick(task.progress_key, 1024)
-    out.stats.records_in = index + 1
-    progress.tick(task.progress_key, (index + 1) & 1023)

@@ -13,6 +13,9 @@ WORKDIR/
   summary.json            per-stage stats and run totals
 ```
 
+The work directory may be an fsspec URL (``s3://bucket/runs/x``) that several nodes share: it is then
+mounted on a local scratch folder and every file goes through :mod:`datamill.exec.store`.
+
 A stage is skipped on resume when ``_SUCCESS`` holds its current fingerprint. A stage directory whose
 ``_FINGERPRINT`` differs is wiped before the stage runs again; one with the same fingerprint but no
 ``_SUCCESS`` was interrupted and keeps the shards it finished (each shard is published atomically and
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import xxhash
 
+from datamill.exec import store
 from datamill.report.stats import StageStats
 
 if TYPE_CHECKING:
@@ -73,17 +76,22 @@ def step_label(index: int, name: str, label: str | None = None) -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp.write_bytes(data)
+    store.publish(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(store.read_text(path))
 
 
 @dataclass
@@ -106,50 +114,78 @@ class StageDir:
         return self.path / "dropped"
 
     def is_done(self) -> bool:
-        return self.success_marker.exists() and self.success_marker.read_text().strip() == self.fingerprint
+        return self._marker(self.success_marker) == self.fingerprint
+
+    @staticmethod
+    def _marker(path: Path) -> str | None:
+        try:
+            return store.read_text(path).strip()
+        except FileNotFoundError:
+            return None
 
     def prepare(self) -> bool:
         """Make the directory ready to (re)run. Returns True when partial work is being resumed."""
-        if self.path.exists():
-            old = self.fingerprint_file.read_text().strip() if self.fingerprint_file.exists() else None
-            if old == self.fingerprint:
-                self.success_marker.unlink(missing_ok=True)
+        old = self._marker(self.fingerprint_file)
+        if old == self.fingerprint:
+            store.remove(self.success_marker)
+            if self.path.is_dir():
                 for stray in self.path.rglob(".*.tmp"):  # half-written files of the killed run
                     stray.unlink(missing_ok=True)
-                return True
-            shutil.rmtree(self.path)
+            self.path.mkdir(parents=True, exist_ok=True)
+            return True
+        store.rmtree(self.path)
         self.path.mkdir(parents=True)
         write_text_atomic(self.fingerprint_file, self.fingerprint + "\n")
         return False
 
-    def mark_done(self, stats: StageStats, extra: dict[str, Any] | None = None) -> None:
+    def mark_done(self, stats: StageStats, extra: dict[str, Any] | None = None, *, stored: bool = True) -> None:
+        """Publish the stage's stats and mark it done. ``stored``: its output records are in its folder (a
+        stage fused with the ones after it has only its stats, dropped records and artifacts)."""
         data = stats.to_json()
         if extra:
             data.update(extra)
+        data["stored"] = stored
         write_json_atomic(self.path / "stats.json", data)
+        store.push_tree(self.path)  # artifacts a step wrote in the driver (remote work directories)
         write_text_atomic(self.success_marker, self.fingerprint + "\n")
 
+    def is_stored(self) -> bool:
+        """Done, and its output records are in its folder."""
+        return self.is_done() and bool(self.read_stats().get("stored", True))
+
+    def reset(self) -> None:
+        """Forget everything the stage wrote; it starts over."""
+        store.rmtree(self.path)
+        self.prepare()
+
     def read_stats(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads((self.path / "stats.json").read_text(encoding="utf-8"))
+        data: dict[str, Any] = read_json(self.path / "stats.json")
         return data
 
     def finished_fingerprint(self) -> str | None:
         """The fingerprint the stage finished with, or None when it has not finished."""
-        return self.success_marker.read_text().strip() if self.success_marker.is_file() else None
+        return store.read_text(self.success_marker).strip() if store.exists(self.success_marker) else None
 
     def records(self) -> Iterator[Record]:
-        """The stage's output records, shard by shard."""
+        """The stage's output records, shard by shard (a stage fused with the ones after it stored none)."""
         from datamill.exec.shards import SHARD_SUFFIX, read_shard
 
-        for shard in sorted(self.path.glob(f"*{SHARD_SUFFIX}")):
+        for shard in store.glob(self.path, f"*{SHARD_SUFFIX}"):
             yield from read_shard(shard)
 
 
 class WorkDir:
     """Paths inside a run's work directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, url: str | None = None) -> None:
         self.root = root
+        #: the shared location when the work directory is remote (``root`` is then its scratch folder)
+        self.url = url
+
+    @property
+    def display(self) -> str:
+        """Where the work directory is, as the user named it."""
+        return self.url or str(self.root)
 
     @property
     def steps(self) -> Path:
@@ -198,8 +234,10 @@ class WorkDir:
                            review_dir=self.review)
 
     def finished_stages(self, loaded: LoadedRecipe) -> dict[int, StageDir]:
-        """The stages a resume of ``loaded`` here would skip, by index: the read stage (0, taken as it is:
-        its inputs are not re-checked) and each step after it whose fingerprint still matches."""
+        """The stages a resume of ``loaded`` here would skip, by index: the read stage (0, taken as it is: its
+        inputs are not re-checked) and each step after it whose fingerprint still matches. Their counts are in
+        their stats; records only in the stages that stored them (``StageDir.is_stored``: the input of every
+        LLM step and global step is)."""
         read = StageDir(self.steps / "00-read", "")
         read.fingerprint = read.finished_fingerprint() or ""
         if not read.fingerprint:
@@ -217,25 +255,20 @@ class WorkDir:
 
     def clear_quarantine(self, prefix: str) -> None:
         """Forget quarantine files of a stage that starts over."""
-        if self.quarantine.exists():
-            for path in self.quarantine.glob(f"{prefix}-*.jsonl"):
-                path.unlink()
+        for path in store.glob(self.quarantine, f"{prefix}-*.jsonl"):
+            store.remove(path)
 
     def create(self, fresh: bool) -> None:
-        if fresh and self.root.exists():
-            for child in ("steps", "quarantine", "summary.json", "recipe.lock.yaml", "export", "outputs"):
-                p = self.root / child
-                if p.is_dir():
-                    shutil.rmtree(p)
-                elif p.exists():
-                    p.unlink()
+        if fresh:
+            for child in ("steps", "quarantine", "export", "outputs"):
+                store.rmtree(self.root / child)
+            for child in ("summary.json", "recipe.lock.yaml"):
+                store.remove(self.root / child)
         self.root.mkdir(parents=True, exist_ok=True)
         self.steps.mkdir(exist_ok=True)
 
     def remove_stale_stages(self, keep: set[str]) -> None:
         """Delete stage directories that no longer belong to the recipe (e.g. a step was removed)."""
-        if not self.steps.exists():
-            return
-        for child in self.steps.iterdir():
-            if child.is_dir() and child.name not in keep:
-                shutil.rmtree(child)
+        for child in store.subfolders(self.steps):
+            if child.name not in keep:
+                store.rmtree(child)

@@ -26,7 +26,15 @@ class ExportedFile:
 
 
 class RowWriter:
-    """Writes converted rows to an open binary file."""
+    """Writes converted rows to an open binary file.
+
+    ``joinable`` says how files written by this writer for consecutive parts of the data join into the
+    file one writer would have written for all of it (``lines``: concatenated; ``json_array``: one JSON
+    array; ``parquet``: the row groups re-batched). The export stage then writes the parts in parallel
+    and joins them; with ``None`` (a writer whose files cannot be joined) it writes in one process.
+    """
+
+    joinable: ClassVar[str | None] = None
 
     def __init__(self, fh: IO[bytes]) -> None:
         self.fh = fh
@@ -52,6 +60,9 @@ class Exporter(Generic[OptionsT]):
     description: ClassVar[str] = ""
     extension: ClassVar[str] = ".jsonl"
     Options: ClassVar[type[Params]] = NoParams
+    #: ``convert`` returns the record itself and the writer encodes it exactly as records are stored, so
+    #: the export may copy stored bytes without decoding them (canonical JSON Lines)
+    passthrough: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

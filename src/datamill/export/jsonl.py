@@ -12,6 +12,8 @@ from datamill.steps.base import NoParams
 
 
 class JsonlRowWriter(RowWriter):
+    joinable = "lines"
+
     def __init__(self, fh: IO[bytes]) -> None:
         super().__init__(fh)
         self._buf: list[bytes] = []
@@ -31,6 +33,8 @@ class JsonlRowWriter(RowWriter):
 class JsonArrayRowWriter(RowWriter):
     """A JSON array, one element per line: what LLaMA-Factory's .json files look like."""
 
+    joinable = "json_array"
+
     def __init__(self, fh: IO[bytes]) -> None:
         super().__init__(fh)
         self._first = True
@@ -49,6 +53,7 @@ class JsonlExporter(Exporter[NoParams]):
     name = "jsonl"
     description = "canonical records as JSON Lines"
     extension = ".jsonl"
+    passthrough = True
 
     def convert(self, record: Record) -> Any:
         return record

@@ -49,7 +49,10 @@ def _row(record: Record) -> dict[str, Any]:
 
 
 class ParquetRowWriter(RowWriter):
-    def __init__(self, fh: IO[bytes], batch: int = 5000) -> None:
+    joinable = "parquet"
+    BATCH = 5000
+
+    def __init__(self, fh: IO[bytes], batch: int = BATCH) -> None:
         super().__init__(fh)
         self._writer = pq.ParquetWriter(fh, SCHEMA, compression="zstd")
         self._rows: list[dict[str, Any]] = []

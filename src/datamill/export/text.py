@@ -33,6 +33,8 @@ class TextOptions(TargetOptions):
 
 
 class LinesRowWriter(RowWriter):
+    joinable = "lines"
+
     def write(self, row: Any) -> None:
         self.fh.write(row.encode("utf-8") + b"\n")
 

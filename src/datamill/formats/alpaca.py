@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from datamill.formats.base import AdapterConfig, AdapterError, FormatAdapter
-from datamill.formats.cot import COT_OPTIONS
+from datamill.formats.cot import CLOSE, COT_OPTIONS
 from datamill.formats.fields import is_str, leftover, optional_str, resolve_columns, type_name
 from datamill.formats.messages import (
     KTO_LABEL,
@@ -66,6 +66,12 @@ class AlpacaAdapter(FormatAdapter):
         super().__init__(config)
         self.columns = resolve_columns(self.name, DEFAULTS, self.config.fields, self.config.options)
         self._mapped = [c for c in self.columns.values() if c]
+        c = self.columns
+        #: columns whose presence needs the general path (anything but instruction / input / output)
+        self._special = frozenset(k for k in (c["system"], c["history"], c["tools"], c["chosen"], c["rejected"],
+                                              c["label"], c["reasoning"], "instances") if k)
+        self._used = frozenset(self._mapped)
+        self._fast = self.config.kind is None and not self.config.options.get("cot_unsplittable", False)
 
     def score(self, row: Mapping[str, Any]) -> float:
         c = self.columns
@@ -89,6 +95,34 @@ class AlpacaAdapter(FormatAdapter):
         return [*used, "instances"] if self.columns["answer"] not in row and "instances" in row else used
 
     def to_record(self, row: Mapping[str, Any]) -> Record:
+        if self._fast:
+            record = self._plain(row)
+            if record is not None:
+                return record
+        return self._general(row)
+
+    def _plain(self, row: Mapping[str, Any]) -> Record | None:
+        """The common row (string instruction, optional string input, string output, nothing else mapped)
+        built directly: the same record as :meth:`_general`, several times faster; None for anything else."""
+        c = self.columns
+        instruction = row.get(c["prompt"] or "")
+        answer = row.get(c["answer"] or "")
+        query = row.get(c["input"] or "", "")
+        if type(instruction) is not str or type(answer) is not str or type(query) is not str \
+                or not self._special.isdisjoint(row) or CLOSE in answer:
+            return None
+        prompt = f"{instruction}\n{query}" if instruction and query else instruction or query
+        if not prompt.strip():
+            return None
+        record: Record = {"kind": "sft", "messages": [{"role": "user", "content": prompt},
+                                                      {"role": "assistant", "content": answer}]}
+        used = self._used
+        meta = {k: v for k, v in row.items() if k not in used}
+        if meta:
+            record["meta"] = meta
+        return record
+
+    def _general(self, row: Mapping[str, Any]) -> Record:
         c = self.columns
         prompt_key, input_key, answer_key = c["prompt"] or "", c["input"] or "", c["answer"] or ""
         used = set(self._mapped)

@@ -61,6 +61,14 @@ class LLMCache:
         return ChatResult(key=key, text=row[0], input_tokens=row[1], output_tokens=row[2], cached=True,
                           raw=orjson.loads(row[3]))
 
+    def claim(self, key: str) -> ChatResult | bool:
+        """The cached answer, or True: the caller pays for the call (one process: nobody else could).
+        :class:`~datamill.llm.shared.SharedCache` answers False while another worker pays for it."""
+        return self.get(key) or True
+
+    def release(self, key: str) -> None:
+        """A claimed call ended without an answer to store (in one process there is nothing to release)."""
+
     def put(self, request: ChatRequest, result: ChatResult, source: str = "call") -> None:
         """Store one answer; ``source`` says where it came from (``call`` or a batch output file)."""
         with self._lock:

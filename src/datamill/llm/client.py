@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from datamill.llm import batch
 from datamill.llm.budget import BudgetExhausted, BudgetTracker
@@ -42,12 +43,16 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
 
 
 class LLMClient:
-    """One per step and process. ``provider_factory`` builds the live provider on first use."""
+    """One per step and process. ``provider_factory`` builds the live provider on first use. ``cache`` and
+    ``limiter`` may be shared by every worker of a cluster (:mod:`datamill.llm.shared`)."""
 
-    def __init__(self, config: LLMConfig, cache: LLMCache, *, label: str = "llm",
+    #: seconds between looks at a request another worker is paying for
+    WAIT_S = 0.2
+
+    def __init__(self, config: LLMConfig, cache: LLMCache | Any, *, label: str = "llm",
                  batch_dir: Path | None = None, provider: Provider | None = None,
                  provider_factory: Callable[[LLMConfig], Provider] | None = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None, limiter: RateLimiter | Any = None) -> None:
         self.config = config
         self.cache = cache
         self.label = label
@@ -58,7 +63,8 @@ class LLMClient:
         #: set on Ctrl-C: no call may start any more; waits (rate slots, backoff) end early
         self._stop = threading.Event()
         self.sleep: Callable[[float], None] = sleep or self._wait
-        self.limiter = RateLimiter(config.rpm, config.tpm, sleep=self.sleep)
+        #: the run's own limiter, or one shared by every worker of a cluster (it then keeps its own waits)
+        self.limiter = limiter if limiter is not None else RateLimiter(config.rpm, config.tpm, sleep=self.sleep)
         self.budget = BudgetTracker(config.budget)
         self.progress = CallProgress(label, rpm_limit=config.rpm)
         self._batch_loaded = False
@@ -81,18 +87,39 @@ class LLMClient:
         keys = [r.key() for r in requests]
         results: dict[str, ChatResult] = {}
         unique: dict[str, ChatRequest] = {}
+        waiting: dict[str, ChatRequest] = {}  # another worker is paying for these right now
         for key, request in zip(keys, requests, strict=True):
-            if key in results or key in unique:
+            if key in results or key in unique or key in waiting:
                 continue
-            hit = self.cache.get(key)
-            if hit is not None:
-                results[key] = hit
+            if self.config.is_batch:
+                hit = self.cache.get(key)
+                claimed: ChatResult | bool = hit if hit is not None else True
             else:
+                claimed = self.cache.claim(key)
+            if isinstance(claimed, ChatResult):
+                results[key] = claimed
+            elif claimed:
                 unique[key] = request
-        self.progress.add_total(len(unique) + len(results), len(results))
+            else:
+                waiting[key] = request
+        self.progress.add_total(len(unique) + len(results) + len(waiting), len(results))
         if unique:
             answered = self._run_batch(unique) if self.config.is_batch else self._run_live(unique)
             results.update(answered)
+        while waiting:  # answered by the other worker (free), or claimed by us once its claim ended
+            self.sleep(self.WAIT_S)
+            mine: dict[str, ChatRequest] = {}
+            for key, request in list(waiting.items()):
+                claimed = self.cache.claim(key)
+                if isinstance(claimed, ChatResult):
+                    results[key] = claimed
+                    self.progress.finished(0, 0, paid=False)
+                    del waiting[key]
+                elif claimed:
+                    mine[key] = request
+                    del waiting[key]
+            if mine:
+                results.update(self._run_live(mine))
         self.progress.maybe_log(force=True)
         return [results[k] for k in keys]
 
@@ -132,6 +159,7 @@ class LLMClient:
                 self.budget.reserve()
             except BudgetExhausted as exc:
                 self.progress.error("budget")
+                self.cache.release(key)
                 return ChatResult(key=key, error="budget", detail=str(exc))
             self.progress.attempt()
             started = time.monotonic()
@@ -143,6 +171,7 @@ class LLMClient:
                 if exc.kind == "429":
                     self.limiter.throttled(exc.retry_after)
                 if not exc.retryable or attempt >= self.config.max_retries:
+                    self.cache.release(key)
                     return ChatResult(key=key, error=exc.kind, detail=str(exc)[:500])
                 self.sleep(backoff_delay(attempt, exc.retry_after))
                 attempt += 1

@@ -66,6 +66,10 @@ class StepSpec(Strict):
         description="this step's share of dropped + quarantined records above which the run fails "
                     "(default: the recipe's max_loss)",
     )
+    checkpoint: bool = Field(
+        False, description="store this step's output in the work directory (steps are otherwise fused with "
+                           "the ones around them and their records stored only before global steps and outputs)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -77,7 +81,7 @@ class StepSpec(Strict):
             return {"step": name, "params": params if params is not None else {}}
         if isinstance(data, dict) and "step" not in data and len(data) > 1:
             # `- filter: {...}` with a sibling key: `max_loss` and `id` sit next to the step name
-            names = [k for k in data if k not in ("id", "max_loss")]
+            names = [k for k in data if k not in ("id", "max_loss", "checkpoint")]
             if len(names) == 1:
                 rest = {k: v for k, v in data.items() if k != names[0]}
                 return {"step": names[0], "params": data[names[0]] if data[names[0]] is not None else {}, **rest}
@@ -133,9 +137,19 @@ class OutputSpec(Strict):
 
 
 class ExecutorSpec(Strict):
-    type: Literal["local"] = "local"
-    workers: int | None = Field(None, ge=1, description="processes; default: number of CPU cores")
+    type: Literal["local", "ray"] = Field(
+        "local", description="local: a process pool on this machine; ray: tasks on a Ray cluster "
+                             "(pip install 'datamill[ray]'), same outputs byte for byte")
+    workers: int | None = Field(None, ge=1, description="processes (ray: tasks at once); default: number of "
+                                                        "CPU cores (ray: the cluster's CPUs)")
     shard_size: int = Field(10_000, ge=1, description="records per shard; bounds memory per worker")
+    address: str | None = Field(
+        None, description="ray: the cluster to join ('auto' for the one `ray start` made on this machine, "
+                          "'HOST:PORT', 'ray://HOST:10001'); default: RAY_ADDRESS, else a Ray instance "
+                          "started for this run on this machine")
+    object_store_mb: int | None = Field(
+        None, ge=64, description="ray: object store of a Ray instance started for this run (default 256 MB; "
+                                 "only task descriptions and counts travel through it)")
 
 
 class Recipe(Strict):

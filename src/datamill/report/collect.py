@@ -41,7 +41,10 @@ def stage_profile_paths(stage: Path) -> list[Path]:
     if stage.name.endswith("-read"):
         return sorted(p.with_name(p.name.removesuffix(".json") + ".profile.json")
                       for p in (stage / "_files").glob("*.json") if not p.name.endswith(".profile.json"))
-    return sorted(p.with_name(p.name.removesuffix(".jsonl.zst") + ".profile.json") for p in stage.glob("*.jsonl.zst"))
+    # one per shard the stage processed (a stage fused with the ones after it stores no records, but every
+    # stage writes its per-shard stats)
+    return sorted(p.with_name(p.name.removesuffix(".stats.json") + ".profile.json")
+                  for p in stage.glob("*.stats.json"))
 
 
 def read_stage_profile(stage: Path, *, need_full: bool, notes: list[str]) -> Profile | None:

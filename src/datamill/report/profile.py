@@ -89,6 +89,18 @@ def slim(value: Any, cap: int = TEXT_CAP, budget: int = RECORD_BUDGET) -> Any:
     return go(value)
 
 
+_ID_HEAD = b'{"id":"'
+
+
+def _leading_id(line: bytes) -> str | None:
+    """The id of a stored record (records start with their id), or None when it is not a plain string."""
+    if not line.startswith(_ID_HEAD):
+        return None
+    end = line.find(b'"', len(_ID_HEAD))
+    raw = line[len(_ID_HEAD):end] if end > 0 else b""
+    return None if end < 0 or b"\\" in raw else raw.decode("utf-8", "surrogatepass")
+
+
 def _chars(content: Any) -> int:
     return len(content) if isinstance(content, str) else len(_content_text(content))
 
@@ -273,6 +285,20 @@ class Profile:
             sample = self.rows[name] = BottomK(SAMPLES)
         sample.offer(item_key(str(record.get("id"))), lambda: {"id": record.get("id"), "row": slim(row)})
 
+    def written_raw(self, line: bytes, file: str | None) -> None:
+        """:meth:`written` for a row an output copied as stored (canonical JSON Lines): only the id is read from
+        the bytes, and the row is decoded only if it is sampled."""
+        rid = _leading_id(line)
+        if rid is None:
+            record = orjson.loads(line)
+            self.written(record, file, record)
+            return
+        name = NO_SPLIT if file is None else file
+        sample = self.rows.get(name)
+        if sample is None:
+            sample = self.rows[name] = BottomK(SAMPLES)
+        sample.offer(item_key(rid), lambda: {"id": rid, "row": slim(orjson.loads(line))})
+
     def _describe(self, record: dict[str, Any]) -> None:
         self.records += 1
         split = _split_of(record)
@@ -385,14 +411,12 @@ class Profile:
         return profile
 
     def write(self, path: Path) -> None:
-        """Publish atomically (the engine writes it before the shard's stats, which mark the shard done)."""
-        import os
+        """Publish atomically (the engine writes it before the shard's stats, which mark the shard done), to the
+        work directory's store (local, or shared by a cluster)."""
+        from datamill.exec.workdir import write_bytes_atomic
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
-                                   default=str))
-        os.replace(tmp, path)
+        write_bytes_atomic(path, orjson.dumps(self.to_json(), option=orjson.OPT_NON_STR_KEYS
+                                              | orjson.OPT_SERIALIZE_NUMPY, default=str))
 
 
 def profile_path(stats_path: Path) -> Path:
@@ -401,10 +425,11 @@ def profile_path(stats_path: Path) -> Path:
 
 
 def read_profile(path: Path) -> Profile | None:
-    try:
-        return Profile.from_json(orjson.loads(path.read_bytes()))
-    except FileNotFoundError:
+    from datamill.exec import store
+
+    if not store.exists(path):
         return None
+    return Profile.from_json(orjson.loads(store.read_bytes(path)))
 
 
 def merge_profiles(paths: list[Path]) -> tuple[Profile | None, int]:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -86,6 +86,17 @@ class Artifacts:
         return [(folder.name, folder / name) for folder in self.earlier if (folder / name).is_file()]
 
 
+class SharedServices(Protocol):
+    """What an executor shares between all the workers of a run (Ray: actors on the driver's node), for
+    steps whose calls must share one rate limit and one cache of paid calls (``shared_limits``)."""
+
+    def rate_limiter(self, name: str, rpm: float | None, tpm: float | None) -> Any:
+        """The run's limiter called ``name`` (same interface as :class:`datamill.llm.ratelimit.RateLimiter`)."""
+
+    def llm_cache(self, path: Path) -> Any:
+        """The cache of paid calls stored at ``path`` (same interface as :class:`datamill.llm.cache.LLMCache`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StepContext:
     """What a step may know about the run it is part of, set by the engine before ``setup()`` (and before
@@ -97,6 +108,8 @@ class StepContext:
       the provider's output files are looked for.
     * ``artifacts``: this step's files for people.
     * ``workers``: how many threads a step may use inside ``reduce`` (the executor's parallelism).
+    * ``services``: rate limits and caches shared by every worker of the run (None: the step's process is
+      the only one running it, and builds its own).
     * ``review_dir``: where people's review decisions are stored (``datamill review``; ``review_apply``).
     """
 
@@ -108,6 +121,7 @@ class StepContext:
     progress_key: str | None = None
     #: ``(key, done, total)`` -> draws progress; set by the engine (picklable: a module-level function)
     reporter: Callable[[str, int, int | None], None] = _no_progress
+    services: SharedServices | None = None
     review_dir: Path | None = None
 
     @classmethod
@@ -140,6 +154,14 @@ class Step(Generic[P]):
     #: At most this many worker processes run this step (None: the executor's). LLM steps say 1 and
     #: run their calls concurrently inside the process, so one rate limiter sees every call.
     max_workers: ClassVar[int | None] = None
+    #: Every call of the step shares one rate limit and one cache of paid calls (LLM steps). An executor
+    #: that shares them between its workers (``StepContext.services``: Ray) runs the step on all of them;
+    #: another runs it in one process, whose own limiter and cache then see every call.
+    shared_limits: ClassVar[bool] = False
+    #: The step's output depends on something outside the recipe that changes between runs (people's review
+    #: decisions): the records before it are stored, so that a change re-runs only this step and what follows
+    #: it, not the steps it would otherwise run together with.
+    starts_segment: ClassVar[bool] = False
     #: Records per ``process_batch`` call (None: the engine's default).
     batch_size: ClassVar[int | None] = None
 
@@ -157,6 +179,11 @@ class Step(Generic[P]):
         fingerprint: when it changes, this stage and the ones after it run again on resume. ``None`` (the
         default): nothing else."""
         return None
+
+    def may_change(self) -> bool:
+        """False for a step that only keeps or drops records, never changing one (filters): the build report
+        then skips comparing each record before and after it."""
+        return True
 
     def teardown(self) -> None:
         """Release what :meth:`setup` opened (database connections, clients); called once when the run

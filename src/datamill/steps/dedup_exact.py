@@ -15,10 +15,10 @@ from pydantic import Field
 
 from datamill.errors import StepError
 from datamill.records import Record
-from datamill.selectors import Selector, field_paths, names, texts_by_name
+from datamill.selectors import Selector, field_paths, names, plain_pair, texts_by_name
 from datamill.steps.base import Drop, GlobalStep, Params, ShardSignatures
 from datamill.steps.dedup.keep import KeepParams, priority
-from datamill.steps.dedup.strings import StringColumn
+from datamill.steps.dedup.strings import StringColumn, categories, encode
 
 #: (xxh3_64 of the normalized text or None when it is empty, record id, survivor priority, source)
 DedupSignature = tuple[int | None, str, float, str]
@@ -181,6 +181,43 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         joined = "\x1f".join(texts).encode("utf-8", "surrogatepass")
         return xxhash.xxh3_64_intdigest(joined), rid, prio, source
 
+    def signature_batch(self, records: Sequence[Record]) -> list[DedupSignature]:
+        """:meth:`signature` of each record: the texts of a batch normalized in one pass, and the prompt and
+        answer of a plain two-turn record read directly (the same texts ``texts_by_name`` gives)."""
+        how = self.params.normalize
+        columns: list[list[str]] = [[] for _ in self._parts]
+        plain = self._parts == ["prompt", "answer"]
+        for record in records:
+            pair = plain_pair(record) if plain else None
+            if pair is not None:
+                columns[0].append(pair[0])
+                columns[1].append(pair[1])
+            else:
+                for column, text in zip(columns, texts_by_name(record, self._parts), strict=True):
+                    column.append(text)
+        normalized = [normalize_batch(column, how) for column in columns]
+        keep = self.params.keep
+        hash64 = xxhash.xxh3_64_intdigest
+        joined = normalized[0] if len(normalized) == 1 else ["\x1f".join(t) for t in zip(*normalized, strict=True)]
+        # a record whose every part normalized to "" is not compared (its joined text is separators only)
+        empty = [not any(t) for t in zip(*normalized, strict=True)] if len(normalized) > 1 else [not t for t in joined]
+        hashes = [None if e else hash64(j.encode("utf-8", "surrogatepass")) for j, e in zip(joined, empty, strict=True)]
+        ids = [str(r.get("id")) for r in records]
+        sources = [str(r.get("source") or "") for r in records]
+        prios = [0.0] * len(records) if keep.policy == "first" else [priority(keep, r) for r in records]
+        return list(zip(hashes, ids, prios, sources, strict=True))
+
+    def pack(self, signatures: list[DedupSignature]) -> Any:
+        """Columns for the reduce: hashes, validity, priorities, the ids as one UTF-8 blob, source names."""
+        n = len(signatures)
+        return {
+            "hash": np.fromiter((s[0] or 0 for s in signatures), dtype=np.uint64, count=n),
+            "valid": np.fromiter((s[0] is not None for s in signatures), dtype=bool, count=n),
+            "prio": np.fromiter((s[2] for s in signatures), dtype=np.float64, count=n),
+            "ids": encode([s[1] for s in signatures]),
+            "sources": categories([s[3] for s in signatures]),
+        }
+
     def reduce(self, shards: Iterator[ShardSignatures[DedupSignature]]) -> Iterator[tuple[str, DedupPlan]]:
         ids = StringColumn()
         hash_parts: list[np.ndarray] = []
@@ -189,13 +226,17 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
         source_parts: list[np.ndarray] = []
         source_index: dict[str, int] = {}
         for shard in shards:
-            sigs = shard.signatures
-            hash_parts.append(np.fromiter((s[0] or 0 for s in sigs), dtype=np.uint64, count=len(sigs)))
-            valid_parts.append(np.fromiter((s[0] is not None for s in sigs), dtype=bool, count=len(sigs)))
-            prio_parts.append(np.fromiter((s[2] for s in sigs), dtype=np.float64, count=len(sigs)))
-            source_parts.append(np.fromiter((source_index.setdefault(s[3], len(source_index)) for s in sigs),
-                                            dtype=np.int32, count=len(sigs)))
-            ids.add(shard.shard, [s[1] for s in sigs])
+            sigs: Any = shard.signatures
+            if not isinstance(sigs, dict):  # signatures not packed (a caller that skips ``pack``)
+                sigs = self.pack(sigs)
+            n = len(sigs["hash"])
+            hash_parts.append(sigs["hash"])
+            valid_parts.append(sigs["valid"])
+            prio_parts.append(sigs["prio"])
+            names, codes = sigs["sources"]
+            remap = np.asarray([source_index.setdefault(name, len(source_index)) for name in names], dtype=np.int32)
+            source_parts.append(remap[codes] if n else np.zeros(0, dtype=np.int32))
+            ids.add_encoded(shard.shard, *sigs["ids"])
         prio = np.concatenate(prio_parts) if prio_parts else np.zeros(0, dtype=np.float64)
         sources = np.concatenate(source_parts) if source_parts else np.zeros(0, dtype=np.int32)
         del prio_parts, source_parts

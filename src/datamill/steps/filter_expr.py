@@ -66,6 +66,9 @@ class Filter(RowStep[FilterParams]):
     test a field that may legitimately be absent everywhere with ``exists()``.
     """
 
+    def may_change(self) -> bool:
+        return False  # keeps or drops records, never changes one
+
     name: ClassVar[str] = "filter"
     Params = FilterParams
 

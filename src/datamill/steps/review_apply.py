@@ -43,7 +43,9 @@ def _set_answer(record: Record, text: str) -> bool:
 class ReviewApply(RowStep[ReviewApplyParams]):
     """Apply the review decisions stored in the work directory to the records with the same id.
 
-    Reads ``review/decisions.jsonl`` (written by ``datamill review``). A rejected record is dropped
+    ``source: review`` reads the work directory's ``review/decisions.jsonl`` (written by ``datamill review``;
+    ``datamill review --import`` adds decisions exported elsewhere), and ``reviewer`` keeps one person's
+    decisions only (default: the latest decision on each record, whoever made it). A rejected record is dropped
     (reason ``human_rejected``, with who and when). An accepted record passes with
     ``meta.review = {decision, reviewer, at}``. An edited record gets the edited fields (``answer``: its
     last assistant turn; a label field such as ``category``) and ``meta.review`` keeps the values they
@@ -60,6 +62,8 @@ class ReviewApply(RowStep[ReviewApplyParams]):
     Params = ReviewApplyParams
     reads: ClassVar[tuple[str, ...]] = ("id",)
     writes: ClassVar[tuple[str, ...]] = ("meta.review", "tags")
+    #: new decisions re-run this step and what follows, never the steps before it
+    starts_segment: ClassVar[bool] = True
 
     def __init__(self, params: ReviewApplyParams) -> None:
         super().__init__(params)

@@ -34,14 +34,22 @@ CONTROL_NOTE = "unescaped control characters"
 
 
 def read_jsonl(
-    stream: ByteSource, display: str, options: Mapping[str, Any], report: ReadReport
+    stream: ByteSource, display: str, options: Mapping[str, Any], report: ReadReport, *,
+    first_line: int = 0, first_offset: int = 0,
 ) -> Iterator[RawRow]:
-    """Rows of a JSON Lines stream; locations are ``display:line`` (1-based), offsets byte offsets."""
+    """Rows of a JSON Lines stream; locations are ``display:line`` (1-based), offsets byte offsets.
+
+    A stream that starts inside a file (a byte range at a line start) says how many lines and bytes come
+    before it (``first_line``, ``first_offset``); only a stream at the file's start may begin with a BOM.
+    """
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    lineno = 0
-    first, offset = strip_bom(stream, report)
-    bom = offset > 0
+    lineno = first_line
+    if first_offset:
+        first, offset = stream.read(1 << 20), first_offset
+    else:
+        first, offset = strip_bom(stream, report)
+    bom = offset > 0 and not first_offset
     for line in iter_lines(stream, first):
         lineno += 1
         start = offset

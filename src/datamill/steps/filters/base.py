@@ -37,6 +37,9 @@ class TextFilter(RowStep[P]):
     ``<filter>.<name>`` with ``write_scores: true`` (off by default: most runs only need the decision).
     """
 
+    def may_change(self) -> bool:
+        return bool(self.params.write_scores)  # otherwise it keeps or drops records, never changes one
+
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     #: the prefix of score names in ``scores`` (``<prefix>.<name>``)
     score_prefix: ClassVar[str] = ""

@@ -28,6 +28,9 @@ class PromptEqualsAnswer(RowStep[PromptEqualsAnswerParams]):
     default).
     """
 
+    def may_change(self) -> bool:
+        return False  # keeps or drops records, never changes one
+
     name: ClassVar[str] = "prompt_equals_answer"
     Params = PromptEqualsAnswerParams
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected")

@@ -41,6 +41,9 @@ class ScoreThreshold(RowStep[ScoreThresholdParams]):
     (detail: the value).
     """
 
+    def may_change(self) -> bool:
+        return False  # keeps or drops records, never changes one
+
     name: ClassVar[str] = "score_threshold"
     Params = ScoreThresholdParams
     reads: ClassVar[tuple[str, ...]] = ("scores",)

@@ -45,9 +45,15 @@ def open_cache(cache_dir: Path | None) -> LLMCache:
 
 
 def make_client(config: LLMConfig, context: StepContext | None, label: str) -> LLMClient:
-    """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run)."""
+    """A client whose cache is ``llm.sqlite`` in the run's cache folder (in memory outside a run); with the
+    executor's shared services, its limiter and cache are the cluster's."""
     if context is None:
         return LLMClient(config, open_cache(None), label=label)
+    services = context.services
+    if services is not None:  # every worker of the cluster: one limit per endpoint and model, one cache
+        name = f"{config.provider}:{config.base_url or ''}:{config.model or ''}"
+        return LLMClient(config, services.llm_cache(context.cache_dir / CACHE_FILE), label=label,
+                         batch_dir=context.batch_dir, limiter=services.rate_limiter(name, config.rpm, config.tpm))
     return LLMClient(config, open_cache(context.cache_dir), label=label, batch_dir=context.batch_dir)
 
 
@@ -69,7 +75,7 @@ class LLMRowStep(RowStep[Any]):
     template).
     """
 
-    max_workers: ClassVar[int | None] = 1
+    shared_limits: ClassVar[bool] = True
     batch_size: ClassVar[int | None] = 2048
     client: LLMClient | None = None
 

@@ -45,6 +45,20 @@ def test_trained_weights_by_backend(tmp_path: Path) -> None:
     assert trained_weights(lf, tmp_path) == (None, "/abs/out/llamafactory")
 
 
+def test_dry_run_after_xtuner_names_the_conversion(tmp_path: Path) -> None:
+    rows = [{"instruction": f"q{i}", "output": f"{i}"} for i in range(10)]
+    (tmp_path / "in.json").write_text(json.dumps(rows), encoding="utf-8")
+    recipe = {"name": "dry", "inputs": [{"path": "in.json"}],
+              "steps": [{"split": {"ratios": {"train": 0.5, "test": 0.5}, "seed": 0}}],
+              "outputs": [{"format": "openai", "path": "export/", "options": {"xtuner": True}}],
+              "train": {"backend": "xtuner", "model": "org/m", "dry_run": True},
+              "eval": {"dry_run": True}}
+    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
+    assert f"--adapter {tmp_path / 'run' / 'train' / 'xtuner_hf'}" in summary["eval"]["commands"][1]
+    script = (tmp_path / "run" / "eval" / "commands.sh").read_text(encoding="utf-8")
+    assert script.startswith("# XTuner saves .pth checkpoints") and "xtuner convert pth_to_hf" in script
+
+
 def test_recipe_llm_block_is_merged_under_the_judges() -> None:
     spec = RecipeEval.model_validate({"model": "m", "judge": {"llm": {"model": "j", "max_tokens": 100}},
                                       "compare": {"pairwise": {"llm": {"model": "p"}}}})

@@ -96,7 +96,12 @@ def run_eval_stage(spec: RecipeEval, root: Path, *, recipe_llm: dict[str, Any] |
     spec = with_recipe_llm(spec, recipe_llm)
     runs = plan(spec, root, train, log)
     if spec.dry_run:
-        return dry_run(spec, root, dict(runs), log)
+        notes = []
+        if train is not None and train.backend == "xtuner" and not spec.adapter:
+            after = Path(trained_weights(train, root)[1] or "")
+            notes.append(f"# XTuner saves .pth checkpoints; convert the last one first: xtuner convert pth_to_hf "
+                         f"{after.parent / 'xtuner_config.py'} {after.parent / 'xtuner'}/iter_N.pth {after}")
+        return dry_run(spec, root, dict(runs), log, notes)
     stage = final_stage(root)
     stage_fingerprint = (stage / "_SUCCESS").read_text(encoding="utf-8").strip()
     identities = [r.endpoint.model if r.endpoint is not None else model_identity(r.model or "", r.adapter)
@@ -131,7 +136,8 @@ def run_eval_stage(spec: RecipeEval, root: Path, *, recipe_llm: dict[str, Any] |
     return {**result, "skipped": False}
 
 
-def dry_run(spec: RecipeEval, root: Path, runs: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+def dry_run(spec: RecipeEval, root: Path, runs: dict[str, Any], log: Callable[[str], None],
+            notes: list[str] | None = None) -> dict[str, Any]:
     """Write ``eval/eval.yaml`` (the settings, for ``datamill eval --config``) and the commands that run the
     evaluation later (on a machine with a GPU), without generating anything."""
     import shlex
@@ -164,7 +170,7 @@ def dry_run(spec: RecipeEval, root: Path, runs: dict[str, Any], log: Callable[[s
             if pairwise.llm.base_url:
                 cmp += f" --judge-base-url {q(pairwise.llm.base_url)}"
         commands.append(cmp)
-    write_text_atomic(folder / "commands.sh", "\n".join(commands) + "\n")
+    write_text_atomic(folder / "commands.sh", "\n".join([*(notes or []), *commands]) + "\n")
     for command in commands:
         log(f"eval (dry run): {command}")
     return {"dry_run": True, "commands": commands}

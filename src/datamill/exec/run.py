@@ -377,11 +377,20 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False
     if loaded.recipe.train is not None and store.is_remote(workdir):
         raise InputError("train: runs on a local work directory; this one is remote",
                          hint="run the recipe without train:, then datamill train on the exported files")
+    if loaded.recipe.eval is not None and store.is_remote(workdir):
+        raise InputError("eval: runs on a local work directory; this one is remote",
+                         hint="run the recipe without eval:, then datamill eval on the exported test file")
     summary = Runner(loaded, workdir, fresh=fresh, workers=workers, sink=sink, executor=executor,
                      address=address, report=report).run()
     if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
         from datamill.train.stage import train_stage
 
         summary["train"] = train_stage(loaded.recipe.train, Path(workdir), (sink or QuietProgress()).log)
+        write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
+    if loaded.recipe.eval is not None:  # after training: the test split, the model alone and trained (resumable)
+        from datamill.evaluate.stage import run_eval_stage
+
+        summary["eval"] = run_eval_stage(loaded.recipe.eval, Path(workdir), recipe_llm=loaded.recipe.llm,
+                                         train=loaded.recipe.train, log=(sink or QuietProgress()).log)
         write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
     return summary

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datamill.evaluate.spec import RecipeEval
 from datamill.handoff.guard import OutputCheck
 from datamill.train.spec import TrainSpec
 
@@ -172,6 +173,10 @@ class Recipe(Strict):
     train: TrainSpec | None = Field(
         None, description="train a model on the outputs after they are written (datamill train's options; "
                           "out: relative to the work directory, default train/); resumable like a stage")
+    eval: RecipeEval | None = Field(
+        None, description="evaluate the run's test split after the outputs and training: the model alone and "
+                          "with what train: wrote, metrics (exact_match, judge), the before/after table; results in "
+                          "eval/ (see docs/evaluation.md)")
 
     @model_validator(mode="after")
     def _some_data(self) -> Recipe:

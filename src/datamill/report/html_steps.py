@@ -147,7 +147,15 @@ def evaluations(m: dict[str, Any]) -> str:
                    f'<p class="dim">{fmt(e.get("n"))} examples · {esc(e["path"])}</p>' +
                    table(["metric", "value"], [[k, _flat(v)] for k, v in metrics.items()]))
         by_cat = e.get("by_category") or {}
-        if by_cat:
+        if by_cat and all(isinstance(groups, dict) and groups and all(isinstance(g, dict) and "metrics" in g
+                                                                      for g in groups.values())
+                          for groups in by_cat.values()):  # datamill eval: {field: {value: {"n", "metrics"}}}
+            for field, groups in by_cat.items():
+                names = list(dict.fromkeys(k for g in groups.values() for k in g["metrics"]))
+                rows = [[value, g.get("n"), *[_flat(g["metrics"].get(k)) for k in names]]
+                        for value, g in groups.items()]
+                out.append(table([field, "n", *names], rows))
+        elif by_cat:
             cols = list(dict.fromkeys(k for v in by_cat.values() if isinstance(v, dict) for k in v))
             out.append(table(["category", *cols], [[c, *[_flat(v.get(k)) if isinstance(v, dict) else v for k in cols]]
                                                    for c, v in by_cat.items()]))

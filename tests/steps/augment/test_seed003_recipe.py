@@ -1,5 +1,5 @@
 """The seed 003 recipe on the real data: the category table equals a direct count, every written solution
-recomputes exactly, English is gone, the count is a multiple of 8."""
+recomputes exactly, English is gone, train and a held-out test split (>= 300) are multiples of 8."""
 
 from __future__ import annotations
 
@@ -33,14 +33,21 @@ def test_seed003_recipe(corpora: Path, tmp_path: Path) -> None:
     arith = json.loads(next((tmp_path / "run" / "steps").glob("*-arith_solution/stats.json")).read_text())
     assert arith["report"]["given_wrong"] == 0 and arith["report"]["unparsed"] == 0
 
-    exported = json.loads((tmp_path / "run" / "export" / "data.json").read_text(encoding="utf-8"))
-    assert len(exported) % 8 == 0 and 0 < len(exported) <= 1000
-    assert summary
-    # the train: block (a dry run): TRL config for SmolLM2 with seed 003's LoRA settings, on every exported row
+    train = json.loads((tmp_path / "run" / "export" / "train.json").read_text(encoding="utf-8"))
+    test = json.loads((tmp_path / "run" / "export" / "test.json").read_text(encoding="utf-8"))
+    assert len(train) % 8 == 0 and len(test) % 8 == 0 and len(test) >= 300  # held out for eval:
+    problems = [{r["conversations"][0]["value"] for r in part} for part in (train, test)]
+    assert not problems[0] & problems[1]
+    assert summary["totals"]["written"] == len(train) + len(test)
+    exported = train + test
+    # the train: block (a dry run): TRL config for SmolLM2 with seed 003's LoRA settings, on the train split only
     assert summary["train"]["dry_run"] is True and summary["train"]["backend"] == "trl"
     trl = (tmp_path / "run" / "train" / "trl_sft.yaml").read_text(encoding="utf-8")
     assert "lora_r: 8" in trl and "lora_dropout: 0.2" in trl and "learning_rate: 0.0001" in trl
-    assert len((tmp_path / "run" / "train" / "data" / "train.jsonl").read_text().splitlines()) == len(exported)
+    assert len((tmp_path / "run" / "train" / "data" / "train.jsonl").read_text().splitlines()) == len(train)
+    # the eval: block (a dry run): the commands for the model alone and with the adapter, and the table
+    commands = summary["eval"]["commands"]
+    assert len(commands) == 3 and "--adapter" in commands[1] and "--compare" in commands[2]
     for row in exported:
         human, gpt = row["conversations"][0], row["conversations"][1]
         assert (human["from"], gpt["from"]) == ("human", "gpt")

@@ -16,6 +16,7 @@ from datamill.recipe.load import load_recipe_data
 OUTPUTS = [
     {"format": "jsonl", "path": "export/jsonl/"},
     {"format": "jsonl", "path": "export/one.jsonl"},
+    {"format": "jsonl", "path": "export/all/", "split_by": None},
     {"format": "jsonl", "path": "export/by_topic/", "split_by": "{meta.topic}-{split}"},
     {"format": "llamafactory-alpaca", "path": "export/lf/", "options": {"dataset_name": "d"}},
     {"format": "llamafactory-sharegpt", "path": "export/lfs/", "where": "meta.topic != 'c'"},
@@ -37,22 +38,25 @@ def rows() -> list[dict[str, Any]]:
     return out
 
 
-def export(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, parallel: bool) -> Path:
+def export(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch, parallel: bool, report: bool = True) -> Path:
     if not parallel:
         monkeypatch.setattr(run, "joinable", lambda exporter: None)
     (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows()))
     recipe = {"name": "p", "inputs": [{"path": "d.jsonl"}],
               "steps": [{"split": {"ratios": {"train": 0.8, "test": 0.2}, "seed": 3}}],
               "outputs": OUTPUTS, "executor": {"shard_size": 60}}
-    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / name, workers=2)
+    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / name, workers=2, report=report)
     monkeypatch.undo()
     assert summary["reconciled"]
     return tmp_path / name
 
 
-def test_joined_parts_equal_a_sequential_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("report", [True, False], ids=["sampled", "block-copy"])
+def test_joined_parts_equal_a_sequential_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: bool) -> None:
+    """Without the report (no row samples), canonical JSON Lines into one file per output are copied in blocks
+    of stored lines: the same bytes."""
     sequential = export(tmp_path, "seq", monkeypatch, parallel=False)
-    parallel = export(tmp_path, "par", monkeypatch, parallel=True)
+    parallel = export(tmp_path, "par", monkeypatch, parallel=True, report=report)
     seq_files = {str(p.relative_to(sequential)): p.read_bytes() for p in sorted(sequential.rglob("export/**/*"))
                  if p.is_file()}
     par_files = {str(p.relative_to(parallel)): p.read_bytes() for p in sorted(parallel.rglob("export/**/*"))
@@ -71,3 +75,21 @@ def test_joined_parts_equal_a_sequential_export(tmp_path: Path, monkeypatch: pyt
     assert refused and all(p.read_bytes() == (sequential / p.relative_to(parallel)).read_bytes() for p in refused)
     summary = json.loads((parallel / "summary.json").read_text())
     assert summary["totals"] == json.loads((sequential / "summary.json").read_text())["totals"]
+
+
+def test_shard_blocks_hold_the_stored_lines(tmp_path: Path) -> None:
+    """Blocks of whole lines equal the lines read one by one, each with its newline (blank lines and a last
+    line without a newline included), across the reader's 1 MiB chunk edges."""
+    import zstandard
+
+    from datamill.exec.shards import read_shard_blocks, read_shard_lines
+
+    lines = [json.dumps({"id": i, "t": "x" * (i % 300), "zh": "数据" * (i % 7)}).encode() for i in range(20000)]
+    raw = b"\n".join([*lines[:5], b"", *lines[5:]]) + b"\n\n" + b'{"id": "last"}'
+    path = tmp_path / "s.jsonl.zst"
+    path.write_bytes(zstandard.ZstdCompressor().compress(raw))
+    blocks = list(read_shard_blocks(path))
+    assert len(blocks) > 1
+    expected = list(read_shard_lines(path))
+    assert b"".join(b for b, _ in blocks) == b"".join(line + b"\n" for line in expected)
+    assert sum(n for _, n in blocks) == len(expected) == 20001

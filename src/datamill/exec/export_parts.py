@@ -25,7 +25,7 @@ import orjson
 
 from datamill.exec import progress, store
 from datamill.exec.export_stage import ExportRun, Router, file_key
-from datamill.exec.shards import JsonlSink, commit, read_shard_lines, tmp_path
+from datamill.exec.shards import JsonlSink, commit, read_shard_blocks, read_shard_lines, tmp_path
 from datamill.exec.workdir import read_json, write_bytes_atomic, write_json_atomic
 from datamill.export.base import ExportedFile, Exporter
 from datamill.recipe.model import OutputSpec
@@ -48,6 +48,9 @@ class PartTask:
     input_path: Path
     parts: Path  # the output's parts folder
     progress_key: str
+    #: sample the rows written for the build report (each row's id is read); without it a copied shard is
+    #: written in blocks of lines
+    sample: bool = True
 
     @property
     def marker(self) -> Path:
@@ -76,6 +79,11 @@ class _Parts:
         self.writer(key)
         return self.files[key][2]
 
+    def raw_block(self, key: str | None, data: bytes, lines: int) -> None:
+        """Write ``lines`` stored lines (with their newlines) at once to the file of ``key``."""
+        self.raw(key).write(data)
+        self.counts[key] += lines - 1
+
     def close(self) -> list[list[Any]]:
         keys = []
         for key, (n, path, fh, writer) in self.files.items():
@@ -101,22 +109,30 @@ def export_part(task: PartTask) -> int:
     single = ExportRun.is_single_file(spec, exporter)
     copy = exporter.passthrough and router.where is None and router.guard is None
     field = None if single or not spec.split_by or "{" in spec.split_by else b'"' + spec.split_by.encode() + b'"'
+    blocks = copy and not task.sample and (single or not spec.split_by)
     try:
-        for n, line in enumerate(read_shard_lines(task.input_path), start=1):
-            if copy:  # the row the exporter would write is the stored line, byte for byte
-                needs_key = not single and spec.split_by and (field is None or field in line)
-                key = file_key(orjson.loads(line), spec.split_by) if needs_key else None
-                parts.raw(key).write(line + b"\n")
-                router.copied(line, key)
-            else:
-                record = orjson.loads(line)
-                row = router.row(record)
-                if row is not None:
-                    key = None if single else file_key(record, spec.split_by)
-                    parts.writer(key).write(row)
-                    router.written(record, key, row)
-            if n & 1023 == 0:
-                progress.tick(task.progress_key, 1024)
+        if blocks:  # every line goes to the one file as stored: copied in blocks of lines
+            for block, lines in read_shard_blocks(task.input_path):
+                if lines:
+                    parts.raw_block(None, block, lines)
+                    router.copied_lines(lines)
+                    progress.tick(task.progress_key, lines)
+        else:
+            for n, line in enumerate(read_shard_lines(task.input_path), start=1):
+                if copy:  # the row the exporter would write is the stored line, byte for byte
+                    needs_key = not single and spec.split_by and (field is None or field in line)
+                    key = file_key(orjson.loads(line), spec.split_by) if needs_key else None
+                    parts.raw(key).write(line + b"\n")
+                    router.copied(line, key)
+                else:
+                    record = orjson.loads(line)
+                    row = router.row(record)
+                    if row is not None:
+                        key = None if single else file_key(record, spec.split_by)
+                        parts.writer(key).write(row)
+                        router.written(record, key, row)
+                if n & 1023 == 0:
+                    progress.tick(task.progress_key, 1024)
         keys = parts.close()
         dropped.close()
     except BaseException:
@@ -124,7 +140,8 @@ def export_part(task: PartTask) -> int:
         dropped.abort()
         raise
     status = router.status
-    progress.tick(task.progress_key, len(status) & 1023)
+    if not blocks:
+        progress.tick(task.progress_key, len(status) & 1023)
     progress.flush()
     write_bytes_atomic(task.parts / f"{task.shard}.status", bytes(status))
     router.profile.write(task.parts / f"{task.shard}.profile.json")
@@ -264,9 +281,9 @@ JOINERS: dict[str, type[_Joiner]] = {"lines": _LinesJoiner, "json_array": _JsonA
 
 
 def part_tasks(spec: OutputSpec, exporter: Exporter, shards: list[tuple[str, Path]], parts: Path,
-               progress_key: str) -> Iterator[PartTask]:
+               progress_key: str, sample: bool = True) -> Iterator[PartTask]:
     done = set(store.names(parts, "*.json"))
     for shard, path in shards:
-        task = PartTask(spec, exporter, shard, path, parts, progress_key)
+        task = PartTask(spec, exporter, shard, path, parts, progress_key, sample)
         if task.marker.name not in done:
             yield task

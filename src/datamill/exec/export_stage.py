@@ -296,6 +296,12 @@ class Router:
         self.status.append(WRITTEN)
         self.profile.written(record, key, row)
 
+    def copied_lines(self, n: int) -> None:
+        """``n`` records were written as stored, in a block (no sample of them is taken)."""
+        self.stats.records_in += n
+        self.stats.records_out += n
+        self.status.extend(bytes((WRITTEN,)) * n)
+
     def copied(self, line: bytes, key: str | None) -> None:
         """A record was written as stored (``Exporter.passthrough``), without :meth:`row`."""
         self.stats.records_in += 1

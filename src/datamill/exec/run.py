@@ -213,7 +213,7 @@ class Runner:
                 parts = stage.path / "parts"
                 self.executor.map(export_part, [(t,) for t in part_tasks(spec, exporter, list(zip(names, shards,
                                                                                               strict=True)),
-                                                                         parts, key)])
+                                                                         parts, key, sample=self.report)])
                 stats, files, status, reasons = join_parts(spec, exporter, target, names, parts, stage.dropped_dir)
                 store.rmtree(parts)
             else:

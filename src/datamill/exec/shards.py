@@ -117,6 +117,33 @@ def read_shard_lines(path: Path) -> Iterator[bytes]:
             yield pending
 
 
+def read_shard_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
+    """The stored lines of a shard in blocks of whole lines: ``(bytes, lines)`` where the bytes are the
+    lines of :func:`read_shard_lines`, each followed by a newline, concatenated (for a byte copy)."""
+    with store.open_read(path) as fh:
+        reader = zstandard.ZstdDecompressor().stream_reader(fh)
+        pending = b""
+        while True:
+            chunk = reader.read(1 << 20)
+            if not chunk:
+                break
+            data = pending + chunk
+            end = data.rfind(b"\n") + 1
+            pending = data[end:]
+            if end:
+                yield _whole_lines(data[:end])
+        if pending.strip():
+            yield _whole_lines(pending + b"\n")
+
+
+def _whole_lines(block: bytes) -> tuple[bytes, int]:
+    """``block`` (lines ending in a newline) without empty lines, and how many lines it holds."""
+    if block.startswith(b"\n") or b"\n\n" in block:
+        lines = [line for line in block.split(b"\n") if line]
+        return b"".join(line + b"\n" for line in lines), len(lines)
+    return block, block.count(b"\n")
+
+
 class JsonlSink:
     """A plain JSON Lines side file (dropped records, quarantine) written via a temporary file.
 

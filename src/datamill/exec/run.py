@@ -385,8 +385,7 @@ def run_recipe(loaded: LoadedRecipe, workdir: Path | str, *, fresh: bool = False
     if loaded.recipe.train is not None:  # the last stage: training on the outputs (resumable)
         from datamill.train.stage import train_stage
 
-        outputs = [resolve_output_path(o.path, workdir) for o in loaded.recipe.outputs]
-        summary["train"] = train_stage(loaded.recipe.train, Path(workdir), (sink or QuietProgress()).log, outputs)
+        summary["train"] = train_stage(loaded.recipe.train, Path(workdir), (sink or QuietProgress()).log)
         write_json_atomic(WorkDir(Path(workdir)).summary_file, summary)
     if loaded.recipe.eval is not None:  # after training: the test split, the model alone and trained (resumable)
         from datamill.evaluate.stage import run_eval_stage

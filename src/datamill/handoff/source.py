@@ -2,10 +2,7 @@
 
 ``datamill check`` and ``datamill train`` accept
 
-* a run's work directory (``summary.json``): every output's files, with the split each was written for.
-  Those paths come from a file, not from the command: each must lie inside the run folder (symbolic links
-  resolved), or inside one of the ``outputs`` the caller resolved from the recipe it holds itself (the
-  ``train:`` stage of a run whose outputs are elsewhere); any other is an :class:`InputError` naming it;
+* a run's work directory (``summary.json``): every output's files, with the split each was written for;
 * an export folder: its ``dataset_info.json`` when there is one (LLaMA-Factory's registry: the entries'
   formatting and columns decide how rows are read), else every data file in it;
 * one file, or a ``dataset_info.json``.
@@ -19,10 +16,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import posixpath
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,33 +45,8 @@ def _split_of(path: str) -> str:
     return re.sub(r"-\d{5}$", "", name)
 
 
-def _inside(path: str, root: str) -> bool:
-    """``path`` is ``root`` or lies below it: local paths resolved (links followed), URLs normalized."""
-    if "://" in path or "://" in root:
-        if "://" not in path or "://" not in root:
-            return False
-        scheme, rest = path.split("://", 1)
-        root_scheme, root_rest = root.split("://", 1)
-        norm, root_norm = posixpath.normpath(rest), posixpath.normpath(root_rest)
-        return scheme == root_scheme and (norm == root_norm or norm.startswith(root_norm.rstrip("/") + "/"))
-    resolved, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
-    return resolved == base or resolved.is_relative_to(base)
-
-
-def _confined(listed: str, run: Path, outputs: Sequence[str]) -> str:
-    """``listed`` (a path from ``run``'s summary.json) when it stays inside ``run`` or one of ``outputs``."""
-    if any(_inside(listed, root) for root in (str(run), *outputs)):
-        return listed
-    raise InputError(
-        f"{run / 'summary.json'} lists {listed}, which is outside the run folder {run}; it is not read",
-        hint="a run's files are read only from inside its folder: pass the export folder or file itself "
-             "if the outputs were written elsewhere",
-    )
-
-
-def data_files(path: Path, *, outputs: Sequence[str] = ()) -> list[DataFile]:
-    """The data files of a run, an export folder or a single file. ``outputs``: output locations the
-    caller resolved itself from its recipe, where a run's summary.json may also point."""
+def data_files(path: Path) -> list[DataFile]:
+    """The data files of a run, an export folder or a single file."""
     if not path.exists():
         raise InputError(f"{path} does not exist", hint="pass a run's work directory, an export folder or a file")
     if path.is_file():
@@ -91,7 +61,6 @@ def data_files(path: Path, *, outputs: Sequence[str] = ()) -> list[DataFile]:
                 if f["path"] in seen or not f.get("records"):
                     continue
                 seen.add(f["path"])
-                _confined(str(f["path"]), path, outputs)
                 files.append(DataFile(f["path"], f.get("split") or _split_of(f["path"]), output.get("format")))
         if files:
             # one exported copy per record is enough: prefer trainer formats over canonical copies

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +48,10 @@ class TrainData:
         return h.hexdigest()
 
 
-def load_train_data(path: Path, split: str = "train", outputs: Sequence[str] = ()) -> TrainData:
-    """The records of ``split`` at ``path`` (a run, an export folder, a file); ``outputs``: the run's output
-    locations as the caller resolved them from its recipe (see :func:`~datamill.handoff.source.data_files`)."""
+def load_train_data(path: Path, split: str = "train") -> TrainData:
     from datamill.export.shape import record_mode
 
-    every = data_files(path, outputs=outputs)
+    every = data_files(path)
     chosen = [f for f in every if f.split == split] or every
     counts = ReadCounts()
     pairs = list(iter_records(chosen, counts))

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +74,9 @@ def _guard_resume(out: Path, fingerprint: str, fresh: bool) -> None:
 
 
 def train(path: Path, spec: TrainSpec, out: Path, *, log: Log, fresh: bool = False,
-          callbacks: tuple[Any, ...] = (), outputs: Sequence[str] = ()) -> dict[str, Any]:
-    """Prepare (and unless ``spec.dry_run``, run) the training of ``spec.model`` on the export at ``path``
-    (``outputs``: the run's output locations, when the caller resolved them from its recipe)."""
-    data = load_train_data(path, spec.split, outputs)
+          callbacks: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """Prepare (and unless ``spec.dry_run``, run) the training of ``spec.model`` on the export at ``path``."""
+    data = load_train_data(path, spec.split)
     stage = lf_stage(spec, data.mode)
     out.mkdir(parents=True, exist_ok=True)
     log(f"{len(data.records)} {data.mode} records from {len(data.files)} file(s); stage {stage}")

@@ -9,7 +9,7 @@ its last checkpoint (TRL); changed data or settings train again (old checkpoints
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +18,14 @@ from datamill.train.spec import TrainSpec
 MARKER = "_SUCCESS"
 
 
-def train_stage(spec: TrainSpec, workdir: Path, log: Callable[[str], None],
-                outputs: Sequence[str] = ()) -> dict[str, Any]:
-    """Run (or skip, or resume) the recipe's training; returns what ``summary.json`` records of it.
-    ``outputs``: the recipe's output locations as the engine resolved them (they may lie outside the
-    work directory, where the files listed in its summary.json are otherwise refused)."""
+def train_stage(spec: TrainSpec, workdir: Path, log: Callable[[str], None]) -> dict[str, Any]:
+    """Run (or skip, or resume) the recipe's training; returns what ``summary.json`` records of it."""
     from datamill.exec.workdir import fingerprint
     from datamill.train.data import load_train_data
     from datamill.train.run import train
 
     out = Path(spec.out) if spec.out and Path(spec.out).is_absolute() else workdir / (spec.out or "train")
-    data = load_train_data(workdir, spec.split, outputs)
+    data = load_train_data(workdir, spec.split)
     fp = fingerprint("train", spec.model_dump(mode="json"), data.fingerprint())
     marker = out / MARKER
     if marker.is_file() and marker.read_text(encoding="utf-8").strip() == fp:
@@ -40,7 +37,7 @@ def train_stage(spec: TrainSpec, workdir: Path, log: Callable[[str], None],
     out.mkdir(parents=True, exist_ok=True)
     (out / "_FINGERPRINT").write_text(fp + "\n", encoding="utf-8")
     marker.unlink(missing_ok=True)
-    info = train(workdir, spec, out, log=log, fresh=stale, outputs=outputs)
+    info = train(workdir, spec, out, log=log, fresh=stale)
     marker.write_text(fp + "\n", encoding="utf-8")
     return _short(info, out, skipped=False)
 

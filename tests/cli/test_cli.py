@@ -142,3 +142,49 @@ def test_every_command_reports_errors_the_same_way(tmp_path: Path, monkeypatch: 
     assert result.exit_code == 1
     assert "unexpected RuntimeError: something nobody expected" in result.output
     assert "--debug" in result.output and "Traceback" not in result.output
+
+
+def _datamill(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m datamill ARGS`` in a real process, as a user runs it, importing the datamill under test
+    (a relative PYTHONPATH would not survive the change of folder)."""
+    import os
+
+    import datamill
+
+    src = str(Path(datamill.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([sys.executable, "-m", "datamill", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def test_convert_with_a_wrong_field_mapping_exits_6_naming_the_stage_and_reason(tmp_path: Path) -> None:
+    source = tmp_path / "qa.jsonl"
+    source.write_text("".join(json.dumps({"question": f"q{i}", "answer": f"a{i}"}) + "\n" for i in range(5)),
+                      encoding="utf-8")
+    out = _datamill("convert", str(source), "--to", "openai", "--out", str(tmp_path / "out"), "-q", "-j", "1",
+                    "--format", "qa", "--field", "prompt=questoin", "--field", "answer=answer", cwd=tmp_path)
+    assert out.returncode == 6, out.stderr
+    assert "Traceback" not in out.stderr
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
+    assert error.startswith("error: reading qa.jsonl lost 5 of 5 rows")  # the stage and how much
+    assert "quarantined: 5" in error  # the reason
+    assert "questoin" in error  # the example names the field the mapping asked for
+    assert any(line.startswith("hint: ") and "--field" in line for line in out.stderr.splitlines())
+    assert not list((tmp_path / "out").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize(("expr", "code", "listed"), [
+    # a bare name that is no part or field: refused when the recipe loads, with the names that exist
+    ("len(answr) > 0", 2, ["unknown name 'answr'", "did you mean answer?", "fields: id, source"]),
+    # a path no record has: found when the stage ran, with the fields the first record has
+    ("meta.scroe > 1", 4, ["meta.scroe", "none of the 40 records has", "the first record has:", "messages"]),
+])
+def test_run_with_a_filter_on_a_missing_field_exits_non_zero_listing_the_fields(
+        tmp_path: Path, expr: str, code: int, listed: list[str]) -> None:
+    path = _recipe(tmp_path, steps=[{"filter": {"expr": expr}}])
+    out = _datamill("run", str(path), "--workdir", str(tmp_path / "w"), "-q", "-j", "1", cwd=tmp_path)
+    assert out.returncode == code, out.stderr
+    assert "Traceback" not in out.stderr
+    error = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
+    for text in listed:
+        assert text in error, (text, error)

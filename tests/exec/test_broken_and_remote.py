@@ -89,3 +89,21 @@ def test_s3_in_and_out_matches_a_local_run(tmp_path: Path, s3: Any) -> None:
         assert table.num_rows == len(local_rows)
     files = summary["outputs"][0]["files"]
     assert {f["path"] for f in files} == {f"s3://{s3.bucket}/out/train.jsonl", f"s3://{s3.bucket}/out/test.jsonl"}
+
+
+def test_local_executor_pool_works_in_a_work_directory_on_s3(tmp_path: Path, s3: Any) -> None:
+    """The driver reaches the store before its pool forks; every forked worker must get its own
+    connection (fsspec's S3 filesystem refuses to be used across a fork)."""
+    rows = [{"instruction": f"q{i}", "input": "", "output": f"a{i % 40}"} for i in range(400)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = _recipe(tmp_path, {
+        "name": "pool-on-s3", "inputs": [{"path": "data.jsonl"}],
+        "steps": [{"dedup_exact": {"on": "answer"}}],
+        "outputs": [{"format": "jsonl", "path": "export/", "split_by": None}],
+        "executor": {"shard_size": 50},
+    })
+    local = run_recipe(load_recipe(recipe), tmp_path / "local", workers=2)
+    remote = run_recipe(load_recipe(recipe), f"s3://{s3.bucket}/runs/pool", workers=2, executor="local")
+    body = s3.client.get_object(Bucket=s3.bucket, Key="runs/pool/export/data.jsonl")["Body"].read()
+    assert body == (tmp_path / "local" / "export" / "data.jsonl").read_bytes()
+    assert remote["reconciled"] and remote["totals"] == local["totals"] and remote["totals"]["written"] == 40

@@ -8,7 +8,10 @@ import hashlib
 import json
 import os
 import random
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe, load_recipe_data
@@ -26,17 +30,31 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 @pytest.fixture(scope="module")
-def ray_local(s3_server: str) -> Iterator[Any]:
+def ray_local(request: pytest.FixtureRequest) -> Iterator[Any]:
     """One local Ray instance for the module (starting one costs seconds); always shut down. Its workers
-    see the local S3 the way a cluster's nodes see theirs: through their environment."""
-    aws = {"AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
+    see the local S3 the way a cluster's nodes see theirs: through their environment, set when the
+    local S3 can start (only the S3 test needs it; without ``moto_server`` it skips, the others run)."""
+    env: dict[str, str] = {}
+    try:
+        endpoint = request.getfixturevalue("s3_server")
+    except pytest.skip.Exception:
+        pass
+    else:
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": "us-east-1"}
     ray.init(num_cpus=2, object_store_memory=96 << 20, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": aws})
+             runtime_env={"env_vars": env})
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def test_the_ray_instance_does_not_need_the_local_s3(ray_local: Any, request: pytest.FixtureRequest) -> None:
+    """Without ``moto_server`` only the S3 test skips: the Ray instance every test shares does not
+    request the local S3 (a test's fixtures, as collected, include those its fixtures request)."""
+    assert "s3_server" not in request.node.fixturenames
+    assert ray_local.is_initialized()
 
 
 def exports(root: Path) -> dict[str, bytes]:
@@ -109,6 +127,48 @@ def test_planted_near_duplicates_keep_the_same_survivors(ray_local: Any, tmp_pat
     kept = [json.loads(line)["id"] for line in (tmp_path / "ray" / "export" / "train.jsonl").read_text().splitlines()]
     assert kept == [json.loads(line)["id"] for line in
                     (tmp_path / "local" / "export" / "train.jsonl").read_text().splitlines()]
+    # the run says where its tasks ran: all on this instance's one node; the local executor says nothing
+    assert [line for line in on_ray["log"] if line.startswith("ray: ")] == [_one_line(on_ray["log"])]
+    assert re.fullmatch(r"ray: \d+ tasks on 1 node \(\d+ on [0-9a-f]{8}\)", _one_line(on_ray["log"]))
+    assert not [line for line in local["log"] if line.startswith("ray: ")]
+
+
+def _one_line(log: list[str]) -> str:
+    found = [line for line in log if line.startswith("ray: ")]
+    assert len(found) == 1, log
+    return found[0]
+
+
+def _resumed_stages(log: list[str]) -> list[str]:
+    return [line.split(":")[0] for line in log if line.endswith(": unchanged, skipped (resume)")]
+
+
+def test_a_killed_local_run_is_finished_by_ray(ray_local: Any, tmp_path: Path) -> None:
+    """The local executor's run killed (SIGKILL, its workers too) after the stages up to the filter were done
+    and the exact dedup had begun; Ray finishes it: the local bytes and counts, those stages not redone."""
+    data = planted_corpus(tmp_path, n=3000)
+    recipe = dedup_recipe(data, shard_size=150)
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    local = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "local", workers=2)
+    workdir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "datamill", "run", str(path), "--workdir", str(workdir), "--quiet",
+                             "--workers", "2", "--executor", "local"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if list((workdir / "steps" / "02-dedup_exact").glob("*.stats.json")):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the local run finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (workdir / "summary.json").exists(), "the killed run had finished"
+    on_ray = run_recipe(load_recipe_data(recipe, tmp_path), workdir, workers=2, executor="ray")
+    assert exports(workdir / "export") == exports(tmp_path / "local" / "export")
+    assert counts(on_ray) == counts(local) and on_ray["reconciled"]
+    assert _resumed_stages(on_ray["log"]) == ["00-read", "01-filter"], on_ray["log"]
+    assert _one_line(on_ray["log"]).startswith("ray: ")
 
 
 def _busy_ray_worker() -> Any:

@@ -1,12 +1,14 @@
 """A two-node Ray cluster on loopback (``ray start --head`` + a second ``ray start --address``, one CPU each)
 with the work directory on a local S3: drivers run as ``datamill run --executor ray --address ...``
-subprocesses, so one can be killed mid-run; the re-run (with either executor) gives the local bytes."""
+subprocesses, so one can be killed mid-run; the local executor finishes the killed run with the local bytes
+and counts, and Ray then finds nothing left to do."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +29,7 @@ from fixtures.servers import free_port
 pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")
 
-from exec.test_ray import dedup_recipe, exports, planted_corpus  # noqa: E402
+from exec.test_ray import counts, dedup_recipe, exports, planted_corpus  # noqa: E402
 
 
 @dataclass
@@ -125,7 +127,7 @@ def test_two_nodes_on_s3_give_the_local_bytes_and_survive_a_killed_driver(cluste
     recipe = dedup_recipe(data, shard_size=150)
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "local", workers=2)
+    reference = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "local", workers=2)
     expected = exports(tmp_path / "local" / "export")
 
     bucket = _bucket(cluster)
@@ -133,11 +135,13 @@ def test_two_nodes_on_s3_give_the_local_bytes_and_survive_a_killed_driver(cluste
     done = subprocess.run(_driver(cluster, path, url), env=cluster.env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert _s3_exports(cluster, bucket, "runs/x/export/") == expected
-    summary = json.loads(_s3_exports(cluster, bucket, "runs/x/summary.json")[""])
-    assert summary["reconciled"]
+    summary = _summary(cluster, bucket, "runs/x")
+    assert summary["reconciled"] and counts(summary) == counts(reference)
+    # both nodes ran tasks (two in flight, one CPU per node)
+    placed = [line for line in summary["log"] if line.startswith("ray: ")]
+    assert len(placed) == 1 and re.match(r"ray: \d+ tasks on 2 nodes \(", placed[0]), summary["log"]
 
-    # the driver killed mid-run (SIGKILL), then the same command again, then the local executor on the same
-    # shared work directory: identical bytes, and the stages finished before the kill are not redone
+    # the driver killed mid-run (SIGKILL) while the exact dedup applies its plan, the stages before it done
     url = f"s3://{bucket}/runs/killed"
     proc = subprocess.Popen(_driver(cluster, path, url), env=cluster.env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
@@ -151,12 +155,25 @@ def test_two_nodes_on_s3_give_the_local_bytes_and_survive_a_killed_driver(cluste
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _s3_exports(cluster, bucket, "runs/killed/summary.json") == {}, "the killed run had finished"
-    again = subprocess.run(_driver(cluster, path, url), env=cluster.env, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert _s3_exports(cluster, bucket, "runs/killed/export/") == expected
+    # finished by the local executor on the same shared work directory: the local bytes and counts, and the
+    # stages the Ray run had finished (the read and the filter) are not redone
     local = subprocess.run(_driver(cluster, path, url, executor="local"), env=cluster.env, capture_output=True,
                            text=True, timeout=600)
     assert local.returncode == 0, local.stderr[-3000:]
     assert _s3_exports(cluster, bucket, "runs/killed/export/") == expected
-    resumed = json.loads(_s3_exports(cluster, bucket, "runs/killed/summary.json")[""])
-    assert sum("skipped (resume)" in line for line in resumed["log"]) == len(recipe["steps"]) + 1 + 2
+    resumed = _summary(cluster, bucket, "runs/killed")
+    assert resumed["reconciled"] and counts(resumed) == counts(reference)
+    skipped = [line.split(":")[0] for line in resumed["log"] if line.endswith(": unchanged, skipped (resume)")]
+    assert skipped == ["00-read", "01-filter"], resumed["log"]
+    # Ray again: everything is done, nothing runs
+    again = subprocess.run(_driver(cluster, path, url), env=cluster.env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _s3_exports(cluster, bucket, "runs/killed/export/") == expected
+    final = _summary(cluster, bucket, "runs/killed")
+    assert sum("skipped (resume)" in line for line in final["log"]) == len(recipe["steps"]) + 1 + 2
+    assert not [line for line in final["log"] if line.startswith("ray: ")], final["log"]
+    assert final["reconciled"] and counts(final) == counts(reference)
+
+
+def _summary(cluster: Cluster, bucket: str, prefix: str) -> dict[str, Any]:
+    return json.loads(_s3_exports(cluster, bucket, f"{prefix}/summary.json")[""])

@@ -7,7 +7,9 @@ only has to run such calls somewhere and bring back their return values in task 
 * ``map(fn, tasks)``: ``fn(*args)`` for every args tuple, in parallel; the first error is raised as itself;
 * ``call(fn, *args)``: ``fn`` in the driver's process (a global step's reduce, joining export parts);
 * ``limited(cap)``: the same executor running at most ``cap`` tasks at once (steps with ``max_workers``);
-* ``shutdown(kill)``: release workers; ``kill`` when the run failed and work in flight is abandoned.
+* ``shutdown(kill)``: release workers; ``kill`` when the run failed and work in flight is abandoned;
+* ``describe()``: lines for the run's log saying where its tasks ran (the Ray executor: how many on which
+  nodes), or none.
 
 ``shared_services()`` is what the executor shares between every worker of the run beyond the work
 directory (:class:`~datamill.steps.base.SharedServices`: one rate limit and one paid-call cache for LLM
@@ -47,6 +49,8 @@ class Executor(Protocol):
     def limited(self, cap: int) -> Executor: ...
 
     def shutdown(self, kill: bool = False) -> None: ...
+
+    def describe(self) -> list[str]: ...
 
 
 def step_cap(executor: Executor, steps: Iterable[Step | None]) -> int | None:

@@ -124,6 +124,10 @@ class LocalExecutor:
         self._drain()
         return [f.result() for f in futures]
 
+    def describe(self) -> list[str]:
+        """Nothing to add: every task ran on this machine."""
+        return []
+
     def shutdown(self, kill: bool = False) -> None:
         for sub in self._limited.values():
             sub.shutdown(kill)

@@ -263,6 +263,8 @@ class Runner:
                 driver.run(seg, stages, read_tasks)
             self.wd.remove_stale_stages({s.dir.path.name for s in stages})
             outputs, accounting = self._export(stages[-1].dir)
+            for line in self.executor.describe():
+                self.log(line)
             failed = False
             self.executor.shutdown()  # the workers end first, so their CPU counts in this run's (summary.json)
             files_info = stages[0].dir.read_stats().get("files", [])

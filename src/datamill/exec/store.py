@@ -40,6 +40,9 @@ class Mount:
 
 _MOUNTS: list[Mount] = []
 _FS: dict[str, tuple[Any, str]] = {}
+# a forked pool worker opens its own connections: fsspec's async filesystems (s3fs) refuse to be used
+# across a fork ("This class is not fork-safe"), and the driver has reached the store before forking
+os.register_at_fork(after_in_child=_FS.clear)
 
 
 def is_remote(workdir: str | Path) -> bool:

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-
 Tokenizer = Annotated[str | None, typer.Option(
     "--tokenizer", help="tokenizer.json (file or folder) or a Hugging Face tokenizer: adds token-length histograms "
     "with the training cutoff")]

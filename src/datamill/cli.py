@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from datamill.commands.report import Cutoff as ReportCutoff
 from datamill.errors import DatamillError
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ def run(
                                             "(WORKDIR/report/index.html) nor collect what only it needs.")] = False,
     tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="Add token-length histograms to the report "
                                                   "(tokenizer.json or a Hugging Face tokenizer).")] = None,
+    cutoff: ReportCutoff = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -162,15 +164,15 @@ def run(
             if not quiet:
                 _err("report: not written for a remote work directory (run datamill report on a local copy)")
         else:
-            _write_report(Path(summary["workdir"]), tokenizer, quiet)
+            _write_report(Path(summary["workdir"]), tokenizer, cutoff, quiet)
 
 
-def _write_report(workdir: Path, tokenizer: str | None, quiet: bool) -> None:
+def _write_report(workdir: Path, tokenizer: str | None, cutoff: int | None, quiet: bool) -> None:
     """The build report after a run; a failure here is reported but does not fail the finished run."""
     from datamill.report.build import build_report
 
     try:
-        files = build_report(workdir, tokenizer=tokenizer)
+        files = build_report(workdir, tokenizer=tokenizer, cutoff=cutoff)
     except Exception as exc:
         _err(f"warning: the build report could not be written: {type(exc).__name__}: {exc}")
         _err(f"hint: the run itself finished; try: datamill report {workdir} --debug")

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from datamill.evaluate.data import final_stage, load_stage
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe, load_recipe_data
 from datamill.records import get_path
@@ -20,22 +21,27 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 def test_seed002_medical(corpora: Path, llamafactory: Any, tmp_path: Path) -> None:
     summary = run_recipe(load_recipe(RECIPES / "seed002-medical" / "recipe.yaml"), tmp_path, workers=1)
     assert summary["reconciled"] and summary["totals"]["quarantined"] == 0
-    # where: routes each shape to its output, so nothing is refused or left unselected
+    # where: routes each shape (and the SFT test split) to its output, so nothing is refused or left unselected
     assert summary["totals"]["dropped"] == {"duplicate_exact": 79}
     assert summary["totals"]["written"] == summary["totals"]["read"] - 79
-    sft, pretrain, reward = summary["outputs"]
-    assert (sft["out"], pretrain["out"], reward["out"]) == (6452, 3698, 11)
+    sft, sft_test, pretrain, reward = summary["outputs"]
+    # 6,452 SFT records: 5% of each input held out (seeded, stratified by source) for the eval: block
+    assert (sft["out"], sft_test["out"], pretrain["out"], reward["out"]) == (6129, 323, 3698, 11)
     for output in summary["outputs"]:
         assert output["dropped"] == {} and output["in"] == output["out"]
     export = tmp_path / "export"
     info = json.loads((export / "dataset_info.json").read_text(encoding="utf-8"))
-    assert set(info) == {"medical_sft", "medical_reward"}
+    assert set(info) == {"medical_sft", "medical_sft_test", "medical_reward"}
     for entry in info.values():
         assert entry["file_sha1"] == hashlib.sha1((export / entry["file_name"]).read_bytes()).hexdigest()
     lines = (export / "medical_pretrain.txt").read_text(encoding="utf-8").splitlines()
     assert len(lines) == pretrain["out"] and all(line.strip() for line in lines)
     assert llamafactory.count(export, "medical_sft", "sft") == sft["out"]
+    assert llamafactory.count(export, "medical_sft_test", "sft") == sft_test["out"]
     assert llamafactory.count(export, "medical_reward", "rm") == reward["out"]
+    questions = [{(r["instruction"], r["input"]) for r in json.loads((export / f"{name}.json").read_text("utf-8"))}
+                 for name in ("medical_sft", "medical_sft_test")]
+    assert not questions[0] & questions[1]  # no held-out question is trained on
     train = yaml.safe_load((RECIPES / "seed002-medical" / "llamafactory_lora_sft.yaml").read_text(encoding="utf-8"))
     assert train["dataset"] in info and train["finetuning_type"] == "lora" and train["stage"] == "sft"
     assert train["dataset_dir"] == "runs/seed002-medical/export"
@@ -44,6 +50,23 @@ def test_seed002_medical(corpora: Path, llamafactory: Any, tmp_path: Path) -> No
     assert summary["train"]["dry_run"] is True and written["dataset"] == "medical_sft"
     assert written["dataset_dir"] == str(export) and written["quantization_bit"] == 4
     assert (written["template"], written["lora_target"], written["learning_rate"]) == ("llama2", "q_proj,v_proj", 5e-5)
+    # the eval: block (a dry run): the model alone, with LLaMA-Factory's adapter, and the pairwise table
+    assert summary["eval"]["dry_run"] is True
+    before, after, compare = summary["eval"]["commands"]
+    assert (tmp_path / "eval" / "commands.sh").read_text(encoding="utf-8").splitlines() == [before, after, compare]
+    assert "--split test --model meta-llama/Llama-2-7b-chat-hf --out" in before and "--adapter" not in before
+    assert f"--adapter {tmp_path / 'train' / 'llamafactory'} --out {tmp_path / 'eval' / 'after'}" in after
+    assert "--compare" in compare and "--pairwise --judge-model judge" in compare
+    settings = yaml.safe_load((tmp_path / "eval" / "eval.yaml").read_text(encoding="utf-8"))
+    assert settings["by"] == ["source"] and settings["exact_match"] == []
+    assert [(j["name"], j["rubric"]) for j in settings["judge"]] == [("quality", "sft-quality")]
+    # what those commands evaluate: exactly the held-out SFT questions (the pretraining texts of the test
+    # split are counted as no_prompt, no reward pair is among them)
+    data = load_stage(final_stage(tmp_path), "test")
+    assert len(data.items) == sft_test["out"] and data.skipped["no_prompt"] == 185
+    assert collections.Counter(item.record["source"] for item in data.items) == {"chatdoctor": 273,
+                                                                                 "medical_sft_zh": 50}
+    assert all(item.reference and item.record["kind"] == "sft" for item in data.items)
 
 
 def strata(folder: Path, path: str) -> dict[str, collections.Counter[str]]:

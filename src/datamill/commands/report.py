@@ -7,13 +7,13 @@ from typing import Annotated
 
 import typer
 
-from datamill.report.tokens import DEFAULT_CUTOFF
-
 Tokenizer = Annotated[str | None, typer.Option(
     "--tokenizer", help="tokenizer.json (file or folder) or a Hugging Face tokenizer: adds token-length histograms "
     "with the training cutoff")]
-Cutoff = Annotated[int, typer.Option("--cutoff", min=1, help="training cutoff in tokens (LLaMA-Factory's "
-                                     "cutoff_len), marked on the token histograms")]
+Cutoff = Annotated[int | None, typer.Option(
+    "--cutoff", min=1, show_default=False, help="training cutoff in tokens, marked on the token histograms; "
+    "default: the recipe's train: cutoff_len, else its first output check: limit, else 2048, LLaMA-Factory's "
+    "cutoff_len")]
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     def report(
         run_dir: Annotated[Path, typer.Argument(help="work directory of a finished run (runs/NAME)")],
         tokenizer: Tokenizer = None,
-        cutoff: Cutoff = DEFAULT_CUTOFF,
+        cutoff: Cutoff = None,
         eval_: Annotated[list[Path] | None, typer.Option("--eval", help="an eval.json to include (those inside "
                                                          "the work directory are found)")] = None,
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,

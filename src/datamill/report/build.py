@@ -10,7 +10,7 @@ from pathlib import Path
 
 from datamill.report.collect import build_model
 from datamill.report.html import render
-from datamill.report.tokens import DEFAULT_CUTOFF, token_lengths
+from datamill.report.tokens import DEFAULT_CUTOFF, recipe_cutoff, token_lengths
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,20 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def build_report(run_dir: Path, *, tokenizer: str | None = None, cutoff: int = DEFAULT_CUTOFF,
+def build_report(run_dir: Path, *, tokenizer: str | None = None, cutoff: int | None = None,
                  eval_paths: tuple[Path, ...] = (), out_dir: Path | None = None) -> ReportFiles:
-    """Write the report of the run in ``run_dir`` (to ``run_dir/report`` unless ``out_dir``)."""
+    """Write the report of the run in ``run_dir`` (to ``run_dir/report`` unless ``out_dir``). The token
+    histograms (with ``tokenizer``) mark ``cutoff``; by default the one the run's recipe sets
+    (:func:`~datamill.report.tokens.recipe_cutoff`), else LLaMA-Factory's 2048."""
     folder = out_dir or run_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
     tokens = None
     if tokenizer:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
         last = run_dir / "steps" / str(summary["steps"][-1]["name"])
-        tokens = token_lengths(last, tokenizer, cutoff, folder)
+        limit, source = (cutoff, "given") if cutoff is not None else \
+            recipe_cutoff(run_dir) or (DEFAULT_CUTOFF, "default")
+        tokens = {**token_lengths(last, tokenizer, limit, folder), "cutoff_from": source}
     model = build_model(run_dir, tokens=tokens, eval_paths=eval_paths)
     files = ReportFiles(folder / "index.html", folder / "report.json")
     _write(files.json, json.dumps(model, ensure_ascii=False, indent=1, default=str) + "\n")

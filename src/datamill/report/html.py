@@ -160,7 +160,8 @@ def lengths(m: dict[str, Any]) -> str:
     if tokens:
         cutoff = tokens["cutoff"]
         over = tokens["over"]
-        out.append(f'<h3>Tokens ({esc(tokens["tokenizer"])}), training cutoff {fmt(cutoff)}: '
+        source = f' ({esc(tokens["cutoff_from"])})' if tokens.get("cutoff_from") else ""
+        out.append(f'<h3>Tokens ({esc(tokens["tokenizer"])}), training cutoff {fmt(cutoff)}{source}: '
                    f'<span data-over="{over}">{fmt(over)} records over ({pct(over, tokens["n"])})</span></h3>'
                    '<div class="cols">')
         for g in tokens["groups"]:

@@ -25,6 +25,33 @@ BATCH = 1024
 DEFAULT_CUTOFF = 2048
 
 
+def recipe_cutoff(run_dir: Path) -> tuple[int, str] | None:
+    """The training cutoff the run's recipe (``recipe.lock.yaml``) sets, and where it comes from: ``train:``'s
+    ``cutoff_len`` (the block's default when it leaves it out: what it trains with), else the first output
+    ``check:``'s limit (its ``cutoff_len``, else the trainer's default). ``None`` when the recipe has neither."""
+    import yaml
+
+    from datamill.handoff.trainers import DEFAULT_LIMIT
+    from datamill.train.spec import TrainSpec
+
+    lock = run_dir / "recipe.lock.yaml"
+    recipe = yaml.safe_load(lock.read_text(encoding="utf-8")) if lock.is_file() else None
+    if not isinstance(recipe, dict):
+        return None
+    train = recipe.get("train")
+    if isinstance(train, dict):
+        value = train.get("cutoff_len", TrainSpec.model_fields["cutoff_len"].default)
+        if isinstance(value, int):
+            return value, "train.cutoff_len"
+    for i, output in enumerate(recipe.get("outputs") or []):
+        check = output.get("check") if isinstance(output, dict) else None
+        if isinstance(check, dict):
+            value = check.get("cutoff_len") or DEFAULT_LIMIT.get(str(check.get("backend", "llamafactory")))
+            if isinstance(value, int):
+                return value, f"outputs[{i}].check"
+    return None
+
+
 def trainer_text(record: dict[str, Any]) -> str:
     parts = []
     for key in ("messages", "chosen"):

@@ -117,8 +117,9 @@ def datatrove_python() -> str:
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        # datatrove 0.10.1 hashes str, which xxhash 4 refuses ("Strings must be encoded before hashing")
         subprocess.run([str(python), "-m", "pip", "install", "-q", "datatrove==0.10.1", "orjson", "regex",
-                        "tokenizers", "xxhash"], check=True)
+                        "tokenizers", "xxhash<4"], check=True)
     return str(python)
 
 

@@ -93,3 +93,56 @@ def test_shard_blocks_hold_the_stored_lines(tmp_path: Path) -> None:
     expected = list(read_shard_lines(path))
     assert b"".join(b for b, _ in blocks) == b"".join(line + b"\n" for line in expected)
     assert sum(n for _, n in blocks) == len(expected) == 20001
+
+
+MODE_OUTPUTS = [
+    {"format": "llamafactory-sharegpt", "path": "export/lfs/", "options": {"dataset_name": "d"}},
+    {"format": "llamafactory-alpaca", "path": "export/lfa/", "options": {"dataset_name": "d"}},
+    {"format": "trl", "path": "export/trl/"},
+]
+
+
+def mode_rows(first: str) -> list[dict[str, Any]]:
+    """OpenAI-style rows: KTO-labelled answers and plain SFT ones, the first ``first`` (kto or sft), and the
+    other shape starting in later shards."""
+    out = []
+    for i in range(300):
+        kto = (i < 40 or 150 <= i < 200) if first == "kto" else (40 <= i < 150)
+        row: dict[str, Any] = {"messages": [{"role": "user", "content": f"q{i}"},
+                                            {"role": "assistant", "content": f"a{i}"}]}
+        if kto:
+            row["label"] = i % 3 != 0
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("first", ["kto", "sft"])
+def test_auto_mode_is_the_first_records_in_every_part(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      first: str) -> None:
+    """``mode: auto`` takes the first record's shape for the whole file, whichever worker writes which shard:
+    the parallel export refuses what one writer refuses, and dataset_info.json describes the rows (before, each
+    part locked on its own first record and the registry, written in the driver, said sft: LLaMA-Factory read
+    KTO's unwanted answers as training targets)."""
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in mode_rows(first)))
+
+    def export(name: str, parallel: bool) -> Path:
+        if not parallel:
+            monkeypatch.setattr(run, "joinable", lambda exporter: None)
+        recipe = {"name": "m", "inputs": [{"path": "d.jsonl", "format": "openai"}], "outputs": MODE_OUTPUTS,
+                  "executor": {"shard_size": 25}, "max_loss": 1}
+        summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / name, workers=2)
+        monkeypatch.undo()
+        assert summary["reconciled"]
+        return tmp_path / name
+
+    sequential, parallel = export("seq", False), export("par", True)
+    files = {str(p.relative_to(parallel)): p.read_bytes() for p in sorted(parallel.rglob("export/**/*"))
+             if p.is_file()}
+    assert files == {str(p.relative_to(sequential)): p.read_bytes()
+                     for p in sorted(sequential.rglob("export/**/*")) if p.is_file()}
+    for folder in ("lfs", "lfa"):
+        entry = json.loads((parallel / "export" / folder / "dataset_info.json").read_text())["d"]
+        assert ("kto_tag" in entry["columns"]) == (first == "kto"), (folder, entry)
+        rows = json.loads((parallel / "export" / folder / "data.json").read_text())
+        assert len(rows) == (90 if first == "kto" else 190)
+        assert all(("kto_tag" in row) == (first == "kto") for row in rows)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from datamill.cli import app
@@ -65,6 +66,33 @@ def test_out_with_a_file_name_writes_that_file(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "dataset_info.json").read_text())["data"]["file_name"] == "data.json"
 
 
+@pytest.mark.parametrize("name", ["kto_en_demo.json/", "wiki_demo.txt/"])
+def test_out_ending_in_a_slash_is_a_folder_whatever_its_name(tmp_path: Path, name: str) -> None:
+    """``--out kto_en_demo.json/`` (a folder named after the input, as a user types it) is a folder: before, the
+    slash was lost and the name taken for a file (written as one, or refused for its extension)."""
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"instruction": "q1", "input": "", "output": "a1"}\n', encoding="utf-8")
+    out = tmp_path / name
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "llamafactory-alpaca", "--out", f"{out}/",
+                                      "-q", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert out.is_dir()
+    assert json.loads((out / "dataset_info.json").read_text())["data"]["file_name"] == "data.json"
+    assert [r["output"] for r in json.loads((out / "data.json").read_text())] == ["a1"]
+
+
+def test_a_recipe_output_path_ending_in_a_slash_is_a_folder(tmp_path: Path) -> None:
+    from datamill.exec.export_stage import ExportRun, resolve_output_path
+    from datamill.export.registry import build_exporter
+    from datamill.recipe.model import OutputSpec
+
+    exporter = build_exporter("llamafactory-alpaca", {}, "x")
+    for path, single in [("export/data.json/", False), ("export/data.json", True), ("export/", False)]:
+        target = resolve_output_path(path, tmp_path)
+        assert ExportRun.is_single_file(OutputSpec(format="llamafactory-alpaca", path=target), exporter) is single
+        assert ExportRun(OutputSpec(format="llamafactory-alpaca", path=target), exporter, target).single_file is single
+
+
 def test_out_that_cannot_be_honoured_is_refused(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('{"instruction": "q1", "input": "", "output": "a1"}\n', encoding="utf-8")
@@ -96,3 +124,19 @@ def test_a_file_that_is_not_there_after_the_rename_is_an_error(tmp_path: Path, m
     assert result.exit_code == 4
     assert "after writing 1 records" in result.output and "nothing is there" in result.output
     assert "wrote" not in result.output.replace("after writing", "")
+
+
+def test_max_loss_flag_lets_convert_keep_going_when_the_hint_says_so(tmp_path: Path) -> None:
+    """Every record refused by the target (pretraining text to ShareGPT): exit 6 with a hint that names the flag
+    convert has, then --max-loss 1 writes nothing and says why in the summary."""
+    source = tmp_path / "in.txt"
+    source.write_text("one document\nanother document\n", encoding="utf-8")
+    out = tmp_path / "out"
+    refused = CliRunner().invoke(app, ["convert", str(source), "--to", "sharegpt", "--out", str(out), "-q", "-j", "1"])
+    assert refused.exit_code == 6, refused.output
+    assert "--max-loss 1" in refused.output
+    kept = CliRunner().invoke(app, ["convert", str(source), "--to", "sharegpt", "--out", str(out), "-q", "-j", "1",
+                                    "--max-loss", "1"])
+    assert kept.exit_code == 0, kept.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"]["written"] == 0 and sum(summary["outputs"][0]["dropped"].values()) == 2

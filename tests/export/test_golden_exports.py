@@ -13,7 +13,6 @@ After a deliberate change to what a recipe writes, regenerate the digests and sa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -22,26 +21,7 @@ import pytest
 
 from datamill.exec.run import run_recipe
 from datamill.recipe.load import load_recipe
-
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = Path(__file__).with_name("golden_exports.json")
-RECIPES = {
-    "demo": ROOT / "recipes" / "demo.yaml",
-    "seed001": ROOT / "recipes" / "seed001-consolidate" / "recipe.yaml",
-    "seed002": ROOT / "recipes" / "seed002-medical" / "recipe.yaml",
-    "seed003": ROOT / "recipes" / "seed003-arithmetic" / "recipe.yaml",
-    "seed004": ROOT / "recipes" / "seed004-ruozhiba" / "recipe.yaml",
-}
-
-
-def digests(workdir: Path) -> dict[str, str]:
-    """sha256 of every exported file (the checkout's folder replaced by ``ROOT``), by path in the work directory."""
-    out = {}
-    for path in sorted((workdir / "export").rglob("*")):
-        if path.is_file():
-            data = path.read_bytes().replace(str(ROOT).encode(), b"ROOT")
-            out[str(path.relative_to(workdir))] = hashlib.sha256(data).hexdigest()
-    return out
+from fixtures.golden import GOLDEN, RECIPES, digests, pinned
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
@@ -53,8 +33,8 @@ def test_exports_are_byte_identical_to_the_pinned_digests(name: str, tmp_path: P
     assert summary["reconciled"]
     got = digests(tmp_path / name)
     assert got, "the recipe exported nothing"
-    pinned = json.loads(GOLDEN.read_text(encoding="utf-8")) if GOLDEN.exists() else {}
+    golden = pinned()
     if os.environ.get("DATAMILL_UPDATE_GOLDEN"):
-        pinned[name] = got
-        GOLDEN.write_text(json.dumps(pinned, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    assert got == pinned.get(name), f"{name}: the exports changed (see this module's docstring)"
+        golden[name] = got
+        GOLDEN.write_text(json.dumps(golden, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert got == golden.get(name), f"{name}: the exports changed (see this module's docstring)"

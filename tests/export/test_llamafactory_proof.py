@@ -94,8 +94,9 @@ def test_corpus_file_to_every_target(corpora: Path, llamafactory: Any, tmp_path:
         "inputs": [{"path": str(corpora / name), "limit": ROWS}],
         "outputs": [{"format": t, "path": f"export/{t}", "split_by": None, "options": {"dataset_name": "ds"}
                      if t.startswith("llamafactory") else {}} for t in TARGETS],
+        "executor": {"shard_size": 64},  # several shards: the parts are written by 2 workers and joined
     }
-    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
+    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=2)
     assert summary["reconciled"]
     assert summary["totals"]["quarantined"] == 0, summary["log"]
     read = summary["totals"]["read"]
@@ -112,6 +113,11 @@ def test_corpus_file_to_every_target(corpora: Path, llamafactory: Any, tmp_path:
             folder = tmp_path / "run" / "export" / target
             entry = json.loads((folder / "dataset_info.json").read_text(encoding="utf-8"))["ds"]
             assert llamafactory.count(folder, "ds", _stage(entry)) == output["out"], (target, report)
+            # the registry entry describes the rows (a KTO file read as SFT trains on its unwanted answers)
+            rows = json.loads((folder / entry["file_name"]).read_text(encoding="utf-8"))
+            columns = set((entry.get("columns") or {}).values())
+            assert any("kto_tag" in r for r in rows) == ("kto_tag" in columns), (target, entry)
+            assert any("chosen" in r for r in rows) == bool(entry.get("ranking")), (target, entry)
     # some target takes this file's shape; only multimodal rows (media not exported) fit none
     media_only = all(set(dropped) == {"media_not_exported"} for _, dropped in report.values())
     assert max(out for out, _ in report.values()) > 0 or media_only, report

@@ -8,6 +8,7 @@ work directory is ``DIR/.datamill`` (resumable), the files land in ``DIR``, and 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,18 +80,20 @@ class OutTarget:
         return self.path / "summary.json"
 
 
-def out_target(out: Path, to: str, options: dict[str, Any], *, split: bool = False) -> OutTarget:
+def out_target(out: Path | str, to: str, options: dict[str, Any], *, split: bool = False) -> OutTarget:
     """Decide whether ``--out`` names a folder or a single file, and refuse what cannot work.
 
-    A path with the extension the format writes (``train.jsonl`` for jsonl, ``data.json`` for the
-    LLaMA-Factory formats) is one file; a path with another extension is an error (never a folder with a
-    file's name); anything else is a folder.
+    A path ending in a slash, an existing folder, or a name without an extension is a folder. A path with
+    the extension the format writes (``train.jsonl`` for jsonl, ``data.json`` for the LLaMA-Factory
+    formats) is one file; a path with another extension is an error (never a folder with a file's name).
     """
     from datamill.errors import RecipeError
     from datamill.export.registry import build_exporter
 
     extension = build_exporter(to, options, "--to").extension
-    if out.is_dir() or not out.suffix:
+    folder = isinstance(out, str) and out.endswith(("/", os.sep))
+    out = Path(out)
+    if folder or out.is_dir() or not out.suffix:
         return OutTarget(out, single_file=False)
     if not out.name.endswith(extension):
         raise RecipeError(
@@ -106,7 +109,7 @@ def out_target(out: Path, to: str, options: dict[str, Any], *, split: bool = Fal
 def convert_recipe(
     inputs: list[str],
     to: str,
-    out: Path,
+    out: Path | str,
     *,
     record_format: str = "auto",
     fields: dict[str, str] | None = None,
@@ -128,8 +131,11 @@ def convert_recipe(
         if stratify:
             params["stratify_by"] = stratify
         steps.append({"split": params})
-    output: dict[str, Any] = {"format": to, "path": str(out.resolve()), "options": options or {}}
-    if out_target(out, to, options or {}, split=bool(split)).single_file:
+    single = out_target(out, to, options or {}, split=bool(split)).single_file
+    # a folder keeps its slash: the export takes a path ending in the format's extension for one file
+    output: dict[str, Any] = {"format": to, "path": str(Path(out).resolve()) + ("" if single else "/"),
+                              "options": options or {}}
+    if single:
         output["split_by"] = None
     return {
         "name": "convert",
@@ -144,8 +150,9 @@ def register(app: typer.Typer) -> None:
     def convert(
         inputs: Annotated[list[str], typer.Argument(help="Input file(s), glob, URL or dataset_info.json.")],
         to: Annotated[str, typer.Option("--to", help="Output format (see 'datamill formats').")],
-        out: Annotated[Path, typer.Option("--out", "-o", help="Output folder, or one file with the format's "
-                                                                "extension (train.jsonl, data.json).")],
+        out: Annotated[str, typer.Option("--out", "-o", help="Output folder (a name ending in / always is one), or "
+                                                               "one file with the format's extension (train.jsonl, "
+                                                               "data.json).")],
         format_: Annotated[str, typer.Option("--format", help="Input record format (default: detect).")] = "auto",
         field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
         = None,
@@ -156,6 +163,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="Seed of the split.")] = 0,
         option: Annotated[list[str] | None, typer.Option("--option", help="Exporter option KEY=VALUE (YAML value).")]
         = None,
+        max_loss: Annotated[float | None, typer.Option(
+            "--max-loss", help="Share of the input a stage may lose (drop or quarantine) before the run fails; "
+            "default: only losing everything fails.")] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
         workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
         = None,
@@ -176,5 +186,7 @@ def register(app: typer.Typer) -> None:
             target = out_target(out, to, options, split=bool(split))
         except (Exception, KeyboardInterrupt) as exc:
             raise cli._fail(exc) from None
+        if max_loss is not None:
+            recipe["max_loss"] = max_loss
         cli.run_generated_recipe(recipe, target.workdir, fresh=fresh, workers=workers, quiet=quiet,
                                  summary_to=target.summary)

@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
         format_: Annotated[str, typer.Option("--format", help="Input record format (default: detect).")] = "auto",
         field: Annotated[list[str] | None, typer.Option("--field", help="Field mapping PART=COLUMN, repeatable.")]
         = None,
+        max_loss: Annotated[float | None, typer.Option(
+            "--max-loss", help="Share of the input a stage may lose (drop or quarantine) before the run fails; "
+            "default: only losing everything fails.")] = None,
         fresh: Annotated[bool, typer.Option("--fresh", help="Start over instead of resuming.")] = False,
         workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
         = None,
@@ -92,6 +95,8 @@ def register(app: typer.Typer) -> None:
         except (Exception, KeyboardInterrupt) as exc:
             raise cli._fail(exc) from None
         workdir = out / ".datamill"
+        if max_loss is not None:
+            recipe["max_loss"] = max_loss
         cli.run_generated_recipe(recipe, workdir, fresh=fresh, workers=workers, quiet=quiet,
                                  summary_to=out / "summary.json")
         copied = copy_artifacts(workdir, out)

@@ -280,6 +280,43 @@ JOINERS: dict[str, type[_Joiner]] = {"lines": _LinesJoiner, "json_array": _JsonA
                                      "parquet": _ParquetJoiner}
 
 
+def lock_mode(spec: OutputSpec, exporter: Exporter, shards: list[Path]) -> None:
+    """Fix an exporter's ``mode: auto`` (one trainer shape per file, taken from the first record the exporter
+    sees) before its parts are written in parallel: every part then refuses the same records one writer
+    would refuse, and the file's registry entry (``dataset_info.json``: ``ranking``, ``kto_tag``) names the
+    shape of its rows. Records are read from the first shard on until one the output selects (``where``,
+    the length check) has a mode the exporter supports; usually the first."""
+    from datamill.expr import ExprEvalError, compile_expr
+    from datamill.steps.base import Drop
+
+    modes = getattr(exporter, "modes", None)
+    if modes is None or modes.mode is not None:
+        return
+    where = compile_expr(spec.where) if spec.where else None
+    guard = None
+    if spec.check is not None:
+        from datamill.handoff.guard import OverlengthGuard
+
+        guard = OverlengthGuard(spec.check)
+    for path in shards:
+        for line in read_shard_lines(path):
+            record = orjson.loads(line)
+            if where is not None:
+                try:
+                    if not where(record):
+                        continue
+                except ExprEvalError:
+                    continue
+            if guard is not None:
+                checked, _ = guard.apply(record)
+                if isinstance(checked, Drop):
+                    continue
+                record = checked
+            modes.check(record)
+            if modes.mode is not None:
+                return
+
+
 def part_tasks(spec: OutputSpec, exporter: Exporter, shards: list[tuple[str, Path]], parts: Path,
                progress_key: str, sample: bool = True) -> Iterator[PartTask]:
     done = set(store.names(parts, "*.json"))

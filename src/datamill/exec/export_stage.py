@@ -47,7 +47,8 @@ def resolve_output_path(path: str, workdir: Path | str) -> str:
         return path
     if is_url(str(workdir)):
         return f"{str(workdir).rstrip('/')}/{path}"
-    return str(Path(workdir) / path)
+    joined = str(Path(workdir) / path)
+    return joined + "/" if path.endswith("/") else joined  # a trailing slash says "folder": keep it
 
 
 class _HashingFile:
@@ -95,8 +96,8 @@ class ExportRun:
                  make_writer: Callable[[IO[bytes]], Any] | None = None) -> None:
         self.spec = spec
         self.exporter = exporter
+        self.single_file = not target.endswith("/") and PurePosixPath(target).suffix == exporter.extension
         self.target = target.rstrip("/")
-        self.single_file = PurePosixPath(self.target).suffix == exporter.extension
         self.make_writer = make_writer or exporter.writer
         self.fs, self.root = fsspec.core.url_to_fs(self.target)
         self._open: dict[str | None, _OpenFile] = {}
@@ -170,8 +171,9 @@ class ExportRun:
 
     @staticmethod
     def is_single_file(spec: OutputSpec, exporter: Exporter) -> bool:
-        """The output is one file (its path ends with the format's extension), whatever ``split_by`` says."""
-        return PurePosixPath(spec.path.rstrip("/")).suffix == exporter.extension
+        """The output is one file (its path ends with the format's extension, not with a slash: ``data.json/`` is a
+        folder), whatever ``split_by`` says."""
+        return not spec.path.endswith("/") and PurePosixPath(spec.path).suffix == exporter.extension
 
     def write(self, row: Any, split: str | None, records: int = 1) -> None:
         """Write ``row`` (a part of ``records`` records when joining parts) to the file of ``split``."""

@@ -85,7 +85,8 @@ def check_loss(label: str, stats: StageStats, max_loss: float | None, *, dropped
     hint = "; ".join(filter(None, [
         advice,
         f"the records and their reasons are in {', '.join(where)}" if where else None,
-        "if this is what you want, set max_loss: 1 in the recipe (or on the step)",
+        "if this is what you want, set max_loss: 1 in the recipe or on the step (datamill convert and dedup: "
+        "--max-loss 1)",
     ]))
     raise DataLossError(message, hint=hint)
 

@@ -23,7 +23,7 @@ from datamill.errors import DataLossError, InputError, ReconcileError
 from datamill.exec import store
 from datamill.exec.driver import SegmentDriver, StagePlan, stored_shards
 from datamill.exec.executor import Executor, build_executor
-from datamill.exec.export_parts import export_part, join_parts, joinable, part_tasks
+from datamill.exec.export_parts import export_part, join_parts, joinable, lock_mode, part_tasks
 from datamill.exec.export_stage import export_output, resolve_output_path
 from datamill.exec.guard import check_loss, check_reconciles
 from datamill.exec.ingest import IngestTask
@@ -211,6 +211,7 @@ class Runner:
             self.sink.start(key, f"export {spec.format}", total, "records")
             if joinable(exporter) is not None and not spec.shard_size:  # parts in parallel, then joined
                 parts = stage.path / "parts"
+                lock_mode(spec, exporter, shards)
                 self.executor.map(export_part, [(t,) for t in part_tasks(spec, exporter, list(zip(names, shards,
                                                                                               strict=True)),
                                                                          parts, key, sample=self.report)])

@@ -45,8 +45,9 @@ def openai_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _complete_schema(tool: Any) -> Any:
-    """A function schema with ``parameters.properties`` present (``{}`` when the source left it out):
-    the same JSON Schema, but LLaMA-Factory's default tool formatter indexes ``properties``."""
+    """A function schema with ``parameters.properties`` present (``{}`` when the source left it out; the
+    argument schemas themselves when the source put them directly under ``parameters``): the same JSON
+    Schema, but LLaMA-Factory's default tool formatter indexes ``properties``."""
     if not isinstance(tool, dict):
         return tool
     if tool.get("type") == "function" and isinstance(tool.get("function"), dict):
@@ -55,6 +56,10 @@ def _complete_schema(tool: Any) -> Any:
     if parameters is None and "name" in tool:
         return {**tool, "parameters": {"type": "object", "properties": {}}}
     if isinstance(parameters, dict) and "properties" not in parameters:
+        if parameters and "type" not in parameters and all(isinstance(v, dict) for v in parameters.values()):
+            # the argument schemas given directly under parameters (ToolBench style): they are the properties,
+            # else the trainer shows the tool without arguments while the answers call it with them
+            return {**tool, "parameters": {"type": "object", "properties": parameters}}
         return {**tool, "parameters": {**parameters, "properties": {}}}
     return tool
 

@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from typing import Any, TypeVar
 
 from datamill.exec import progress
-from datamill.exec.progress import ProgressSink, SinkChannel
+from datamill.exec.progress import ProgressSink
 
 R = TypeVar("R")
 
@@ -92,12 +92,7 @@ class LocalExecutor:
 
     def call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn`` in this process, forwarding its progress ticks to the sink."""
-        progress.install(SinkChannel(self.sink))
-        try:
-            return fn(*args)
-        finally:
-            progress.flush()
-            progress.install(None)
+        return progress.call_with_sink(self.sink, fn, *args)
 
     def map(self, fn: Callable[..., R], tasks: Sequence[tuple[Any, ...]]) -> list[R]:
         """Call ``fn(*args)`` for every args tuple; results in task order. The first error is raised."""

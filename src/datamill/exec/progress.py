@@ -10,7 +10,10 @@ function would change every signature and nothing else (see docs/decisions.md).
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+R = TypeVar("R")
 
 
 class Channel(Protocol):
@@ -86,6 +89,16 @@ class SinkChannel:
 
     def put(self, item: tuple[str, Any]) -> None:
         deliver(self.sink, item)
+
+
+def call_with_sink(sink: ProgressSink, fn: Callable[..., R], *args: Any) -> R:
+    """Run ``fn`` in this (the driver's) process, its progress going straight to ``sink``."""
+    install(SinkChannel(sink))
+    try:
+        return fn(*args)
+    finally:
+        flush()
+        install(None)
 
 
 class ProgressSink(Protocol):

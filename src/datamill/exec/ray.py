@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from datamill.errors import require
 from datamill.exec import progress, store
-from datamill.exec.progress import ProgressSink, SinkChannel
+from datamill.exec.progress import ProgressSink
 from datamill.exec.step_tasks import close_steps
 from datamill.llm.shared import LLMHub, SharedCache, SharedLimiter
 
@@ -185,12 +185,7 @@ class RayExecutor:
 
     def call(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn`` in the driver's process (a reduce, a join), its progress going to the sink."""
-        progress.install(SinkChannel(self.sink))
-        try:
-            return fn(*args)
-        finally:
-            progress.flush()
-            progress.install(None)
+        return progress.call_with_sink(self.sink, fn, *args)
 
     def _drain(self) -> None:
         ray = _ray()

@@ -98,28 +98,8 @@ def read_shard(path: Path) -> Iterator[Record]:
         yield orjson.loads(line)
 
 
-def read_shard_lines(path: Path) -> Iterator[bytes]:
-    """Yield the records of a shard in order as their stored JSON bytes (no trailing newline)."""
-    with store.open_read(path) as fh:
-        reader = zstandard.ZstdDecompressor().stream_reader(fh)
-        pending = b""
-        while True:
-            chunk = reader.read(1 << 20)
-            if not chunk:
-                break
-            data = pending + chunk
-            lines = data.split(b"\n")
-            pending = lines.pop()
-            for line in lines:
-                if line:
-                    yield line
-        if pending.strip():
-            yield pending
-
-
-def read_shard_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
-    """The stored lines of a shard in blocks of whole lines: ``(bytes, lines)`` where the bytes are the
-    lines of :func:`read_shard_lines`, each followed by a newline, concatenated (for a byte copy)."""
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """A shard's decompressed bytes in blocks that end at a newline (a last line without one is given one)."""
     with store.open_read(path) as fh:
         reader = zstandard.ZstdDecompressor().stream_reader(fh)
         pending = b""
@@ -131,9 +111,24 @@ def read_shard_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
             end = data.rfind(b"\n") + 1
             pending = data[end:]
             if end:
-                yield _whole_lines(data[:end])
+                yield data[:end]
         if pending.strip():
-            yield _whole_lines(pending + b"\n")
+            yield pending + b"\n"
+
+
+def read_shard_lines(path: Path) -> Iterator[bytes]:
+    """Yield the records of a shard in order as their stored JSON bytes (no trailing newline)."""
+    for block in _line_blocks(path):
+        for line in block.split(b"\n"):
+            if line:
+                yield line
+
+
+def read_shard_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
+    """The stored lines of a shard in blocks of whole lines: ``(bytes, lines)`` where the bytes are the
+    lines of :func:`read_shard_lines`, each followed by a newline, concatenated (for a byte copy)."""
+    for block in _line_blocks(path):
+        yield _whole_lines(block)
 
 
 def _whole_lines(block: bytes) -> tuple[bytes, int]:

@@ -23,7 +23,8 @@ from datamill.formats.base import AdapterError, FormatAdapter
 from datamill.formats.cot import COT_OPTIONS
 from datamill.formats.messages import finish, set_pair
 from datamill.formats.openai import OpenaiAdapter
-from datamill.records import Message, Record
+from datamill.formats.preference import common_prefix
+from datamill.records import Record
 
 SIDES = ("conversation_a", "conversation_b")
 WINNER = "winner"
@@ -33,15 +34,6 @@ WINNERS: dict[str, int | None] = {"model_a": 0, "model_b": 1, "tie": None, "tie 
 
 def _is_turn_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(m, Mapping) and "role" in m for m in value)
-
-
-def _common_prefix(a: list[Message], b: list[Message]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class ArenaAdapter(FormatAdapter):
@@ -73,7 +65,7 @@ class ArenaAdapter(FormatAdapter):
             if key not in row:
                 raise AdapterError(f"missing field '{key}'")
         a, b = (self._messages.parse_messages(row[k], k) for k in SIDES)
-        n = _common_prefix(a, b)
+        n = common_prefix(a, b)
         side = WINNERS[winner]
         record: Record = {}
         used: set[str] = set()

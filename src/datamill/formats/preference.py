@@ -106,7 +106,8 @@ def _is_prefix(prefix: Sequence[Message], of: Sequence[Message]) -> bool:
     return 0 < len(prefix) < len(of) and list(of[: len(prefix)]) == list(prefix)
 
 
-def _common_prefix(a: Sequence[Message], b: Sequence[Message]) -> int:
+def common_prefix(a: Sequence[Message], b: Sequence[Message]) -> int:
+    """How many leading turns ``a`` and ``b`` share."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -148,7 +149,7 @@ def split_whole(
             agreed = {k for k, other in explicit if k == key or _agrees(other, chosen[:n], chosen, rejected)}
             _check_all(explicit, agreed, chosen[:n], sides)
             return list(given), chosen[n:], rejected[n:], agreed
-    n = _common_prefix(chosen, rejected)
+    n = common_prefix(chosen, rejected)
     if n == len(chosen) and n == len(rejected):
         raise AdapterError(f"'{sides[0]}' and '{sides[1]}' are identical conversations")
     context = chosen[:n]

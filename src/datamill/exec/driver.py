@@ -293,7 +293,10 @@ class SegmentDriver:
                 yield ShardSignatures(s, stored["signatures"])
 
         key = f"{head.label}:reduce"
-        step.context = dataclasses.replace(self.context(head, stages[: head.index]), progress_key=key)
+        executor = self.r.executor
+        step.context = dataclasses.replace(
+            self.context(head, stages[: head.index]), progress_key=key,
+            parallel=(lambda fn, tasks: executor.map(fn, tasks)) if executor.workers > 1 else None)
         self.r.sink.start(key, f"{head.label} (reduce)", None, "items")
         started = time.process_time()
         plans = self.r.executor.call(step.reduce, signatures())

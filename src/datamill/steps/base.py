@@ -111,6 +111,9 @@ class StepContext:
     * ``services``: rate limits and caches shared by every worker of the run (None: the step's process is
       the only one running it, and builds its own).
     * ``review_dir``: where people's review decisions are stored (``datamill review``; ``review_apply``).
+    * ``parallel``: in ``reduce`` only, spreads ``fn(*args)`` for every args tuple over the run's workers
+      (processes, or the nodes of a cluster) and returns the results in order; ``fn`` and its arguments
+      must be picklable (a module-level function). None elsewhere, and where there is nothing to spread to.
     """
 
     cache_dir: Path
@@ -123,6 +126,7 @@ class StepContext:
     reporter: Callable[[str, int, int | None], None] = _no_progress
     services: SharedServices | None = None
     review_dir: Path | None = None
+    parallel: Callable[[Callable[..., Any], list[tuple[Any, ...]]], list[Any]] | None = None
 
     @classmethod
     def detached(cls, folder: Path) -> StepContext:

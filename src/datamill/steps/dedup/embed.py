@@ -56,6 +56,7 @@ class LocalEmbedder:
 
     def __init__(self, name: str, device: str = "auto", batch_size: int = 64) -> None:
         self.name = name
+        self.device = device
         self.model = local_model(name, device)
         self.batch_size = batch_size
         self.key = f"st:{name}"
@@ -81,6 +82,12 @@ class LocalEmbedder:
             ids = tok(texts, add_special_tokens=False, truncation=True, max_length=512)["input_ids"]
         total = sum(len(x) for x in ids)
         return sum(x.count(unk) for x in ids) / total if total else 0.0
+
+
+def encode_with_local_model(name: str, device: str, batch_size: int, texts: list[str]) -> np.ndarray:
+    """:meth:`LocalEmbedder.encode` in whatever process runs it (a worker of the run): the model is loaded
+    once per process and kept (:func:`local_model`), on that process's GPU with ``device: auto``."""
+    return LocalEmbedder(name, device, batch_size).encode(texts)
 
 
 class EndpointEmbedder:

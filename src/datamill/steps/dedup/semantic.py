@@ -14,7 +14,13 @@ from datamill.records import Record
 from datamill.steps.base import ShardSignatures
 from datamill.steps.dedup.cache import EmbeddingCache, text_key
 from datamill.steps.dedup.components import components
-from datamill.steps.dedup.embed import DEFAULT_MODEL, Embedder, EndpointEmbedder, LocalEmbedder
+from datamill.steps.dedup.embed import (
+    DEFAULT_MODEL,
+    Embedder,
+    EndpointEmbedder,
+    LocalEmbedder,
+    encode_with_local_model,
+)
 from datamill.steps.dedup.graph import Mode, cosine, eps_edges
 from datamill.steps.dedup.group_step import GroupDedup
 from datamill.steps.dedup.groups import Grouping, Members, preview
@@ -211,15 +217,27 @@ class DedupSemantic(GroupDedup[DedupSemanticParams, SemanticSignature]):
         order = sorted(todo, key=lambda k: -len(todo[k]))  # similar lengths share a batch: less padding
         started = time.perf_counter()
         step = max(self.params.batch_size * 16, 1)
-        for start in range(0, len(order), step):  # commit to the cache every few batches
-            chunk = order[start:start + step]
-            vecs = embedder.encode([todo[k] for k in chunk])
-            cache.put_many(chunk, vecs)
-            found.update(zip(chunk, vecs, strict=True))
+        chunks = [order[start:start + step] for start in range(0, len(order), step)]
+        parallel = self.context.parallel if self.context is not None else None
+        spread = parallel is not None and isinstance(embedder, LocalEmbedder) and len(chunks) > 1
+        window = max(self.context.workers, 1) * 2 if spread and self.context is not None else 1
+        for first in range(0, len(chunks), window):  # commit to the cache every few batches
+            group = chunks[first:first + window]
+            if spread and parallel is not None and isinstance(embedder, LocalEmbedder):
+                # the same batches (longest first) on the run's workers: each loads the model once
+                results = parallel(encode_with_local_model, [
+                    (embedder.name, embedder.device, embedder.batch_size, [todo[k] for k in chunk])
+                    for chunk in group])
+            else:
+                results = [embedder.encode([todo[k] for k in chunk]) for chunk in group]
+            for chunk, vecs in zip(group, results, strict=True):
+                cache.put_many(chunk, vecs)
+                found.update(zip(chunk, vecs, strict=True))
         seconds = time.perf_counter() - started
         cache.close()
         matrix = np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 1), np.float32)
         stats = {"texts": len(texts), "unique": len(unique), "from_cache": len(unique) - len(todo),
                  "embedded": len(todo), "seconds": round(seconds, 3),
-                 "per_second": round(len(todo) / seconds, 1) if todo and seconds else None}
+                 "per_second": round(len(todo) / seconds, 1) if todo and seconds else None,
+                 "processes": self.context.workers if spread and self.context is not None else 1}
         return matrix, stats

@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "datamill"
 DOCS = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 #: names in the docs that belong to other projects, or are patterns, not datamill's code
-OTHERS = {"LocalPipelineExecutor", "IndexIVFFlat", "TrlParser", "StepClass", "_torchaudio", "_atomic", "H2O"}
+OTHERS = {"LocalPipelineExecutor", "IndexIVFFlat", "TrlParser", "StepClass", "_torchaudio", "_atomic", "H2O",
+          "JsonlReader", "LambdaFilter", "JsonlWriter"}  # datatrove's names (docs/benchmarks.md)
 #: a class-like name (two capitals: StageSinks, ProfileSpec) or a private one (_Outputs, _executor_for)
 CODE_NAME = re.compile(r"(?<![\w*])(_[A-Za-z][A-Za-z0-9_]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*)")
 SOURCE_FILE = re.compile(r"(?<![\w/])((?:[a-z_]+/)+[a-z_0-9]+\.py)\b")

@@ -39,19 +39,23 @@ class _App(typer.Typer):
         return decorator
 
 
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    import click
+def _is_cli_control(exc: BaseException) -> bool:
+    """An exit, abort or usage error of the command-line layer (typer, or the click it wraps or vendors):
+    it carries its own exit code and message. Recognized by where its class comes from, so that no version
+    of typer (which stopped depending on click) changes what is passed through."""
+    return any(c.__module__.split(".")[0] in ("typer", "click") for c in type(exc).__mro__[:-1])
 
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("debug"):
             _STATE["debug"] = True
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
-                click.exceptions.Abort):
-            raise
         except (Exception, KeyboardInterrupt) as exc:
+            if _is_cli_control(exc):
+                raise
             raise _fail(exc) from None
 
     return guarded

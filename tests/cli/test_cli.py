@@ -188,3 +188,19 @@ def test_run_with_a_filter_on_a_missing_field_exits_non_zero_listing_the_fields(
     error = next(line for line in out.stderr.splitlines() if line.startswith("error: "))
     for text in listed:
         assert text in error, (text, error)
+
+
+def test_the_cli_needs_no_click(tmp_path: Path) -> None:
+    """typer (0.29) vendors click and no longer installs it: the core install has no ``click`` module, and the
+    CLI must run and report errors without it (before, ``import click`` made every command fail on a fresh
+    machine, while the test environment had click from other packages)."""
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = ("import sys; sys.modules['click'] = None; sys.path.insert(0, sys.argv[1]); sys.argv = sys.argv[1:]; "
+            "sys.argv[0] = 'datamill'; from datamill.cli import main; main()")
+    helped = subprocess.run([sys.executable, "-c", code, str(src), "--help"], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert helped.returncode == 0 and "convert" in helped.stdout, helped.stderr[-2000:]
+    failed = subprocess.run([sys.executable, "-c", code, str(src), "convert", "missing.json", "--to", "jsonl",
+                             "--out", "x/"], capture_output=True, text=True, cwd=tmp_path)
+    assert failed.returncode in (2, 3), failed.stderr[-2000:]
+    assert "error:" in failed.stderr + failed.stdout and "Traceback" not in failed.stderr

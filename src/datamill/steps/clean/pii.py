@@ -138,7 +138,8 @@ class MaskPii(CleanStep[MaskPiiParams]):
 
     name: ClassVar[str] = "mask_pii"
     Params = MaskPiiParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def __init__(self, params: MaskPiiParams) -> None:
         if params.names_file:

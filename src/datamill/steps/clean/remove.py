@@ -119,7 +119,8 @@ class RemovePatterns(CleanStep[RemoveParams]):
 
     name: ClassVar[str] = "remove_patterns"
     Params = RemoveParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def setup(self) -> None:
         self._spans = [BUILTIN[k] for k in self.params.remove] + [Finder(re.compile(p))

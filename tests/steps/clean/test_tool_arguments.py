@@ -91,7 +91,8 @@ def test_remove_patterns_empties_a_url_argument() -> None:
     assert arguments_after(RemovePatterns(RemoveParams()), {"website_url": "www.google.com"}) == {"website_url": ""}
 
 
-@pytest.mark.parametrize(("on", "masked"), [("all", True), ("turns", True), ("answer", False), ("prompt", False)])
+@pytest.mark.parametrize(("on", "masked"), [("all", True), ("turns", True), ("answer", False), ("prompt", False),
+                                           ("messages", True), ("messages.1", True), ("messages.1.content", False)])
 def test_the_selector_decides(on: str, masked: bool) -> None:
     """A call belongs to the turn that makes it: parts that select that turn select its calls (here the
     calling turn is not the answer, the last assistant turn)."""

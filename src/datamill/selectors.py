@@ -382,6 +382,39 @@ def map_texts(record: Record, on: On, fn: Callable[[str], str]) -> Record:
     return record
 
 
+def _turns(record: Mapping[str, Any], name: str) -> Iterator[Message]:
+    """The turns a part or field path selects whole (their content, not just one field of them)."""
+    if name == "answer":
+        yield from answer_turns(record)
+    elif name in ("turns", "all"):
+        for key in ("messages", "chosen", "rejected"):
+            yield from _messages(record, key)
+    elif name in ("chosen", "rejected"):
+        yield from _messages(record, name)
+    elif name not in PARTS:
+        value = get_path(record, name, None)
+        items = value if isinstance(value, list) else [value]
+        yield from (m for m in items if isinstance(m, dict) and "role" in m)
+
+
+def call_functions(record: Mapping[str, Any], on: On) -> list[dict[str, Any]]:
+    """The ``function`` objects (``{"name", "arguments"}``) of the tool calls made by the turns ``on``
+    selects whole, each once: a call is part of the assistant turn that makes it, so ``answer``,
+    ``turns``, ``chosen``, ``rejected``, ``all`` and a field path naming turns (``messages``,
+    ``messages.1``) select their calls; ``prompt``, ``system``, ``reasoning`` and ``text`` hold none."""
+    seen: set[int] = set()
+    out: list[dict[str, Any]] = []
+    for name in names(on):
+        for message in _turns(record, name):
+            calls = message.get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and "arguments" in function and id(function) not in seen:
+                    seen.add(id(function))
+                    out.append(function)
+    return out
+
+
 def texts_by_name(record: Mapping[str, Any], on: On) -> list[str]:
     """One string per name of the selector (its texts joined by newlines), a place counted once: the
     ``prompt+answer`` of a pretraining record is its text once, not twice."""

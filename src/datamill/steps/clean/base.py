@@ -7,8 +7,9 @@ from typing import ClassVar, TypeVar
 from pydantic import Field
 
 from datamill.records import Record
-from datamill.selectors import Selector, map_texts
+from datamill.selectors import Selector, call_functions, map_texts
 from datamill.steps.base import Drop, Params, RowStep
+from datamill.steps.clean.arguments import clean_arguments
 
 
 class CleanParams(Params):
@@ -26,13 +27,20 @@ class CleanStep(RowStep[P]):
     """Base of the cleaning steps: rewrites every text selected by ``on`` in place, never drops.
 
     Reads and writes the texts ``on`` selects (default ``all``: every turn, the reasoning and ``text``,
-    because a trainer sees all of them).
+    because a trainer sees all of them). A step with ``cleans_tool_arguments`` also cleans the string values
+    of the tool-call arguments of the turns ``on`` selects whole (``all``, ``turns``, ``answer``...: a call
+    is part of the turn that makes it), keeping JSON text valid (:mod:`datamill.steps.clean.arguments`).
 
-    Notes ``changed``: the records of which at least one text changed (in the stage's ``stats.json``).
+    Notes ``changed``: the records of which at least one text or argument changed (in the stage's
+    ``stats.json``); ``tool_arguments_changed``: the tool calls whose arguments changed.
     """
 
     reads: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
     writes: ClassVar[tuple[str, ...]] = ("messages", "chosen", "rejected", "text")
+    #: Whether the step cleans tool-call arguments too: the steps that remove or mask content, or repair
+    #: its encoding or script, do (a call must not keep what its turn lost); the steps that restyle text
+    #: (normalize, standardize, html_to_text) do not: an argument is a value a program reads.
+    cleans_tool_arguments: ClassVar[bool] = False
 
     def clean(self, text: str) -> str:
         raise NotImplementedError
@@ -47,6 +55,13 @@ class CleanStep(RowStep[P]):
             return out
 
         map_texts(record, self.params.on, rewrite)
+        if self.cleans_tool_arguments:
+            for function in call_functions(record, self.params.on):
+                arguments = function["arguments"]
+                cleaned = clean_arguments(arguments, rewrite)
+                if cleaned != arguments:
+                    function["arguments"] = cleaned
+                    self.note("tool_arguments_changed")
         if changed:
             self.note("changed")
         return record

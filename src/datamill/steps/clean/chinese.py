@@ -45,7 +45,8 @@ class ChineseConvert(CleanStep[ChineseConvertParams]):
 
     name: ClassVar[str] = "chinese_convert"
     Params = ChineseConvertParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def setup(self) -> None:
         opencc: Any = require("opencc", "clean", "chinese_convert")

@@ -30,13 +30,23 @@ URL = re.compile(rf"(?<![A-Za-z0-9_@.\-/])(?:(?:https?|ftp)://|www\.)[^{_URL_STO
 # "a@b.co.a@b.co" would leave ".a@b.co", an address the next pass removes (not idempotent)
 EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
                    r"\.[A-Za-z]{2,}(?![A-Za-z0-9\-])")
+#: Arithmetic operators: a digit group joined to another number by one of them is a term of a sum, not a
+#: phone number.
+_OPS = r"-+*/=×÷^<>"
+#: A phone number is not a term of an arithmetic expression: not preceded by ``<<`` (a GSM8K calculator
+#: annotation) or by a number and an operator (``6000-600-150-1200-2000``, ``1+555-123-4567``), nor
+#: followed by ``>>``, ``=``, an operator and a number (``*2``, ``/5``) or a chain of more hyphenated numbers
+#: (``-20-3``). A single trailing ``-801`` (an extension) and ``<`` or ``>`` next to letters (``<td>``) are
+#: allowed.
+_PHONE_NB = rf"(?<!<<)(?<!\d[{_OPS}])"
+_PHONE_NA = rf"(?!>>|=|[+*/×÷^<>]\d|-\d+[{_OPS}])"
 PHONE = re.compile(
-    _NB + r"(?:"
+    _NB + _PHONE_NB + r"(?:"
     r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}"  # Chinese mobile
     r"|0\d{2,3}-\d{7,8}"  # Chinese landline with area code
     r"|\+\d{1,3}[- ]?\(?\d{1,4}\)?(?:[- ]?\d{2,4}){2,4}"  # international
-    r"|\(\d{3}\) ?\d{3}-\d{4}|\d{3}-\d{3}-\d{4}"  # North American
-    r")" + _NA
+    r"|\(\d{3}\) ?\d{3}-\d{4}|(?:1-)?\d{3}-\d{3}-\d{4}"  # North American (1-800-...)
+    r")" + _NA + _PHONE_NA
 )
 ID_CARD = re.compile(_NB + r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]" + _NA)
 IPV4 = re.compile(_NB + r"(?:\d{1,3}\.){3}\d{1,3}" + _NA)

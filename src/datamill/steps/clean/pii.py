@@ -123,7 +123,8 @@ class MaskPii(CleanStep[MaskPiiParams]):
     """Replace e-mails, phone numbers, ID card numbers, IP addresses, card numbers, your own patterns and
     listed names by placeholders (``<EMAIL>``, ``<PHONE>``, ``<NAME>``; templates of your choice).
 
-    Acts on ``on`` (default ``all``: a prompt leaks as easily as an answer). Order: e-mail and URL first
+    Acts on ``on`` (default ``all``: a prompt leaks as easily as an answer), and on the string values of
+    the tool-call arguments of the turns it selects (JSON text stays valid). Order: e-mail and URL first
     (they contain names), then ``patterns`` in the order given, then ``names``, then ID card, card, IP,
     phone, so a longer match wins over a shorter one inside it. Numbers are only matched when they do not
     touch other digits, ASCII letters or a decimal point, and ID and card numbers must pass their check
@@ -138,7 +139,8 @@ class MaskPii(CleanStep[MaskPiiParams]):
 
     name: ClassVar[str] = "mask_pii"
     Params = MaskPiiParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def __init__(self, params: MaskPiiParams) -> None:
         if params.names_file:

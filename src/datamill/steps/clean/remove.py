@@ -105,12 +105,14 @@ class RemovePatterns(CleanStep[RemoveParams]):
     """Delete URLs, e-mail addresses, phone numbers and text matching ``patterns``; delete whole lines
     matching ``line_patterns`` (ads, "扫码关注公众号", "All rights reserved"...).
 
-    Acts on ``on`` (default ``all``). What changes by default, and nothing else: each URL, e-mail address
+    Acts on ``on`` (default ``all``), and on the string values of the tool-call arguments of the turns it
+    selects (JSON text stays valid). What changes by default, and nothing else: each URL, e-mail address
     and phone number is deleted (a Markdown link ``[text](url)`` becomes ``text``); a space that the
     deletion leaves doubled or in front of punctuation goes, and a line left empty goes; short lines
     (``line_max_chars``) that start with ad or boilerplate wording go. A URL ends at whitespace, CJK
     text, full-width punctuation and trailing sentence punctuation (``官网 https://python.org/下载`` ->
-    ``官网 下载``); numbers never match inside longer numbers (``13106370406846502``). Use ``mask_pii``
+    ``官网 下载``); numbers never match inside longer numbers (``13106370406846502``) nor as terms of arithmetic
+    (``<<6000-600-150-1200-2000=2050>>``). Use ``mask_pii``
     to keep a typed placeholder where the position of the removed item matters. Notes ``lines_removed``.
     Idempotent.
 
@@ -119,7 +121,8 @@ class RemovePatterns(CleanStep[RemoveParams]):
 
     name: ClassVar[str] = "remove_patterns"
     Params = RemoveParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def setup(self) -> None:
         self._spans = [BUILTIN[k] for k in self.params.remove] + [Finder(re.compile(p))

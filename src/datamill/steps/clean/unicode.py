@@ -57,7 +57,8 @@ class FixUnicode(CleanStep[FixUnicodeParams]):
 
     name: ClassVar[str] = "fix_unicode"
     Params = FixUnicodeParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
+    cleans_tool_arguments: ClassVar[bool] = True
 
     def setup(self) -> None:
         ftfy: Any = require("ftfy", "clean", "fix_unicode")

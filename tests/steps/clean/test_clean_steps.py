@@ -71,9 +71,9 @@ CASES: list[tuple[RowStep[Any], str, str]] = [
     # scraped text with its markup inline is HTML even when it does not start with a tag
     (HtmlToText(HtmlParams(extractor="selectolax")), "第一行<br>第二行<br>第三行<br>", "第一行\n第二行\n第三行"),
     (HtmlToText(HtmlParams(extractor="selectolax")), "Intro:\n<ul><li>a</li><li>b</li></ul>", "Intro:\na\nb"),
-    (HtmlToText(HtmlParams(extractor="selectolax")), "写 <b>粗体</b>、<i>斜体</i> 和<u>下划线</u>", "写 粗体、斜体 和下划线"),
+    (HtmlToText(HtmlParams(extractor="selectolax")), "写 <b>粗体</b>、<i>斜体</i> 和<u>下划线</u>", "写 粗体、斜体 和下划线"),  # noqa: E501
     # a few tags mentioned in prose are its content
-    (HtmlToText(HtmlParams()), "比如 <p> 和 </p>，<div> 和 </div>，都成对出现", "比如 <p> 和 </p>，<div> 和 </div>，都成对出现"),
+    (HtmlToText(HtmlParams()), "比如 <p> 和 </p>，<div> 和 </div>，都成对出现", "比如 <p> 和 </p>，<div> 和 </div>，都成对出现"),  # noqa: E501
     (HtmlToText(HtmlParams()), "Use <b> for bold and </b> to end it; <br> breaks a line.", "Use <b> for bold and </b> to end it; <br> breaks a line."),  # noqa: E501
 ]
 

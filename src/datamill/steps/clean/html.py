@@ -92,8 +92,8 @@ class HtmlParams(CleanParams):
     )
     only_if_html: bool = Field(
         default=True,
-        description="leave texts without HTML markup unchanged (outside Markdown code: a document, closing, "
-        "empty or bare tag; entities alone do not count, fix_unicode decodes them)",
+        description="leave texts that are not an HTML document or fragment unchanged (prose naming a few tags, "
+        "tags in Markdown code or quotes; entities alone do not count, fix_unicode decodes them)",
     )
     fallback: bool = Field(
         default=True,
@@ -137,10 +137,12 @@ def trafilatura_text(html: str) -> str:
 class HtmlToText(CleanStep[HtmlParams]):
     """Turn HTML into plain text: main-content extraction (trafilatura) or all visible text (selectolax).
 
-    Acts on ``on`` (default ``all``). What changes by default: a text with HTML markup outside Markdown
-    code (a document, closing, empty or bare tag such as ``<p>``, ``</b>``, ``<br>``) becomes its main
-    text, one line per block; every other text is left unchanged (``若 a<b 且 b>c``, `` `<b>x</b>` `` in
-    inline code, ``&amp;`` alone), so the step is safe on mixed data and idempotent. The extracted text
+    Acts on ``on`` (default ``all``). What changes by default: an HTML document or fragment (see
+    :func:`looks_like_html`: markup outside Markdown code and quotes, as a document, a line of tags or
+    tags embedded in words) becomes its main text, one line per block; every other text is left
+    unchanged (``若 a<b 且 b>c``, `` `<b>x</b>` `` in inline code, ``&amp;`` alone, prose that names a
+    few tags: ``比如 <html> 和 </html>，…``), so the step is safe on mixed data and idempotent. An answer
+    that is HTML ("write an HTML table") is converted too: leave such data out of ``on``. The extracted text
     keeps its characters (full-width punctuation, quotes, emoji); whitespace inside blocks is collapsed.
     trafilatura is the default because it scores best against the ground truth of the article extraction
     benchmark (token F1 0.950 vs 0.815, docs/cleaning.md); it drops navigation, ads and comments. For

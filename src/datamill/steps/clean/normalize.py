@@ -55,8 +55,9 @@ class NormalizeParams(CleanParams):
     )
     punctuation: Literal["keep", "cjk", "ascii"] = Field(
         default="cjk",
-        description="cjk: ASCII , ! ? : ; and a sentence-final . right after a Chinese character become "
-        "full-width (Chinese typography; numbers like 3.14 and English text are untouched); ascii: "
+        description="cjk: ASCII , ! ? : ; and a sentence-final . (before a space or the end) right after a "
+        "Chinese character become full-width, a run of marks all or none (Chinese typography; numbers like "
+        "3.14, English text and unfenced calls and string literals are untouched); ascii: "
         "full-width punctuation becomes ASCII; keep: no change",
     )
     cjk_spaces: bool = Field(default=False, description="remove spaces between two Chinese characters")
@@ -118,8 +119,11 @@ class Normalize(CleanStep[NormalizeParams]):
       ones inside emoji sequences such as 👨‍👩‍👧 stay);
     * full-width Latin letters and digits and the ideographic space become ASCII (so ``３`` and ``3``
       are one token); full-width punctuation is kept;
-    * ASCII ``, ! ? : ;`` and a sentence-final ``.`` right after a Han character become full-width
-      (``你好,世界`` -> ``你好，世界``); English text keeps ASCII punctuation.
+    * ASCII punctuation right after a Han character becomes full-width (``你好,世界`` -> ``你好，世界``),
+      a run of marks all or none: ``!``/``?`` runs (``怎么办??`` -> ``怎么办？？``), a lone ``, : ;``, a
+      lone ``.`` only before whitespace or the text's end (``当前.下一个`` and ``一. 介绍`` stay); English
+      text keeps ASCII punctuation. Unfenced code keeps its marks: a call with its arguments
+      (``input('数量: ')``) and a string literal after ``= ( [ { , :`` (assignments, JSON values).
 
     Markdown code (fenced blocks, inline code) is left byte for byte except for line ends and
     zero-width characters: punctuation in a code comment and the spacing of a block are code. Idempotent.

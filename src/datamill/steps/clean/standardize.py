@@ -10,7 +10,7 @@ from pydantic import Field
 
 from datamill.selectors import Selector
 from datamill.steps.clean.base import CleanParams, CleanStep
-from datamill.steps.clean.patterns import EMAIL, URL
+from datamill.steps.clean.patterns import EMAIL, URL_SPAN
 from datamill.steps.clean.spans import CODE, MATH, map_outside
 
 _MONTHS = {m: i for i, m in enumerate(
@@ -113,9 +113,16 @@ class Standardize(CleanStep[StandardizeParams]):
     ``07/28/2024``) become ISO ``2024-07-28``; an impossible date is left as it is. Currency (``¥100``,
     ``100元``, ``$5``, ``5美元``, ``RMB 1,000``) becomes ``100 CNY`` (``元`` starting another word is not
     money: ``118元素``, ``3元组``, ``2元一次方程``); units (opt-in) ``5公里`` -> ``5 km``. Nothing else
-    changes: numbers inside longer numbers, Markdown code (``echo $5``) and LaTeX math (``$5x+3$``; a
-    ``$`` pair counts as math by pandoc's rule, so ``costs $5 and $10`` is money) are never touched; the
-    output forms are not matched again: idempotent.
+    changes: numbers inside longer numbers, URLs (``.../2019/12/16/...``) and path-like dates, e-mail
+    addresses, Markdown code (``echo $5``) and LaTeX math (``$5x+3$``; a ``$`` pair counts as math by
+    pandoc's rule, so ``costs $5 and $10`` is money) are never touched; the output forms are not matched
+    again: idempotent. A date range is converted whole or not at all: ``2024年7月1日至2024年7月3日``
+    becomes ``2024-07-01至2024-07-03``, but ``1863 年 7 月 1 日至 3 日`` and ``February 28th to March 3rd,
+    2005`` stay as written (their other end is not a whole date).
+
+    Every date is rewritten, also where its format is the point: the answer to "write 15/10/2021 as
+    mm/dd/yyyy" (``10/15/2021``) becomes ``2021-10-15``, which is wrong for its task. That comes with
+    opting into date standardization; leave date-format tasks out of the data or set ``dates: null``.
 
     ``day_first`` reads 03/04/2024 as 3 April (default: March 4, the US order).
     """
@@ -125,7 +132,7 @@ class Standardize(CleanStep[StandardizeParams]):
     version: ClassVar[str] = "2"
 
     def clean(self, text: str) -> str:
-        return map_outside(text, self._clean_prose, (CODE, MATH, URL, EMAIL))
+        return map_outside(text, self._clean_prose, (CODE, MATH, URL_SPAN, EMAIL))
 
     def _clean_prose(self, text: str) -> str:
         # one rewrite can expose another (``$5　RMB 1,000``: the RMB amount first, then ``$5``):

@@ -34,6 +34,10 @@ CASES: list[tuple[RowStep[Any], str, str]] = [
     (Normalize(NormalizeParams()), "用 `x  =  1`  和\u200d `a,b`,好", "用 `x  =  1` 和 `a,b`,好"),
     (Normalize(NormalizeParams(punctuation="ascii")), "你好，世界！（测试）", "你好,世界!(测试)"),
     (Normalize(NormalizeParams(cjk_spaces=True)), "中 文 text", "中文 text"),
+    (Normalize(NormalizeParams()), "结束了. 下一句!!! 真的?", "结束了。下一句！！！真的？"),
+    (Normalize(NormalizeParams()), "看这里:-) 和 好,,", "看这里:-) 和 好,,"),  # runs of mixed marks: all or none
+    (Normalize(NormalizeParams()), 'msg = "你好, 世界"\nprint(msg)', 'msg = "你好, 世界"\nprint(msg)'),
+    (Normalize(NormalizeParams()), "[1, \"中文, 值\"]", "[1, \"中文, 值\"]"),
     (FixUnicode(FixUnicodeParams()), "The Mona Lisa doesnâ€™t have eyebrows.", "The Mona Lisa doesn’t have eyebrows."),
     (FixUnicode(FixUnicodeParams()), "æ–‡å\xadó", "æ–‡å\xadó"),  # ambiguous: left alone
     (FixUnicode(FixUnicodeParams()), "plain ascii", "plain ascii"),
@@ -58,9 +62,19 @@ CASES: list[tuple[RowStep[Any], str, str]] = [
     (Standardize(StandardizeParams()), "¥100、100元、$5.50、5美元、RMB 1,000", "100 CNY、100 CNY、5.50 USD、5 USD、1,000 CNY"),  # noqa: E501
     (Standardize(StandardizeParams(units="symbol")), "跑了5公里, 3千克, 10 kilometers", "跑了5 km, 3 kg, 10 km"),
     (Standardize(StandardizeParams()), "跑了5公里", "跑了5公里"),
+    (Standardize(StandardizeParams()), "见 forbes.com/sites/2019/12/16/ai 和 a/12/16/2019/b", "见 forbes.com/sites/2019/12/16/ai 和 a/12/16/2019/b"),  # noqa: E501
+    (Standardize(StandardizeParams()), "July 1, 2024 to July 3, 2024; 2024年7月1日-3日", "2024-07-01 to 2024-07-03; 2024年7月1日-3日"),  # noqa: E501
+    (Standardize(StandardizeParams()), "June 30 to July 3, 2024 and 1 - 3 July 2024", "June 30 to July 3, 2024 and 1 - 3 July 2024"),  # noqa: E501
     (HtmlToText(HtmlParams()), "<p>Hello <b>world</b></p><script>x()</script>", "Hello world"),
     (HtmlToText(HtmlParams(extractor="selectolax")), "<div>a</div><div>b &amp; c</div>", "a\nb & c"),
     (HtmlToText(HtmlParams()), "a < b and c > d", "a < b and c > d"),
+    # scraped text with its markup inline is HTML even when it does not start with a tag
+    (HtmlToText(HtmlParams(extractor="selectolax")), "第一行<br>第二行<br>第三行<br>", "第一行\n第二行\n第三行"),
+    (HtmlToText(HtmlParams(extractor="selectolax")), "Intro:\n<ul><li>a</li><li>b</li></ul>", "Intro:\na\nb"),
+    (HtmlToText(HtmlParams(extractor="selectolax")), "写 <b>粗体</b>、<i>斜体</i> 和<u>下划线</u>", "写 粗体、斜体 和下划线"),  # noqa: E501
+    # a few tags mentioned in prose are its content
+    (HtmlToText(HtmlParams()), "比如 <p> 和 </p>，<div> 和 </div>，都成对出现", "比如 <p> 和 </p>，<div> 和 </div>，都成对出现"),  # noqa: E501
+    (HtmlToText(HtmlParams()), "Use <b> for bold and </b> to end it; <br> breaks a line.", "Use <b> for bold and </b> to end it; <br> breaks a line."),  # noqa: E501
 ]
 
 

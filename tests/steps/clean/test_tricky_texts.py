@@ -54,6 +54,26 @@ TRICKY: dict[str, str] = {
     "compat_ideograph": "\uf900\u2126",
     "html": "<p>结果是30，对吗（是）？</p><p>“好”……——</p>",
     "html_pre": "<div><p>代码：</p><pre><code>def f():\n\n    return 1</code></pre></div>",
+    # trial 2: dates inside URLs, e-mail addresses and code are not dates to rewrite
+    "url_date": "Source: https://www.forbes.com/sites/x/2019/12/16/ai-trends/ 说明",
+    "email_date": "写信给 r-2024.7.28@example.com 即可",
+    "code_date": "运行 `touch 2024/7/28.log` 即可",
+    # a date range is converted whole or not at all
+    "date_range_zh": "1863 年 7 月 1 日至 3 日",
+    "date_range_en": "from February 28th to March 3rd, 2005",
+    "date_range_full": "2024年7月1日至2024年7月3日",
+    # code written without a Markdown fence: string literals and call arguments are code
+    "code_string_zh": "n = int(input('输入项目数量: '))",
+    "code_call_zh": "generate_atp(电子, 氢离子)",
+    "json_value": '{"address": "181 汤普森街, 纽约, NY 10012"}',
+    # a "." between two Han characters is not sentence-final (attribute access, numbering)
+    "dot_between_han": "当前.下一个=上一个；二.低指针加 1",
+    "numbered_heading": "一. 介绍",
+    "repeated_marks": "怎么办??好吗?!",
+    # HTML tags mentioned in prose are content, not markup
+    "html_mention": "常常会成对出现，比如 <html> 和 </html>，前者表示标签的开始。",
+    "html_quoted": "用 \"<br>\" 换行，用 “<p>” 表示段落。",
+    "html_decoded": "<head> 标签、<body> 标签，以及 <title> 标签",
 }
 
 STEPS: dict[str, RowStep[Any]] = {
@@ -96,19 +116,28 @@ EXPECTED: dict[str, dict[str, str]] = {
         "compat_ideograph": "\u8c48\u03a9",
         "html": "<p>结果是30,对吗(是)?</p><p>“好”……——</p>",
         "html_pre": "<div><p>代码:</p><pre><code>def f():\n\n    return 1</code></pre></div>",
+        "dot_between_han": "当前.下一个=上一个;二.低指针加 1",
+        "html_mention": "常常会成对出现,比如 <html> 和 </html>,前者表示标签的开始。",
+        "html_quoted": "用 \"<br>\" 换行,用 “<p>” 表示段落。",
+        "html_decoded": "<head> 标签、<body> 标签,以及 <title> 标签",
     },
     "normalize": {
         "mojibake": "ä½ å¥½ï¼Œä¸–ç•Œ",  # a no-break space is a space
         "fullwidth_letters": "ABC123ｶﾀｶﾅ",
         "ideographic_space": "第一章 开始",
         "crlf": "第一行\n第二行",
+        "dot_between_han": "当前.下一个=上一个；二.低指针加 1",
+        "repeated_marks": "怎么办？？好吗？！",
     },
     "remove_patterns": {
         "url_cjk": "官网 下载安装即可",
         "contact_cjk": "联系邮箱或电话。",
+        "url_date": "Source: 说明",
+        "email_date": "写信给 即可",
     },
     "mask_pii": {
         "contact_cjk": "联系邮箱<EMAIL>或电话<PHONE>。",
+        "email_date": "写信给 <EMAIL> 即可",
     },
     "chinese_convert": {
         "traditional": "汉字转换，资讯软体。",
@@ -117,6 +146,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "standardize": {
         "units": "跑了5公里，花了30分钟，重3.5kg，价格100 CNY。",
         "dollars": "It costs 5 USD and 10 USD.",
+        "date_range_full": "2024-07-01至2024-07-03",
     },
     "html_to_text": {
         "html_pre": "代码：\ndef f():\n    return 1",  # trafilatura drops blank lines, keeps indentation

@@ -26,11 +26,45 @@ HTML_SIGNS = (
 )
 
 
+#: One tag, comment or doctype, for measuring how much of a text is markup.
+TAG = re.compile(rf"<!doctype[^<>]*>|<!--.*?-->|</?(?:{_TAGS}|meta|link|input|title)(?:\s[^<>]*)?/?>",
+                 re.IGNORECASE | re.DOTALL)
+#: A tag named in quotes ("<br>", “<p>”, 「<div>」) is talked about, not markup.
+_QUOTED_TAG = re.compile(r"""["'“‘「『《]\s*</?[A-Za-z!][^<>\n]*>\s*["'”’」』》]""")
+#: Embedded tags make up at least this share of the visible characters of a text written with tags inline.
+MARKUP_SHARE = 0.1
+
+
 def looks_like_html(text: str) -> bool:
+    """True for an HTML document or fragment; False for prose that mentions a few tags.
+
+    Outside Markdown code and quoted tag names, the text needs an HTML sign (:data:`HTML_SIGNS`) and one
+    of: it starts with a doctype or ``<html``; a line of it starts and ends with a tag and holds at least
+    two (``<p>Hello <b>world</b></p>``, ``<ul><li>a</li></ul>``); or it has three tags or more embedded
+    in words (touching a letter, digit or Han character: ``a<br>b<br>c``, ``x <b>bold</b> y``) that make
+    up :data:`MARKUP_SHARE` of its visible characters or more. A tag set off by spaces or punctuation is
+    named, not used: ``比如 <html> 和 </html>，前者...``, ``<head> 标签、<body> 标签``, ``Use <b> for
+    bold and </b> to end it`` are prose.
+    """
     if "<" not in text:
         return False
     prose = _without_code(text) if "`" in text or "~" in text else text
-    return any(sign.search(prose) for sign in HTML_SIGNS)
+    prose = _QUOTED_TAG.sub(" ", prose)
+    if not any(sign.search(prose) for sign in HTML_SIGNS):
+        return False
+    if re.match(r"\s*<(?:!doctype|html[\s>])", prose, re.IGNORECASE):
+        return True
+    for line in prose.splitlines():
+        line = line.strip()
+        if line.startswith("<") and line.endswith(">") and TAG.match(line) and len(TAG.findall(line)) >= 2:
+            return True
+    embedded = [m[0] for m in TAG.finditer(prose) if _touches_word(prose, m.start(), m.end())]
+    visible = len(prose) - sum(ch.isspace() for ch in prose)
+    return len(embedded) >= 3 and sum(map(len, embedded)) >= MARKUP_SHARE * visible
+
+
+def _touches_word(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
 
 
 def _without_code(text: str) -> str:
@@ -58,8 +92,8 @@ class HtmlParams(CleanParams):
     )
     only_if_html: bool = Field(
         default=True,
-        description="leave texts without HTML markup unchanged (outside Markdown code: a document, closing, "
-        "empty or bare tag; entities alone do not count, fix_unicode decodes them)",
+        description="leave texts that are not an HTML document or fragment unchanged (prose naming a few tags, "
+        "tags in Markdown code or quotes; entities alone do not count, fix_unicode decodes them)",
     )
     fallback: bool = Field(
         default=True,
@@ -103,10 +137,12 @@ def trafilatura_text(html: str) -> str:
 class HtmlToText(CleanStep[HtmlParams]):
     """Turn HTML into plain text: main-content extraction (trafilatura) or all visible text (selectolax).
 
-    Acts on ``on`` (default ``all``). What changes by default: a text with HTML markup outside Markdown
-    code (a document, closing, empty or bare tag such as ``<p>``, ``</b>``, ``<br>``) becomes its main
-    text, one line per block; every other text is left unchanged (``若 a<b 且 b>c``, `` `<b>x</b>` `` in
-    inline code, ``&amp;`` alone), so the step is safe on mixed data and idempotent. The extracted text
+    Acts on ``on`` (default ``all``). What changes by default: an HTML document or fragment (see
+    :func:`looks_like_html`: markup outside Markdown code and quotes, as a document, a line of tags or
+    tags embedded in words) becomes its main text, one line per block; every other text is left
+    unchanged (``若 a<b 且 b>c``, `` `<b>x</b>` `` in inline code, ``&amp;`` alone, prose that names a
+    few tags: ``比如 <html> 和 </html>，…``), so the step is safe on mixed data and idempotent. An answer
+    that is HTML ("write an HTML table") is converted too: leave such data out of ``on``. The extracted text
     keeps its characters (full-width punctuation, quotes, emoji); whitespace inside blocks is collapsed.
     trafilatura is the default because it scores best against the ground truth of the article extraction
     benchmark (token F1 0.950 vs 0.815, docs/cleaning.md); it drops navigation, ads and comments. For

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -20,9 +21,18 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
 _PLAIN = rf"[\x00-\x7f{HAN}\u3000-\u30ff\uff00-\uffef]"
 _STRAY_JOINER = re.compile(rf"(?:^|(?<={_PLAIN}))[\u200c\u200d]+|[\u200c\u200d]+(?={_PLAIN}|$)")
 _CJK = f"[{HAN}]"
-#: ASCII punctuation right after a CJK character -> its full-width form (the space after it goes too).
-_TO_FULL = {",": "，", "!": "！", "?": "？", ":": "：", ";": "；"}
-_ASCII_AFTER_CJK = re.compile(rf"(?<={_CJK})([,!?:;]|\.(?=\s|$|{_CJK}))[ \t]*")
+#: ASCII punctuation right after a Han character -> its full-width form (the space after it goes too).
+_TO_FULL = str.maketrans({",": "，", "!": "！", "?": "？", ":": "：", ";": "；", ".": "。"})
+#: A run of ASCII marks right after a Han character, and the spaces after it; see :func:`_full_width`.
+_ASCII_AFTER_CJK = re.compile(rf"(?<={_CJK})([,!?:;.]+)([ \t]*)")
+_ASCII_PUNCT = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+#: ``一.`` ``二十.`` at a line start: a list number, not the end of a sentence.
+_NUMERAL_LINE_START = re.compile(r"(?:^|\n)[ \t]*[一二三四五六七八九十百零〇]+$")
+#: Code written without a Markdown fence, whose punctuation is not prose: a call with its arguments
+#: (``input('数量: ')``, ``f(电子, 氢离子)``) and a string literal after ``= ( [ { , :`` (an assignment, an
+#: argument, a JSON or dict value). Prose caught by these keeps its ASCII marks, which is harmless.
+CODE_CALL = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_.]*\([^()\n]*\)")
+CODE_STRING = re.compile(r"""(?<=[=(\[{,:])[ \t]*(["'])(?:(?!\1)[^\\\n]|\\.)*\1""")
 #: Full-width punctuation -> ASCII (for ``punctuation: ascii``).
 _TO_ASCII = str.maketrans({"，": ",", "。": ".", "！": "!", "？": "?", "：": ":", "；": ";", "（": "(", "）": ")"})
 #: A run of spaces inside a line (after its first visible character); indentation is kept.
@@ -45,8 +55,9 @@ class NormalizeParams(CleanParams):
     )
     punctuation: Literal["keep", "cjk", "ascii"] = Field(
         default="cjk",
-        description="cjk: ASCII , ! ? : ; and a sentence-final . right after a Chinese character become "
-        "full-width (Chinese typography; numbers like 3.14 and English text are untouched); ascii: "
+        description="cjk: ASCII , ! ? : ; and a sentence-final . (before a space or the end) right after a "
+        "Chinese character become full-width, a run of marks all or none (Chinese typography; numbers like "
+        "3.14, English text and unfenced calls and string literals are untouched); ascii: "
         "full-width punctuation becomes ASCII; keep: no change",
     )
     cjk_spaces: bool = Field(default=False, description="remove spaces between two Chinese characters")
@@ -61,6 +72,33 @@ def _common_prefix(strings: list[str]) -> str:
     while n < min(len(low), len(high)) and low[n] == high[n]:
         n += 1
     return low[:n]
+
+
+def _full_width(m: re.Match[str]) -> str:
+    """The full-width form of one run of marks after a Han character, or the run unchanged: all of it
+    converts or none of it. ``!`` and ``?`` convert in runs (``怎么办??`` -> ``怎么办？？``); ``, : ;``
+    alone; ``.`` alone and only at a sentence end: before whitespace or the end of the text, not after
+    a list number (``一. 介绍``), never between two characters (``当前.下一个`` is code, ``二.低`` a
+    number). Marks followed by other ASCII punctuation (``:-)``, ``,"``) are left."""
+    marks, text = m[1], m.string
+    after = text[m.end(1)] if m.end(1) < len(text) else ""
+    if after and after in _ASCII_PUNCT:
+        return m[0]
+    if set(marks) <= {"!", "?"} or (len(marks) == 1 and marks in ",:;"):
+        return marks.translate(_TO_FULL)
+    if marks == "." and (m[2] or not after or after.isspace()):
+        if _NUMERAL_LINE_START.search(text, 0, m.start()):
+            return m[0]
+        return "。"
+    return m[0]
+
+
+def _cjk_punctuation(text: str) -> str:
+    """ASCII punctuation after Han characters to full-width, outside calls and string literals."""
+    convert: Callable[[str], str] = lambda stretch: _ASCII_AFTER_CJK.sub(_full_width, stretch)  # noqa: E731
+    if "(" in text or '"' in text or "'" in text:
+        return map_outside(text, convert, (CODE_CALL, CODE_STRING))
+    return convert(text)
 
 
 def _fenced_ranges(text: str) -> list[tuple[int, int]]:
@@ -81,8 +119,11 @@ class Normalize(CleanStep[NormalizeParams]):
       ones inside emoji sequences such as 👨‍👩‍👧 stay);
     * full-width Latin letters and digits and the ideographic space become ASCII (so ``３`` and ``3``
       are one token); full-width punctuation is kept;
-    * ASCII ``, ! ? : ;`` and a sentence-final ``.`` right after a Han character become full-width
-      (``你好,世界`` -> ``你好，世界``); English text keeps ASCII punctuation.
+    * ASCII punctuation right after a Han character becomes full-width (``你好,世界`` -> ``你好，世界``),
+      a run of marks all or none: ``!``/``?`` runs (``怎么办??`` -> ``怎么办？？``), a lone ``, : ;``, a
+      lone ``.`` only before whitespace or the text's end (``当前.下一个`` and ``一. 介绍`` stay); English
+      text keeps ASCII punctuation. Unfenced code keeps its marks: a call with its arguments
+      (``input('数量: ')``) and a string literal after ``= ( [ { , :`` (assignments, JSON values).
 
     Markdown code (fenced blocks, inline code) is left byte for byte except for line ends and
     zero-width characters: punctuation in a code comment and the spacing of a block are code. Idempotent.
@@ -111,7 +152,7 @@ class Normalize(CleanStep[NormalizeParams]):
         if p.width:
             text = text.translate(_HALF_WIDTH)
         if p.punctuation == "cjk":
-            text = _ASCII_AFTER_CJK.sub(lambda m: _TO_FULL.get(m.group(1), "。"), text)
+            text = _cjk_punctuation(text)
         elif p.punctuation == "ascii":
             text = text.translate(_TO_ASCII)
         if p.cjk_spaces:

@@ -26,6 +26,9 @@ _NA = r"(?![A-Za-z0-9_]|\.\d)"
 #: full-width punctuation, typographic quotes, dashes and ellipses.
 _URL_STOP = rf"\s<>\"'`{CJK_TEXT}\u2013\u2014\u2018-\u201f\u2026"
 URL = re.compile(rf"(?<![A-Za-z0-9_@.\-/])(?:(?:https?|ftp)://|www\.)[^{_URL_STOP}]+", re.IGNORECASE)
+#: A URL wherever it starts (``a2024https://...`` too), for steps that leave URLs alone: what comes before
+#: it cannot change whether it is protected, so rewriting that text keeps the step idempotent.
+URL_SPAN = re.compile(rf"(?:(?:https?|ftp)://|www\.)[^{_URL_STOP}]+", re.IGNORECASE)
 # a local part never starts with a dot (RFC 5322 dot-atom): otherwise removing one address of
 # "a@b.co.a@b.co" would leave ".a@b.co", an address the next pass removes (not idempotent)
 EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9._%+\-]*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"

@@ -38,7 +38,10 @@ MATH = re.compile(
 
 
 def might_match(text: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
-    """False when none of ``patterns`` (CODE, MATH) can match: the text lacks the characters they need."""
+    """False when none of ``patterns`` (CODE, MATH) can match: the text lacks the characters they need.
+    Any other pattern might always match."""
+    if any(p is not CODE and p is not MATH for p in patterns):
+        return True
     marks = ("`", "~") + (("$", "\\") if MATH in patterns else ())
     return any(mark in text for mark in marks)
 

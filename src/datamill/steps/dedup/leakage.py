@@ -117,7 +117,8 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
 
     name: ClassVar[str] = "check_leakage"
     Params = CheckLeakageParams
-    version: ClassVar[str] = "2"
+    #: "3": near keeps signs, points and operators and needs the same numbers (as dedup_minhash)
+    version: ClassVar[str] = "3"
     filter_only: ClassVar[bool] = True
 
     def __init__(self, params: CheckLeakageParams) -> None:

@@ -120,3 +120,22 @@ def test_real_arithmetic_corpus_keeps_every_distinct_problem(corpora: Path) -> N
     kept, dropped = run_global_step(DedupMinHash(DedupMinHashParams()), records, shard_size=500)
     assert [(r["id"], d.detail) for r, d in dropped] == []
     assert len(ids(kept)) == distinct
+
+
+def test_check_leakage_flags_a_question_with_its_numbers_changed_unless_told_otherwise() -> None:
+    """Decontamination errs on flagging: an evaluation question reused with other numbers still counts as seen
+    (``same_numbers: false`` by default for check_leakage, unlike dedup_minhash)."""
+    from datamill.steps.dedup.leakage import CheckLeakage, CheckLeakageParams
+    from steps.helpers import chat, run_global_step
+
+    question = ("A farmer has {} cows and buys {} more at the market on Monday morning, then sells half of the "
+                "herd to a neighbour. How many cows does the farmer have left at the end of the week?")
+    records = [chat("t1", question.format(12, 8), "10", split="train"),
+               chat("e1", question.format(15, 5), "10", split="test"),
+               chat("e2", "What is the capital city of France and why is it famous?", "Paris", split="test")]
+    flagged = CheckLeakage(CheckLeakageParams(method="near", action="remove"))
+    _, dropped = run_global_step(flagged, records, shard_size=2)
+    assert [r["id"] for r, _ in dropped] == ["e1"]
+    strict = CheckLeakage(CheckLeakageParams(method="near", action="remove", same_numbers=True))
+    _, dropped = run_global_step(strict, records, shard_size=2)
+    assert dropped == []

@@ -60,5 +60,7 @@ def test_preview_prefix_matches_full_collapse() -> None:
 
 def test_ascii_punctuation_fast_path_matches_table() -> None:
     how = Normalize(punctuation=True)
-    text = string.printable + " Hello, World! (x+y)=z; 'quoted' \"x\" ~ok~"
+    text = string.printable + " Hello, World! (x y) z; 'quoted' \"x\" ~ok~"
     assert normalize_text(text, how) == " ".join(text.lower().translate(_punctuation_table()).split())
+    # an operator between single-letter variables is kept (docs/dedup.md), the brackets go
+    assert normalize_text("Hello, World! (x+y)=z;", how) == "hello world x+y=z"

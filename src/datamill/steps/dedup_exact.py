@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 import sys
 import unicodedata
@@ -32,7 +33,8 @@ class Normalize(Params):
     lowercase: bool = Field(default=True, description="compare case-insensitively")
     whitespace: bool = Field(default=True, description="collapse whitespace runs to one space, trim the ends")
     punctuation: bool = Field(
-        default=False, description="remove punctuation (Unicode category P); off: 'Yes.' and 'Yes!' differ"
+        default=False, description="remove punctuation (Unicode category P) except where it carries meaning in a "
+        "number or formula (-35, 3.14, 1,000, 85%, 3 < 5, x + y); off: 'Yes.' and 'Yes!' differ"
     )
     width: bool = Field(default=True, description="NFKC: full/half-width forms (Ａ, ｶ) equal the normal ones")
 
@@ -67,8 +69,23 @@ def _punctuation_mask() -> np.ndarray:
 _MASK_FROM = 256
 
 
-def strip_punctuation(text: str) -> str:
-    """``text`` without Unicode punctuation (category P) nor ASCII punctuation and symbols."""
+#: punctuation that carries meaning in numbers and formulas, kept by :func:`strip_punctuation` (docs/dedup.md):
+#: a sign or minus directly before a digit; a point directly before a digit; a comma or colon between two
+#: digits; a percent or per-mille sign directly after a digit; an operator (+ - * / = < > ^ ** == != <= >=)
+#: between two operands, with at most one space or tab on each side, an operand being a digit, a bracket
+#: or a single letter (a variable: x, not the "e" of "e-mail"). Every rule looks only at the neighbouring
+#: characters, never across a NUL, so :func:`normalize_batch` still equals the per-text results.
+_LETTER = r"[^\W\d_]"
+_KEPT = re.compile(
+    r"([+\-](?=\d)"
+    r"|\.(?=\d)"
+    r"|(?<=\d)[,:](?=\d)"
+    r"|(?<=\d)[%\u2030]"
+    rf"|(?:(?<=[\d)])|(?<=(?<!{_LETTER}){_LETTER}))[ \t]?(?:[<>=!]=|\*\*|[+\-*/=<>^])"
+    rf"(?=[ \t]?[+\-]?(?:[\d(]|{_LETTER}(?!{_LETTER}))))"
+)
+def _strip_all(text: str) -> str:
+    """``text`` without any Unicode punctuation (category P) nor ASCII punctuation and symbols."""
     if text.isascii():  # bytes.translate is ~8x faster than str.translate with the Unicode table
         return text.encode().translate(None, _ASCII_PUNCTUATION).decode()
     if len(text) < _MASK_FROM:
@@ -78,6 +95,17 @@ def strip_punctuation(text: str) -> str:
     except UnicodeError:  # pragma: no cover - every str encodes with surrogatepass
         return text.translate(_punctuation_table())
     return codes[~_punctuation_mask()[codes]].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def strip_punctuation(text: str) -> str:
+    """``text`` without Unicode punctuation (category P) nor ASCII punctuation and symbols, except the
+    characters that carry meaning in numbers and formulas (:data:`_KEPT`): ``-35x + 59 = 0`` stays as it
+    is, ``3.14`` does not become ``314``, ``"Hello, world!"`` becomes ``"Hello world"``."""
+    pieces = _KEPT.split(text)
+    if len(pieces) == 1:
+        return _strip_all(text)
+    pieces[::2] = [_strip_all(p) for p in pieces[::2]]
+    return "".join(pieces)
 
 
 def collapse_whitespace(text: str) -> str:
@@ -164,6 +192,8 @@ class DedupExact(GlobalStep[DedupExactParams, DedupSignature, DedupPlan]):
 
     name: ClassVar[str] = "dedup_exact"
     Params = DedupExactParams
+    #: "3": with punctuation: true, signs, points and operators of numbers are kept (docs/dedup.md)
+    version: ClassVar[str] = "3"
 
     def __init__(self, params: DedupExactParams) -> None:
         super().__init__(params)

@@ -46,6 +46,12 @@ class CheckLeakageParams(Params):
     )
     threshold: float = Field(default=0.7, gt=0, lt=1, description="Jaccard threshold for method 'near'")
     num_perm: int = Field(default=128, ge=16, le=1024, description="MinHash permutations")
+    same_numbers: bool = Field(
+        default=False,
+        description="method near: count a pair as a leak only when both texts hold the same numbers in the same "
+        "order; false (default): an evaluation question with its numbers changed still counts as seen "
+        "(decontamination errs on the side of flagging; dedup_minhash defaults to true)",
+    )
     semantic: dict[str, Any] = Field(
         default_factory=dict,
         description="method semantic: dedup_semantic parameters (eps, model, models, endpoint, mode...), "
@@ -117,7 +123,8 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
 
     name: ClassVar[str] = "check_leakage"
     Params = CheckLeakageParams
-    version: ClassVar[str] = "2"
+    #: "3": near keeps signs, points and operators and needs the same numbers (as dedup_minhash)
+    version: ClassVar[str] = "3"
     filter_only: ClassVar[bool] = True
 
     def __init__(self, params: CheckLeakageParams) -> None:
@@ -132,7 +139,7 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
         else:
             self._inner = DedupMinHash(DedupMinHashParams(
                 on=params.on, threshold=threshold, num_perm=params.num_perm, top_clusters=0,
-                normalize=Normalize(punctuation=params.method == "near"),
+                normalize=Normalize(punctuation=params.method == "near"), same_numbers=params.same_numbers,
             ))
             self._threshold = threshold
         self._report: dict[str, Any] = {}

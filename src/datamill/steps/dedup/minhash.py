@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import xxhash
 from pydantic import Field
 
 from datamill.errors import require
@@ -25,8 +27,8 @@ from datamill.steps.dedup.shingles import Tokenize
 from datamill.steps.dedup_exact import Normalize, check_compared, normalize_batch
 
 #: (MinHash digest as uint32 bytes or None when the text is empty, used char n-grams, id, source,
-#: survivor priority, preview)
-MinHashSignature = tuple[bytes | None, bool, str, str, float, str]
+#: survivor priority, preview, hash of the numbers of the normalized text)
+MinHashSignature = tuple[bytes | None, bool, str, str, float, str, int]
 REASON = "duplicate_near"
 #: with verification, a missed pair costs more than a checked candidate: 18 bands x 7 rows at 0.7/128
 FN_WEIGHT_VERIFIED = 0.8
@@ -53,6 +55,20 @@ class DedupMinHashParams(DedupParams):
         "(removes most false positives of banding)",
     )
     seed: int = Field(default=1, ge=0, le=2**32 - 1, description="MinHash seed")
+    same_numbers: bool = Field(
+        default=True,
+        description="a pair is a near-duplicate only when both normalized texts hold the same numbers in the same "
+        "order (a math problem with one number changed is another problem); false: numbers are only characters",
+    )
+
+
+#: a number of a normalized text: optional sign, digits, and groups after a point, comma, colon or slash
+_NUMBER = re.compile(r"[+\-]?\d+(?:[.,:/]\d+)*")
+
+
+def numbers_key(text: str) -> int:
+    """A 64-bit hash of the numbers of ``text`` in order (equal texts, equal keys; no number: one key)."""
+    return xxhash.xxh3_64_intdigest("\x00".join(_NUMBER.findall(text)).encode())
 
 
 #: rensa signs a call of this many rows or more on rayon's thread pool, and a process forked after that pool
@@ -105,6 +121,8 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     reason: ClassVar[str] = REASON
     name: ClassVar[str] = "dedup_minhash"
     Params = DedupMinHashParams
+    #: "3": signs, points and operators survive punctuation removal; same_numbers (docs/dedup.md)
+    version: ClassVar[str] = "3"
 
     def __init__(self, params: DedupMinHashParams) -> None:
         super().__init__(params)
@@ -140,14 +158,16 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         first = p.keep.policy == "first"
         out: list[MinHashSignature] = []
         k = 0
-        for record, parts, has, is_chars in zip(records, raw, nonempty.tolist(), chars.tolist(), strict=True):
+        for record, parts, normalized, has, is_chars in zip(records, raw, texts, nonempty.tolist(), chars.tolist(),
+                                                            strict=True):
             rid, source = str(record.get("id")), str(record.get("source") or "")
             prio = 0.0 if first else priority(p.keep, record)
             if not has:
-                out.append((None, is_chars, rid, source, prio, ""))
+                out.append((None, is_chars, rid, source, prio, "", 0))
                 continue
             text = parts[0] if len(parts) == 1 else "\n".join(t for t in parts if t)
-            out.append((array("I", rows[k]).tobytes(), is_chars, rid, source, prio, preview_prefix(text)))
+            out.append((array("I", rows[k]).tobytes(), is_chars, rid, source, prio, preview_prefix(text),
+                        numbers_key(normalized)))
             k += 1
         return out
 
@@ -171,6 +191,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         digests: list[np.ndarray] = []
         keys: list[np.ndarray] = []
         valid_parts: list[np.ndarray] = []
+        number_parts: list[np.ndarray] = []
         chars = 0
         for shard in shards:
             packed = shard.signatures if isinstance(shard.signatures, MinHashShard) else \
@@ -180,6 +201,7 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
             digests.append(packed.digests)
             keys.append(packed.keys)
             valid_parts.append(packed.valid)
+            number_parts.append(packed.numbers)
             chars += int((packed.chars & packed.valid).sum())
         n = members.n
         bands, rows = self._layout()
@@ -194,6 +216,12 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
         if p.verify and len(a):
             ok = jaccard(matrix, a, b) >= p.threshold
             a, b = a[ok], b[ok]
+        verified = len(a)
+        if p.same_numbers and len(a):
+            numbers = np.concatenate(number_parts)
+            same = numbers[a] == numbers[b]
+            a, b = a[same], b[same]
         extra = {"compared": int(valid.sum()), "char_ngram_records": chars, "bands": bands, "rows_per_band": rows,
-                 "candidate_pairs": candidates, "verified_pairs": len(a)}
+                 "candidate_pairs": candidates, "verified_pairs": verified,
+                 "different_numbers_pairs": verified - len(a)}
         return Grouping(members, components(n, a, b), lambda x, y: jaccard(matrix, x, y), extra)

@@ -29,11 +29,12 @@ class MinHashShard:
     source_codes: np.ndarray  # (n,) int32 index into source_names
     priority: np.ndarray  # (n,) float64 survivor priority (lower wins)
     previews: tuple[bytes, np.ndarray]  # encoded text prefixes
+    numbers: np.ndarray  # (n,) uint64 hash of the numbers of the normalized text (minhash.numbers_key)
 
     @classmethod
     def from_signatures(cls, signatures: Sequence[tuple[Any, ...]], num_perm: int, bands: int,
                         rows: int) -> MinHashShard:
-        """Pack ``(digest bytes | None, chars, id, source, priority, preview)`` tuples."""
+        """Pack ``(digest bytes | None, chars, id, source, priority, preview, numbers key)`` tuples."""
         n = len(signatures)
         empty = b"\x00" * (4 * num_perm)
         blob = b"".join(s[0] or empty for s in signatures)
@@ -51,4 +52,5 @@ class MinHashShard:
             source_codes=codes,
             priority=np.fromiter((s[4] for s in signatures), dtype=np.float64, count=n),
             previews=encode([s[5] for s in signatures]),
+            numbers=np.fromiter((s[6] for s in signatures), dtype=np.uint64, count=n),
         )

@@ -139,3 +139,13 @@ def test_check_leakage_flags_a_question_with_its_numbers_changed_unless_told_oth
     strict = CheckLeakage(CheckLeakageParams(method="near", action="remove", same_numbers=True))
     _, dropped = run_global_step(strict, records, shard_size=2)
     assert dropped == []
+
+
+def test_numbers_are_quantities_not_digits_glued_to_words() -> None:
+    from datamill.steps.dedup.minhash import numbers_key
+
+    assert numbers_key("w12 w13 x") == numbers_key("w99 w13 x") == numbers_key("no number")
+    assert numbers_key("gpt4 and h2o") == numbers_key("gpt5 and h3o")
+    assert numbers_key("宽为 4 厘米") != numbers_key("宽为 45 厘米")
+    assert numbers_key("x = -35") != numbers_key("x = 35")
+    assert numbers_key("3.14 * 2") != numbers_key("314 * 2")

@@ -118,7 +118,9 @@ class CheckLeakage(GlobalStep[CheckLeakageParams, LeakSignature, LeakPlan]):
     nothing (method semantic: the embedding cache). The default ``near`` at Jaccard 0.7 catches an
     evaluation question with a few words changed; ``exact`` only verbatim copies (case, width and spacing
     aside). ``threshold`` is the Jaccard similarity of method ``near`` (0.7, as ``dedup_minhash``) and
-    ``num_perm`` its MinHash permutations (128).
+    ``num_perm`` its MinHash permutations (128). ``same_numbers`` (default false here, unlike
+    ``dedup_minhash``): true counts a near pair as a leak only when both texts hold the same numbers; by
+    default an evaluation question reused with its numbers changed still counts as seen.
     """
 
     name: ClassVar[str] = "check_leakage"

@@ -62,8 +62,9 @@ class DedupMinHashParams(DedupParams):
     )
 
 
-#: a number of a normalized text: optional sign, digits, and groups after a point, comma, colon or slash
-_NUMBER = re.compile(r"[+\-]?\d+(?:[.,:/]\d+)*")
+#: a number of a normalized text: optional sign, digits, and groups after a point, comma, colon or slash; not
+#: digits glued to the end of a word (``w123``, ``gpt4``, ``h2o``: part of a name, not a quantity)
+_NUMBER = re.compile(r"(?<![A-Za-z_0-9])[+\-]?\d+(?:[.,:/]\d+)*")
 
 
 def numbers_key(text: str) -> int:
@@ -115,7 +116,10 @@ class DedupMinHash(GroupDedup[DedupMinHashParams, MinHashSignature]):
     Shingles: ``tokenize`` (``auto``: character n-grams for Chinese/Japanese records, words otherwise),
     ``word_ngram`` and ``char_ngram`` (3 each); ``normalize`` is applied before shingling (punctuation removed
     by default); ``verify`` keeps an LSH candidate pair only when its estimated Jaccard reaches the threshold
-    (removes most false positives of banding); ``seed`` seeds the MinHash permutations.
+    (removes most false positives of banding); ``seed`` seeds the MinHash permutations. ``same_numbers``
+    (default true): a pair is a near-duplicate only when both texts hold the same numbers in the same order
+    (a math problem with one number changed is another problem; digits glued to a word, ``w123``, are not
+    numbers); false compares numbers as characters only.
     """
 
     reason: ClassVar[str] = REASON

@@ -140,3 +140,23 @@ def test_max_loss_flag_lets_convert_keep_going_when_the_hint_says_so(tmp_path: P
     assert kept.exit_code == 0, kept.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["totals"]["written"] == 0 and sum(summary["outputs"][0]["dropped"].values()) == 2
+
+
+def test_sharegpt_says_when_it_writes_datamills_ids_instead_of_the_files_own(tmp_path: Path) -> None:
+    """A ShareGPT file with its own ids converted to ShareGPT: the rows get datamill's ids (documented), and the
+    output says so, with the option that keeps the file's own (before: silently)."""
+    source = tmp_path / "conv.json"
+    source.write_text(json.dumps([{"id": f"identity_{i}", "conversations": [
+        {"from": "human", "value": f"q{i}"}, {"from": "gpt", "value": f"a{i}"}]} for i in range(3)]), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "sharegpt", "--out", str(out), "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "meta.id (option id_from: meta.id writes it): 3" in result.output
+    note = json.loads((out / "summary.json").read_text())["outputs"][0]["notes"]
+    assert note == {"ids: the row's own id is in meta.id (option id_from: meta.id writes it)": 3}
+    kept = tmp_path / "kept"
+    result = CliRunner().invoke(app, ["convert", str(source), "--to", "sharegpt", "--out", str(kept), "-j", "1",
+                                      "--option", "id_from=meta.id"])
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads((kept / "data.json").read_text())] == ["identity_0", "identity_1", "identity_2"]
+    assert not json.loads((kept / "summary.json").read_text())["outputs"][0]["notes"]

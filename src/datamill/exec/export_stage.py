@@ -274,6 +274,8 @@ class Router:
             if note:
                 self.stats.notes[note] += 1
         row = checked if isinstance(checked, Drop) else self.exporter.convert(checked)
+        for note, n in self.exporter.take_notes().items():
+            self.stats.notes[note] += n
         if isinstance(row, Drop):
             self.stats.dropped[row.reason] += 1
             self.reasons[len(self.status)] = row.reason

@@ -231,6 +231,8 @@ class Runner:
             stage.mark_done(stats, extra)
             for f in files:
                 self.log(f"wrote {f.path} ({f.records} records)")
+            for note, n in sorted(stats.notes.items()):
+                self.log(f"output {i} ({spec.format}): {note}: {n}")
             statuses.append(bytes(status))
             refusals.append(reasons)
             data = stage.read_stats()

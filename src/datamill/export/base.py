@@ -8,6 +8,7 @@ it writes rows to a file through a :class:`RowWriter`; and it may add files next
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
@@ -77,6 +78,15 @@ class Exporter(Generic[OptionsT]):
 
     def __init__(self, options: OptionsT) -> None:
         self.options: OptionsT = options
+        self._notes: Counter[str] = Counter()
+
+    def note(self, what: str, n: int = 1) -> None:
+        """Count something the output did to rows without refusing them (it reaches the output's stats notes)."""
+        self._notes[what] += n
+
+    def take_notes(self) -> Counter[str]:
+        notes, self._notes = self._notes, Counter()
+        return notes
 
     def convert(self, record: Record) -> Any | Drop:
         """The row to write for ``record``, or ``Drop(reason)`` if the target cannot take it."""

@@ -55,6 +55,9 @@ class SharegptExporter(TargetExporter[SharegptOptions]):
             turns.append(turn)
         row: dict[str, Any] = {"id": str(get_field(record, self.options.id_from, record.get("id"))),
                                "conversations": turns}
+        own = (record.get("meta") or {}).get("id") if self.options.id_from == "id" else None
+        if own is not None and str(own) != row["id"]:
+            self.note("ids: the row's own id is in meta.id (option id_from: meta.id writes it)")
         if ex.tools:
             row["tools"] = ex.tools
         return row

@@ -22,6 +22,10 @@ from ..helpers import chat, run_row_step
 
 KEEP = None
 LANG = LangId(LangIdParams(languages=["zh", "en", "ja"], keep=["zh", "en"]))
+ZH_EXPLANATION = ("直接宾语和间接宾语都是句子成分。直接宾语是动作直接作用的对象，回答“什么”；"
+                  "间接宾语是动作的间接作用对象，回答“给谁”。例如在句子“我给她一本书”中，一本书是直接宾语，"
+                  "她是间接宾语。直接宾语通常紧跟在动词后面，间接宾语通常在直接宾语前面。")
+
 CASES: list[tuple[RowStep[Any], dict[str, Any], str | None]] = [
     (Length(LengthParams(min=3)), chat("a", "q", "abc"), KEEP),
     (Length(LengthParams(min=3)), chat("a", "q", "ab"), "too_short"),
@@ -33,6 +37,10 @@ CASES: list[tuple[RowStep[Any], dict[str, Any], str | None]] = [
     (Repetition(RepetitionParams()), chat("a", "q", "好的" * 40), "repetition_ngrams"),
     (Repetition(RepetitionParams()), chat("a", "q", "line\nline\nline\nother"), "repetition_lines"),
     (Repetition(RepetitionParams()), chat("a", "q", "The quick brown fox jumps over the lazy dog."), KEEP),
+    # a Chinese explanation repeats its terms (直接宾语, 间接宾语): not a loop (4-character n-grams dropped it)
+    (Repetition(RepetitionParams()), chat("a", "q", ZH_EXPLANATION), KEEP),
+    (Repetition(RepetitionParams()), chat("a", "q", "这个问题很好，" * 15 + "谢谢。"), "repetition_ngrams"),
+    (Repetition(RepetitionParams()), chat("a", "q", "我不知道。" * 20), "repetition_ngrams"),
     (SpecialChars(SpecialCharsParams()), chat("a", "q", "★★★★☆☆☆ ### @@@ ^^^ |||"), "special_chars"),
     (SpecialChars(SpecialCharsParams()), chat("a", "q", "计算：3 + 4 = 7，对吗？"), KEEP),
     (Blocklist(BlocklistParams(words=["赌博", "casino"])), chat("a", "网上赌博", "no"), "blocklist"),

@@ -48,7 +48,7 @@ CASES: list[tuple[RowStep[Any], str, str]] = [
     (RemovePatterns(RemoveParams()), "值 13106370406846502.32", "值 13106370406846502.32"),
     (RemovePatterns(RemoveParams(patterns=[r"【广告】"], line_patterns=[])), "【广告】买买买", "买买买"),
     (MaskPii(MaskPiiParams()), "a.b@x.com 或 13812345678", "<EMAIL> 或 <PHONE>"),
-    (MaskPii(MaskPiiParams()), "身份证 11010519491231002X，IP 192.168.1.1", "身份证 <ID_CARD>，IP <IP>"),
+    (MaskPii(MaskPiiParams()), "身份证 11010519491231002X，IP 61.135.169.121", "身份证 <ID_CARD>，IP <IP>"),
     (MaskPii(MaskPiiParams()), "卡号 4111 1111 1111 1111", "卡号 <CREDIT_CARD>"),
     (MaskPii(MaskPiiParams()), "卡号 4111 1111 1111 1112 和 110105194912310021", "卡号 4111 1111 1111 1112 和 110105194912310021"),  # noqa: E501
     (MaskPii(MaskPiiParams()), "IP 999.1.1.1, 2001:0db8:85a3:0000:0000:8a2e:0370:7334", "IP 999.1.1.1, <IP>"),

@@ -104,7 +104,12 @@ def test_line_removal_is_limited_to_short_lines() -> None:
 
 PII_CASES: list[tuple[MaskPiiParams, str, str]] = [
     (MaskPiiParams(), "联系邮箱a.b@c.org或电话13812345678。", "联系邮箱<EMAIL>或电话<PHONE>。"),
-    (MaskPiiParams(), "身份证号11010519491231002X，IP为192.168.1.1。", "身份证号<ID_CARD>，IP为<IP>。"),
+    (MaskPiiParams(), "身份证号11010519491231002X，IP为203.0.113.7以外的8.8.4.4。",
+     "身份证号<ID_CARD>，IP为203.0.113.7以外的<IP>。"),
+    # addresses that point at no one are kept: a router's private address, loopback, a netmask
+    (MaskPiiParams(), "路由器地址192.168.0.1或192.168.1.1，子网掩码255.255.255.0，本机127.0.0.1。",
+     "路由器地址192.168.0.1或192.168.1.1，子网掩码255.255.255.0，本机127.0.0.1。"),
+    (MaskPiiParams(), "the server at 93.184.216.34 logged 10.0.0.5", "the server at <IP> logged 10.0.0.5"),
     (MaskPiiParams(names=["张三", "张三丰", "Ann"]), "张三说张三丰很强，Ann和Annual、Joanna不同",
      "<NAME>说<NAME>很强，<NAME>和Annual、Joanna不同"),
     (MaskPiiParams(names=["Alice Smith"]), "Dear Alice Smith, hi Alice.", "Dear <NAME>, hi Alice."),

@@ -84,6 +84,21 @@ def valid_ipv4(s: str) -> bool:
     return all(0 <= int(p) <= 255 and (p == "0" or not p.startswith("0")) for p in s.split("."))
 
 
+def public_ipv4(s: str) -> bool:
+    """A valid IPv4 address that can point at someone: not a private, loopback, link-local, multicast,
+    reserved or unspecified address (``192.168.0.1`` in a router tutorial), and not a netmask
+    (``255.255.255.0``)."""
+    import ipaddress
+
+    if not valid_ipv4(s):
+        return False
+    address = ipaddress.IPv4Address(s)
+    bits = f"{int(address):032b}"
+    netmask = "01" not in bits and bits.startswith("1")
+    return not (netmask or address.is_private or address.is_loopback or address.is_link_local
+                or address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
 def trim_url(url: str) -> str:
     """``url`` without the sentence punctuation that follows it in text: ``.``, ``,``, ``!``... and a closing
     bracket that has no opening one inside the URL (``(see https://a.org/x)``; ``.../Python_(language)``
@@ -137,7 +152,7 @@ PII: dict[str, Finder] = {
     "URL": URL_FINDER,
     "ID_CARD": Finder(ID_CARD, valid_id_card),
     "CREDIT_CARD": Finder(CREDIT_CARD, valid_luhn),
-    "IP": Finder(IPV4, valid_ipv4),
+    "IP": Finder(IPV4, public_ipv4),
     "IPV6": Finder(IPV6),
     "PHONE": Finder(PHONE),
 }

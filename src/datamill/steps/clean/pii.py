@@ -38,7 +38,8 @@ class MaskPiiParams(CleanParams):
     types: list[PiiType] = Field(
         default=list(DEFAULT_TYPES),
         description="built-in types to mask: EMAIL, ID_CARD (Chinese resident ID, check digit verified), "
-        "CREDIT_CARD (Luhn verified), IP, IPV6, PHONE (Chinese mobile/landline, international, North "
+        "CREDIT_CARD (Luhn verified), IP (public addresses: not private, loopback, reserved or netmasks), IPV6, "
+        "PHONE (Chinese mobile/landline, international, North "
         "American), URL (off by default: URLs are rarely personal)",
     )
     patterns: dict[str, str] = Field(
@@ -139,7 +140,7 @@ class MaskPii(CleanStep[MaskPiiParams]):
 
     name: ClassVar[str] = "mask_pii"
     Params = MaskPiiParams
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"  # "4": private, loopback, reserved addresses and netmasks are not PII
     cleans_tool_arguments: ClassVar[bool] = True
 
     def __init__(self, params: MaskPiiParams) -> None:

@@ -189,6 +189,7 @@ def join_parts(spec: OutputSpec, exporter: Exporter, target: str, shards: list[s
             for path, count in items:
                 run.write(path, key, records=count)
         files = run.finish()
+        stats.notes.update(exporter.take_notes())  # what finishing the files did (the registry)
         dropped.close()
     except BaseException:
         dropped.abort()

@@ -346,6 +346,7 @@ def export_output(
                     router.written(record, key, row)
         Router.check_where(spec, len(router.status), router.stats.notes, router.first)
         files = run.finish()
+        router.stats.notes.update(exporter.take_notes())  # what finishing the files did (the registry)
         dropped.close()
         if profile_to is not None:
             router.profile.write(profile_to)

@@ -40,6 +40,7 @@ from datamill.exec.ranges import (
 )
 from datamill.exec.segment import Chain
 from datamill.exec.shards import SHARD_SUFFIX
+from datamill.exec.stale_outputs import recorded_files, remove_files
 from datamill.exec.step_tasks import close_steps
 from datamill.exec.workdir import (
     StageDir,
@@ -193,11 +194,17 @@ class Runner:
         total = int(last.read_stats()["out"])
         statuses: list[bytes] = []
         refusals: list[dict[int, str]] = []
+        outputs_dir = self.wd.root / "outputs"
+        current = {f"{i:02d}-{spec.format}" for i, spec in enumerate(self.recipe.outputs)}
+        for folder in store.subfolders(outputs_dir):  # outputs the recipe no longer has
+            if folder.name not in current:
+                self._remove_stale(folder.name, recorded_files(folder))
+                store.rmtree(folder)
         for i, spec in enumerate(self.recipe.outputs):
             exporter = build_exporter(spec.format, spec.options, f"outputs[{i}]")
             target = resolve_output_path(spec.path, root)
             fp = fingerprint("export", EXPORT_VERSION, spec.model_dump(mode="json"), last.fingerprint, target)
-            stage = StageDir(self.wd.root / "outputs" / f"{i:02d}-{spec.format}", fp)
+            stage = StageDir(outputs_dir / f"{i:02d}-{spec.format}", fp)
             status_file = stage.path / "status.bin"
             if stage.is_done() and store.exists(status_file):
                 self.log(f"output {i} ({spec.format}): unchanged, skipped (resume)")
@@ -206,6 +213,7 @@ class Runner:
                 refusals.append({int(k): v for k, v in data.get("refused", {}).items()})
                 results.append(data)
                 continue
+            self._remove_stale(f"output {i} ({spec.format})", recorded_files(stage.path))
             stage.prepare()
             key = f"export:{i}"
             self.sink.start(key, f"export {spec.format}", total, "records")
@@ -241,6 +249,12 @@ class Runner:
             r.pop("refused", None)
         return results, account_outputs(total, statuses, refusals)
 
+    def _remove_stale(self, label: str, files: list[str]) -> None:
+        """Remove files an earlier export recorded before they are written again (or never again)."""
+        removed = remove_files(files)
+        if removed:
+            self.log(f"{label}: removed {len(removed)} file(s) its previous export wrote: {', '.join(removed)}")
+
     # -- whole run ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         started = time.perf_counter()
@@ -255,6 +269,9 @@ class Runner:
             kind=self.executor_kind, address=self.address)
         failed = True
         try:
+            if self.fresh:  # the files the outputs wrote go with the rest, wherever they were written
+                for folder in store.subfolders(self.wd.root / "outputs"):
+                    self._remove_stale(f"--fresh ({folder.name})", recorded_files(folder))
             self.wd.create(self.fresh)
             write_text_atomic(self.wd.lock_file, dump_resolved(self.loaded))
             inputs = self._inputs()

@@ -60,5 +60,15 @@ class LlamaFactoryExporter(TargetExporter[LO]):
         if "://" not in out_dir and own.is_file():  # several outputs share a folder: keep the others' entries
             existing = json.loads(own.read_text(encoding="utf-8"))
             if isinstance(existing, dict):
-                entries = {**existing, **entries}
+                # but not entries whose file is gone (an earlier export's split, removed before this one)
+                kept = {k: v for k, v in existing.items() if not _names_a_missing_file(v, out_dir)}
+                if len(kept) < len(existing):
+                    self.note(f"{INFO_NAME}: entries for files that no longer exist removed", len(existing) - len(kept))
+                entries = {**kept, **entries}
         return {INFO_NAME: render(entries)}
+
+
+def _names_a_missing_file(entry: Any, out_dir: str) -> bool:
+    """A registry entry naming a local file (relative to the registry's folder) that does not exist."""
+    name = entry.get("file_name") if isinstance(entry, dict) else None
+    return isinstance(name, str) and "://" not in name and not (Path(out_dir) / name).exists()

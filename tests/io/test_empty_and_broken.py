@@ -99,3 +99,18 @@ def test_inspect_of_a_broken_file_reports_rather_than_fails(tmp_path: Path) -> N
     result = inspect_path(str(tmp_path / "broken.jsonl"), base_dir=tmp_path)
     file = result["files"][0]
     assert file["record_format"] is None and file["records"] == 2 and sum(file["unparseable"].values()) == 2
+
+
+def test_a_file_two_inputs_name_is_said_to_be_read_twice(tmp_path: Path) -> None:
+    """A path and a glob that matches it read the file twice (two sources): the log says so."""
+    from datamill.exec.run import run_recipe
+    from datamill.recipe.load import load_recipe_data
+
+    (tmp_path / "a.jsonl").write_text('{"instruction": "q", "input": "", "output": "a"}\n')
+    (tmp_path / "empty.jsonl").write_text("")
+    recipe = {"name": "t", "inputs": [{"path": "a.jsonl"}, {"path": "*.jsonl"}], "outputs": [{"format": "jsonl"}]}
+    summary = run_recipe(load_recipe_data(recipe, tmp_path), tmp_path / "run", workers=1)
+    assert summary["totals"]["read"] == 2
+    warnings = [line for line in summary["log"] if line.startswith("WARNING")]
+    assert any("a.jsonl is read 2 times" in line for line in warnings), summary["log"]
+    assert any("empty.jsonl is empty" in line for line in warnings)

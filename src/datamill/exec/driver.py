@@ -256,6 +256,13 @@ class SegmentDriver:
         for info in files_info:
             if info["stats"]["in"] == 0:
                 self.r.log(f"WARNING: {info['file']} is empty (no rows)")
+        read_by: dict[str, list[str]] = {}
+        for info in files_info:
+            read_by.setdefault(str(info.get("url") or info["file"]), []).append(info["source"])
+        for file, sources in read_by.items():
+            if len(sources) > 1:  # two inputs name the same file (a path and a glob that matches it)
+                self.r.log(f"WARNING: {file} is read {len(sources)} times (as {', '.join(sources)}): its records "
+                           "appear that many times unless a dedup step removes them")
         self.read_done = (stats, {"files": files_info})
         return shards
 

@@ -138,8 +138,8 @@ def run(
     workers: Annotated[int | None, typer.Option("--workers", "-j", help="Worker processes; default: CPU cores.")]
     = None,
     executor: Annotated[str | None, typer.Option(
-        "--executor", help="local (a process pool) or ray (a Ray cluster; the ray extra: pip install 'datamill\\[ray]'); "
-                           "default: the recipe's executor.type.")] = None,
+        "--executor", help="local (a process pool) or ray (a Ray cluster; the ray extra: "
+                           "pip install 'datamill\\[ray]'); default: the recipe's executor.type.")] = None,
     address: Annotated[str | None, typer.Option(
         "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001; default: RAY_ADDRESS, "
                           "else a Ray instance on this machine.")] = None,

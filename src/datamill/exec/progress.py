@@ -191,7 +191,9 @@ class RichProgress:
         task_id = self._tasks.get(key)
         if task_id is not None:
             task = self._progress.tasks[task_id]
-            if task.total is None or task.completed < task.total:
+            if not task.completed:  # a phase that counted nothing (a quick reduce): a "0/0 0%" bar says nothing
+                self._progress.update(task_id, visible=False)
+            elif task.total is None or task.completed < task.total:
                 self._progress.update(task_id, total=task.completed)
 
     def log(self, message: str) -> None:

@@ -130,3 +130,20 @@ steps:
     assert "12 input records" in result.output
     assert "| 01-llm_judge | openai | m | 12 | 2.0 min |" in result.output  # 12 calls at 6 rpm
     assert "| 02-llm_label | openai | m | <=12 | 1.0 min |" in result.output  # after a step that may drop
+
+
+def test_a_run_closes_its_llm_cache(tmp_path: Path, mock_server: Any) -> None:
+    """The LLM step runs in this process (one rate limiter); when the run ends its SQLite cache of paid calls is
+    closed with the step (no open file left behind for the next run in the process)."""
+    import os
+
+    server = mock_server(rpm=None, latency=(0.0, 0.01), error_rate=0.0,
+                         reply=lambda body: json.dumps({"label": "chat", "confidence": 0.9}))
+    summary = run(tmp_path, write_input(tmp_path), [{"llm_label": {"labels": ["math", "chat"]}}],
+                  {"base_url": server.url, "model": "mock"})
+    assert summary["reconciled"]
+    caches = list((tmp_path / "run").rglob("*.sqlite"))
+    assert caches, "the run wrote no LLM cache"
+    fds = Path(f"/proc/{os.getpid()}/fd")
+    open_files = {os.path.realpath(fd) for fd in fds.iterdir() if fd.is_symlink()} if fds.is_dir() else set()
+    assert not {str(c.resolve()) for c in caches} & open_files

@@ -25,7 +25,7 @@ import orjson
 
 from datamill.exec import progress
 from datamill.exec.shards import SHARD_SUFFIX, ShardWriter, read_shard_lines
-from datamill.exec.step_tasks import StageSinks, StepRef, get_step, load_pickle, write_signatures
+from datamill.exec.step_tasks import StageSinks, StepRef, batched, get_step, load_pickle, write_signatures
 from datamill.records import Record
 from datamill.report.profile import ProfileSpec
 from datamill.steps.base import GlobalStep, RowStep, StepContext
@@ -186,15 +186,8 @@ def run_chunks(chain: Chain, chunks: Iterator[Chunk]) -> int:
 # -- heads ---------------------------------------------------------------------------------------------
 
 
-def _line_batches(path: Path, size: int = BATCH) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for line in read_shard_lines(path):
-        batch.append(line)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _line_batches(path: Path) -> Iterator[list[bytes]]:
+    return batched(read_shard_lines(path), BATCH)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import io
 import pickle
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -221,7 +221,7 @@ def run_signature_shard(ref: StepRef, context: StepContext, input_path: Path, ou
     assert isinstance(step, GlobalStep)
     started = time.process_time()
     signatures: list[Any] = []
-    for batch in _batches(read_shard(input_path), SIGNATURE_BATCH):
+    for batch in batched(read_shard(input_path), SIGNATURE_BATCH):
         try:
             signatures.extend(step.signature_batch(batch))
         except Exception:
@@ -252,7 +252,8 @@ def write_signatures(path: Path, packed: Any, seconds: float) -> None:
 T = TypeVar("T")
 
 
-def _batches(records: Iterator[T], size: int) -> Iterator[list[T]]:
+def batched(records: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``records`` in lists of ``size`` (the last one shorter)."""
     batch: list[T] = []
     for r in records:
         batch.append(r)

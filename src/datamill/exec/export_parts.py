@@ -31,6 +31,7 @@ from datamill.export.base import ExportedFile, Exporter
 from datamill.recipe.model import OutputSpec
 from datamill.report.profile import merge_profiles
 from datamill.report.stats import StageStats
+from datamill.steps.base import Drop
 
 
 def joinable(exporter: Exporter) -> str | None:
@@ -133,6 +134,7 @@ def export_part(task: PartTask) -> int:
                         router.written(record, key, row)
                 if n & 1023 == 0:
                     progress.tick(task.progress_key, 1024)
+        router.collect_notes()
         keys = parts.close()
         dropped.close()
     except BaseException:
@@ -285,34 +287,17 @@ def lock_mode(spec: OutputSpec, exporter: Exporter, shards: list[Path]) -> None:
     """Fix an exporter's ``mode: auto`` (one trainer shape per file, taken from the first record the exporter
     sees) before its parts are written in parallel: every part then refuses the same records one writer
     would refuse, and the file's registry entry (``dataset_info.json``: ``ranking``, ``kto_tag``) names the
-    shape of its rows. Records are read from the first shard on until one the output selects (``where``,
-    the length check) has a mode the exporter supports; usually the first."""
-    from datamill.expr import ExprEvalError, compile_expr
-    from datamill.steps.base import Drop
-
+    shape of its rows. Records are read from the first shard on until one the output selects (the Router's
+    ``where`` and length check) has a mode the exporter supports; usually the first."""
     modes = getattr(exporter, "modes", None)
     if modes is None or modes.mode is not None:
         return
-    where = compile_expr(spec.where) if spec.where else None
-    guard = None
-    if spec.check is not None:
-        from datamill.handoff.guard import OverlengthGuard
-
-        guard = OverlengthGuard(spec.check)
+    router = Router(spec, exporter)
     for path in shards:
         for line in read_shard_lines(path):
-            record = orjson.loads(line)
-            if where is not None:
-                try:
-                    if not where(record):
-                        continue
-                except ExprEvalError:
-                    continue
-            if guard is not None:
-                checked, _ = guard.apply(record)
-                if isinstance(checked, Drop):
-                    continue
-                record = checked
+            record = router.select(orjson.loads(line))
+            if record is None or isinstance(record, Drop):
+                continue
             modes.check(record)
             if modes.mode is not None:
                 return

@@ -229,7 +229,7 @@ class Router:
     (kept in the dropped file with its reason), or a row to write; with the output's stats, the status of
     every record in order and the refusal reasons by position."""
 
-    def __init__(self, spec: OutputSpec, exporter: Exporter, dropped: JsonlSink) -> None:
+    def __init__(self, spec: OutputSpec, exporter: Exporter, dropped: JsonlSink | None = None) -> None:
         from datamill.expr import compile_expr
 
         self.exporter = exporter
@@ -248,8 +248,9 @@ class Router:
         #: samples of the rows written per file and of the refused records, for the build report
         self.profile = Profile()
 
-    def row(self, record: Record) -> Any | None:
-        """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
+    def select(self, record: Record) -> Record | Drop | None:
+        """``record`` as the exporter gets it: None when ``where`` does not select it (counted), a Drop when
+        the length check refuses it, else the record (shortened when the check truncates)."""
         from datamill.expr import MISSING_NOTE, ExprEvalError
 
         if self.where is not None:
@@ -268,15 +269,21 @@ class Router:
                 self.stats.notes["not selected by 'where'"] += 1
                 return None
         self.stats.records_in += 1
-        checked: Record | Drop = record
-        if self.guard is not None:  # on_overlength: the trainer's token limit, before the exporter's rules
-            checked, note = self.guard.apply(record)
-            if note:
-                self.stats.notes[note] += 1
+        if self.guard is None:
+            return record
+        checked, note = self.guard.apply(record)  # on_overlength: the trainer's limit, before the exporter's rules
+        if note:
+            self.stats.notes[note] += 1
+        return checked
+
+    def row(self, record: Record) -> Any | None:
+        """The row to write for ``record`` (then call :meth:`written`), or None (not selected, or refused)."""
+        checked = self.select(record)
+        if checked is None:
+            return None
         row = checked if isinstance(checked, Drop) else self.exporter.convert(checked)
-        for note, n in self.exporter.take_notes().items():
-            self.stats.notes[note] += n
         if isinstance(row, Drop):
+            assert self.dropped is not None
             self.stats.dropped[row.reason] += 1
             self.reasons[len(self.status)] = row.reason
             self.status.append(REFUSED)
@@ -284,6 +291,10 @@ class Router:
             self.profile.dropped(record, row)
             return None
         return row
+
+    def collect_notes(self) -> None:
+        """Add what the exporter counted about the rows it kept (``Exporter.note``) to the output's notes."""
+        self.stats.notes.update(self.exporter.take_notes())
 
     @staticmethod
     def check_where(spec: OutputSpec, total: int, notes: Counter[str], first: Record | None) -> None:
@@ -346,7 +357,7 @@ def export_output(
                     router.written(record, key, row)
         Router.check_where(spec, len(router.status), router.stats.notes, router.first)
         files = run.finish()
-        router.stats.notes.update(exporter.take_notes())  # what finishing the files did (the registry)
+        router.collect_notes()  # what converting the rows and finishing the files did
         dropped.close()
         if profile_to is not None:
             router.profile.write(profile_to)

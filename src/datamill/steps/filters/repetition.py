@@ -25,7 +25,11 @@ def line_dup_ratio(text: str) -> float:
 def ngram_dup_ratio(text: str, n: int) -> float:
     """Share of tokens covered by n-grams that occur more than once (Gopher's duplicate n-gram fraction);
     tokens are words, or single characters for CJK."""
-    tokens = _TOKEN.findall(text.lower())
+    return token_dup_ratio(_TOKEN.findall(text.lower()), n)
+
+
+def token_dup_ratio(tokens: list[str], n: int) -> float:
+    """:func:`ngram_dup_ratio` of text already cut into tokens."""
     if len(tokens) < n + 1:
         return 0.0
     grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
@@ -73,15 +77,16 @@ class Repetition(TextFilter[RepetitionParams]):
 
     version: ClassVar[str] = "3"  # "3": CJK text in cjk_n-character n-grams
 
-    def _n(self, text: str) -> int:
-        """``cjk_n`` for a text whose tokens are mostly CJK characters, else ``n``."""
-        tokens = _TOKEN.findall(text)
+    def _ngram_ratio(self, text: str) -> float:
+        """The duplicate n-gram share of ``text``, in ``cjk_n``-character n-grams when its tokens are mostly
+        CJK characters, else in ``n``-word ones (the text is cut into tokens once)."""
+        tokens = _TOKEN.findall(text.lower())
         cjk = sum(1 for t in tokens if _CJK_CHAR.fullmatch(t))
-        return self.params.cjk_n if tokens and cjk * 2 > len(tokens) else self.params.n
+        return token_dup_ratio(tokens, self.params.cjk_n if cjk * 2 > len(tokens) else self.params.n)
 
     def score(self, texts: list[str]) -> Scores:
         return {"lines": max((line_dup_ratio(t) for t in texts), default=0.0),
-                "ngrams": max((ngram_dup_ratio(t, self._n(t)) for t in texts), default=0.0)}
+                "ngrams": max((self._ngram_ratio(t) for t in texts), default=0.0)}
 
     def decide(self, scores: Scores) -> Drop | None:
         if scores["lines"] > self.params.max_line_dup:

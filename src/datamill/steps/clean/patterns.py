@@ -92,7 +92,7 @@ def public_ipv4(s: str) -> bool:
 
     if not valid_ipv4(s):
         return False
-    address = ipaddress.IPv4Address(s)
+    address = ipaddress.IPv4Address(".".join(str(int(part)) for part in s.split(".")))  # any Unicode digits
     bits = f"{int(address):032b}"
     netmask = "01" not in bits and bits.startswith("1")
     return not (netmask or address.is_private or address.is_loopback or address.is_link_local

@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from datamill.errors import RecipeError
+from datamill.steps.base import Drop
 from datamill.steps.clean.patterns import URL_FINDER
 from datamill.steps.clean.pii import MaskPii, MaskPiiParams
 from datamill.steps.clean.remove import RemoveParams, RemovePatterns
@@ -200,3 +201,27 @@ def test_gsm8k_arithmetic_is_never_a_phone_number(corpora: Path) -> None:
 
 _CALC = re.compile(r"<<[^<>]*>>")
 _NUMBERS = re.compile(r"\d+")
+
+
+def test_an_address_written_with_other_digits_is_judged_like_ascii() -> None:
+    """The IPv4 pattern matches any Unicode digits (``\\d``): the public/private test reads them as numbers
+    instead of failing (hypothesis found ``192.168.0.1１２`` raising in the idempotence property)."""
+    from datamill.steps.clean.patterns import public_ipv4
+
+    assert public_ipv4("８.８.８.８") and not public_ipv4("192.168.0.1１２") and not public_ipv4("１９２.168.0.1")
+
+
+def test_a_currency_amount_glued_to_letters_is_not_an_amount() -> None:
+    """``$5a@b.co$5``: the first ``$5`` runs into an e-mail address and the last one out of it, so both are left
+    alone; standardizing twice gives what once gives (hypothesis found the second pass converting them once
+    the e-mail's end had moved)."""
+    from datamill.steps.clean.standardize import Standardize, StandardizeParams
+
+    step = Standardize(StandardizeParams())
+    record = {"id": "x", "kind": "sft", "messages": [{"role": "user", "content": ""},
+                                                     {"role": "assistant", "content": "$5a@b.co$5"}]}
+    once = step.process(record)
+    assert not isinstance(once, Drop)
+    assert once["messages"][1]["content"] == "$5a@b.co$5"
+    twice = step.process(once)
+    assert not isinstance(twice, Drop) and twice["messages"][1]["content"] == "$5a@b.co$5"

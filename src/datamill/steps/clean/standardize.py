@@ -50,7 +50,7 @@ CURRENCY_SUFFIX = {"元人民币": "CNY", "人民币": "CNY", "元": "CNY", "块
 _PREFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_PREFIX, key=len, reverse=True))
 _SUFFIX_RE = "|".join(re.escape(k) for k in sorted(CURRENCY_SUFFIX, key=len, reverse=True))
 CURRENCY_PRE = re.compile(
-    rf"(?<![A-Za-z])(?<![0-9] )(?<![0-9])({_PREFIX_RE})\s?{_AMOUNT}(?![0-9])(?!\s?(?:{_SUFFIX_RE}))"
+    rf"(?<![A-Za-z])(?<![0-9] )(?<![0-9])({_PREFIX_RE})\s?{_AMOUNT}(?![0-9A-Za-z])(?!\s?(?:{_SUFFIX_RE}))"
 )
 #: 元 that starts another word is not yuan: 118元素 (elements), 3元组 (triple), 2元一次方程 (equations), 元旦
 _NOT_YUAN = r"(?!(?<=元)(?:[素组旦]|宇宙|[一二三四]?次?方程))"
@@ -129,10 +129,19 @@ class Standardize(CleanStep[StandardizeParams]):
 
     name: ClassVar[str] = "standardize"
     Params = StandardizeParams
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"  # "3": a stretch glued to a protected span is left as written
 
     def clean(self, text: str) -> str:
-        return map_outside(text, self._clean_prose, (CODE, MATH, URL_SPAN, EMAIL))
+        return map_outside(text, self._clean_prose, (CODE, MATH, URL_SPAN, EMAIL), after_code=self._after_span)
+
+    def _after_span(self, text: str) -> str:
+        """A stretch right after a protected span (URL, e-mail, code) that continues its word (``a@b.co$5``) is
+        left as written up to the next space: converting it would move where the span ends, and the next pass
+        would see another span (standardizing twice must give what once gives)."""
+        if not text or text[0].isspace():
+            return self._clean_prose(text)
+        cut = re.search(r"\s", text)
+        return text if cut is None else text[:cut.start()] + self._clean_prose(text[cut.start():])
 
     def _clean_prose(self, text: str) -> str:
         # one rewrite can expose another (``$5　RMB 1,000``: the RMB amount first, then ``$5``):
